@@ -1,0 +1,37 @@
+/**
+ * @module
+ * Verification of bytes read back from a store against their digest, shared by every
+ * ArtifactStore adapter.
+ */
+import { createHasher, type Digest, sha256 } from '../core/digest.js';
+import { IntegrityError } from '../core/errors.js';
+
+/** Throws `IntegrityError` unless `bytes` hash to `digest`. */
+export function verifyBytes(digest: Digest, bytes: Uint8Array, where: string): Uint8Array {
+  const actual = sha256(bytes);
+  if (actual !== digest) throw integrityError(digest, actual, where);
+  return bytes;
+}
+
+/** Passes chunks through; throws `IntegrityError` at the end if they do not hash to `digest`. */
+export async function* verifyChunks(
+  digest: Digest,
+  chunks: AsyncIterable<Uint8Array>,
+  where: string,
+): AsyncGenerator<Uint8Array> {
+  const hasher = createHasher();
+  for await (const chunk of chunks) {
+    hasher.update(chunk);
+    yield chunk;
+  }
+  const actual = hasher.digest();
+  if (actual !== digest) throw integrityError(digest, actual, where);
+}
+
+/** The error for stored bytes that do not match their address. */
+export function integrityError(expected: Digest, actual: Digest, where: string): IntegrityError {
+  return new IntegrityError(
+    `[keel] ${where}: the stored bytes of ${expected} hash to ${actual}; the blob is corrupt or was tampered with, restore it from a backup or delete it and put it again`,
+    { details: { expected, actual } },
+  );
+}

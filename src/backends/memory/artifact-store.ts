@@ -1,0 +1,107 @@
+/**
+ * @module
+ * In-memory ArtifactStore: for tests and short-lived processes. Same semantics as every
+ * other adapter (dedupe, verification on read, validation).
+ */
+import { checkPutOptions } from '../../artifacts/checks.js';
+import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
+import { verifyBytes } from '../../artifacts/verify.js';
+import { bytesOf } from '../../core/body.js';
+import { type Clock, isoNow, systemClock } from '../../core/clock.js';
+import { assertDigest, type Digest, sha256 } from '../../core/digest.js';
+import { IntegrityError, NotFoundError } from '../../core/errors.js';
+import { compareKeys, listLimit } from '../../metadata/keys.js';
+
+/** Options of {@link createMemoryArtifactStore}. */
+export interface MemoryArtifactStoreOptions {
+  /** Source of `createdAt` timestamps. */
+  clock?: Clock;
+}
+
+interface Entry {
+  meta: ArtifactMeta;
+  bytes: Uint8Array;
+}
+
+/**
+ * Creates an ArtifactStore that keeps blobs in memory.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryArtifactStore();
+ * const { digest } = await store.put('hello');
+ * ```
+ */
+export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {}): ArtifactStore {
+  const clock = opts.clock ?? systemClock;
+  const blobs = new Map<Digest, Entry>();
+
+  const find = (digest: Digest): Entry => {
+    assertDigest(digest);
+    const entry = blobs.get(digest);
+    if (!entry) throw new NotFoundError(`[keel] [memory] no artifact ${digest}: put it first, or check the digest`);
+    return entry;
+  };
+
+  return {
+    async put(body, putOpts) {
+      const checked = checkPutOptions(putOpts);
+      const bytes = (await bytesOf(body)).slice();
+      const digest = sha256(bytes);
+      if (checked.expectedDigest !== undefined && checked.expectedDigest !== digest) {
+        throw new IntegrityError(
+          `[keel] [memory] the body hashes to ${digest}, not the expected ${checked.expectedDigest}; nothing was stored`,
+          { details: { expected: checked.expectedDigest, actual: digest } },
+        );
+      }
+      const existing = blobs.get(digest);
+      if (existing) return copyMeta(existing.meta);
+      const meta: ArtifactMeta = {
+        digest,
+        size: bytes.length,
+        mediaType: checked.mediaType,
+        createdAt: isoNow(clock),
+        annotations: checked.annotations,
+      };
+      blobs.set(digest, { meta, bytes });
+      return copyMeta(meta);
+    },
+    async get(digest) {
+      const entry = find(digest);
+      return verifyBytes(digest, entry.bytes, '[memory] get').slice();
+    },
+    async *stream(digest) {
+      const entry = find(digest);
+      yield verifyBytes(digest, entry.bytes, '[memory] stream').slice();
+    },
+    async stat(digest) {
+      assertDigest(digest);
+      const entry = blobs.get(digest);
+      return entry ? copyMeta(entry.meta) : undefined;
+    },
+    async has(digest) {
+      assertDigest(digest);
+      return blobs.has(digest);
+    },
+    async *list(listOpts) {
+      const limit = listLimit(listOpts);
+      if (listOpts?.after !== undefined) assertDigest(listOpts.after, 'list option "after"');
+      const digests = [...blobs.keys()].sort(compareKeys);
+      let count = 0;
+      for (const digest of digests) {
+        if (listOpts?.after !== undefined && digest <= listOpts.after) continue;
+        if (count++ >= limit) return;
+        const entry = blobs.get(digest);
+        if (entry) yield copyMeta(entry.meta);
+      }
+    },
+    async delete(digest) {
+      assertDigest(digest);
+      return blobs.delete(digest);
+    },
+  };
+}
+
+function copyMeta(meta: ArtifactMeta): ArtifactMeta {
+  return { ...meta, annotations: { ...meta.annotations } };
+}

@@ -1,0 +1,94 @@
+/**
+ * @module
+ * Content digests (`sha256:<64 hex>`): streaming hashers, `digestOf`, and digest validation.
+ * Uses `node:crypto` when the runtime has it, the portable implementation otherwise.
+ */
+import { type Body, chunksOf } from './body.js';
+import { canonicalJson } from './canonical-json.js';
+import { ValidationError } from './errors.js';
+import { Sha256 } from './sha256.js';
+
+/** A content address: `sha256:` followed by 64 lowercase hex characters. */
+export type Digest = `sha256:${string}`;
+
+/** An incremental hasher producing a {@link Digest}. */
+export interface Hasher {
+  update(bytes: Uint8Array): void;
+  digest(): Digest;
+}
+
+const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/** True when `value` is a well-formed digest. */
+export function isDigest(value: unknown): value is Digest {
+  return typeof value === 'string' && DIGEST_PATTERN.test(value);
+}
+
+/** Throws `ValidationError` unless `value` is a well-formed digest. */
+export function assertDigest(value: unknown, what = 'digest'): asserts value is Digest {
+  if (!isDigest(value)) {
+    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
+    throw new ValidationError(
+      `[keel] malformed ${what} ${shown}: expected "sha256:" followed by 64 lowercase hex characters`,
+      { issues: [{ path: [], message: 'malformed digest' }] },
+    );
+  }
+}
+
+/** Starts an incremental SHA-256. */
+export function createHasher(): Hasher {
+  if (nodeCrypto) {
+    const hash = nodeCrypto.createHash('sha256');
+    return {
+      update: (bytes) => void hash.update(bytes),
+      digest: () => `sha256:${hash.digest('hex')}`,
+    };
+  }
+  const hash = new Sha256();
+  return {
+    update: (bytes) => void hash.update(bytes),
+    digest: () => `sha256:${hash.hex()}`,
+  };
+}
+
+/** The SHA-256 of bytes or of a string's UTF-8, as a {@link Digest}. Synchronous. */
+export function sha256(data: Uint8Array | string): Digest {
+  const hasher = createHasher();
+  hasher.update(typeof data === 'string' ? encoder.encode(data) : data);
+  return hasher.digest();
+}
+
+/** The digest of `value`'s canonical JSON: the content address of a JSON document. */
+export function digestOfJson(value: unknown): Digest {
+  return sha256(canonicalJson(value));
+}
+
+/**
+ * The digest that `ArtifactStore.put` would give `body`, computed by streaming.
+ *
+ * @example
+ * ```ts
+ * await digestOf('hello') // 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+ * ```
+ */
+export async function digestOf(body: Body): Promise<Digest> {
+  const hasher = createHasher();
+  for await (const chunk of chunksOf(body)) hasher.update(chunk);
+  return hasher.digest();
+}
+
+const encoder = new TextEncoder();
+
+interface NodeHash {
+  update(bytes: Uint8Array): unknown;
+  digest(encoding: 'hex'): string;
+}
+const nodeCrypto = loadNodeCrypto();
+
+function loadNodeCrypto(): { createHash(algorithm: 'sha256'): NodeHash } | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = proc?.getBuiltinModule?.('node:crypto') as
+    | { createHash(algorithm: 'sha256'): NodeHash }
+    | undefined;
+  return typeof crypto?.createHash === 'function' ? crypto : undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * @module
+ * The Standard Schema interface (https://standardschema.dev, copied as its authors
+ * intend), so user schemas from zod, valibot, arktype... are accepted without tying
+ * users to our zod version.
+ */
+import { ValidationError, type ValidationIssue } from './errors.js';
+import { describeIssues } from './validate.js';
+
+/** A schema that implements the Standard Schema v1 interface. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (
+      value: unknown,
+    ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+/** The result of a Standard Schema validation. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
+
+/** The output type of a Standard Schema. */
+export type InferOutput<S extends StandardSchemaV1> = NonNullable<S['~standard']['types']>['output'];
+
+/** True when `value` implements Standard Schema v1. */
+export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { '~standard'?: { validate?: unknown } })['~standard']?.validate === 'function'
+  );
+}
+
+/** Validates with a Standard Schema; throws `ValidationError` naming `what` on failure. */
+export async function validateStandard<S extends StandardSchemaV1>(
+  schema: S,
+  value: unknown,
+  what: string,
+): Promise<InferOutput<S>> {
+  const result = await schema['~standard'].validate(value);
+  if (result.issues === undefined) return result.value as InferOutput<S>;
+  const issues: ValidationIssue[] = result.issues.map((issue) => ({
+    path: (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)),
+    message: issue.message,
+  }));
+  throw new ValidationError(`[keel] invalid ${what}: ${describeIssues(issues)}`, { issues });
+}

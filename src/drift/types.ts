@@ -1,0 +1,55 @@
+/**
+ * @module
+ * The contracts of drift detection: one test on one column (`DriftDetector`) and its
+ * result. Definitions of each method are in docs/drift.md.
+ */
+
+/** Whether a detector's verdict comes from a p-value or from a distance. */
+export type DriftKind = 'p_value' | 'distance';
+
+/** Values removed before a test (null, undefined, NaN; infinities from numerical samples). */
+export interface MissingCounts {
+  reference: number;
+  current: number;
+}
+
+/** The outcome of one drift test on one column. */
+export interface DriftTestResult {
+  /** The detector's name, e.g. `ks`. */
+  method: string;
+  /** The test statistic or distance. Never NaN. */
+  statistic: number;
+  /** The p-value, for `kind: 'p_value'` detectors. */
+  pValue?: number;
+  /** The threshold the verdict used. */
+  threshold: number;
+  /** `pValue < threshold` for p-value tests, `statistic >= threshold` for distances. */
+  drifted: boolean;
+  kind: DriftKind;
+  /** How many values were removed from each sample before testing. */
+  missing: MissingCounts;
+}
+
+/** Options of {@link DriftDetector.test}. */
+export interface DriftTestOptions {
+  /** Overrides the detector's default threshold. */
+  threshold?: number;
+  /** Binning for binned distances: `reference` (default) or `evidently` (parity mode). */
+  binning?: 'reference' | 'evidently';
+}
+
+/** One drift test or distance on one column. */
+export interface DriftDetector {
+  /** Registry name: `ks`, `chisquare`, `psi`, ... */
+  readonly name: string;
+  /** Which column types the detector accepts. */
+  readonly supports: 'numerical' | 'categorical' | 'both';
+  readonly kind: DriftKind;
+  readonly defaultThreshold: number;
+  /** Tests `current` against `reference`. Throws `ValidationError` on an empty sample. */
+  test(
+    reference: ArrayLike<number | string | null | undefined>,
+    current: ArrayLike<number | string | null | undefined>,
+    opts?: DriftTestOptions,
+  ): DriftTestResult;
+}
