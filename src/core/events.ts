@@ -58,3 +58,9 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
   );
 }
+
+/** A function that emits the events of map `E`: what services receive instead of an emitter. */
+export type Emit<E extends EventMap> = <K extends keyof E & string>(event: K, payload: E[K]) => void;
+
+/** An {@link Emit} that drops everything (services used without `createKeel`). */
+export const emitNothing: Emit<EventMap> = () => {};

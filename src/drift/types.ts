@@ -53,3 +53,20 @@ export interface DriftDetector {
     opts?: DriftTestOptions,
   ): DriftTestResult;
 }
+
+/** A column's result in a dataset report. */
+export type ColumnDriftResult = DriftTestResult;
+
+/** The result of `detectDrift` over a table. */
+export interface DatasetDriftReport {
+  /** The dataset verdict (see `correction` and `driftShare`). */
+  drifted: boolean;
+  /** Share of tested columns that drifted. */
+  share: number;
+  /** Number of tested columns that drifted. */
+  driftedColumns: number;
+  /** One result per tested column. */
+  columns: Record<string, ColumnDriftResult>;
+  correction: 'none' | 'bonferroni' | 'bh';
+  driftShare: number;
+}
