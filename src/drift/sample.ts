@@ -1,0 +1,147 @@
+/**
+ * @module
+ * Prepared samples for drift tests: missing values removed and counted, numbers sorted once,
+ * categories counted once, so that several detectors can share the same preparation.
+ */
+import { ValidationError } from '../core/errors.js';
+
+/** A numerical sample: finite values sorted ascending, and how many values were removed. */
+export interface NumericSample {
+  readonly kind: 'numerical';
+  /** The finite values, sorted ascending. Never empty. */
+  readonly sorted: Float64Array;
+  /** How many null, undefined, NaN or infinite values were removed. */
+  readonly missing: number;
+}
+
+/** A categorical sample: the count of each label, and how many values were removed. */
+export interface CategoricalSample {
+  readonly kind: 'categorical';
+  /** Count per label (numbers and booleans become labels through `String()`). */
+  readonly counts: ReadonlyMap<string, number>;
+  /** Number of values counted (sum of `counts`). Never 0. */
+  readonly size: number;
+  /** How many null, undefined or NaN values were removed. */
+  readonly missing: number;
+}
+
+/** A prepared sample, numerical or categorical. */
+export type Sample = NumericSample | CategoricalSample;
+
+/**
+ * Prepares a numerical sample: removes and counts null, undefined, NaN and infinities, then
+ * sorts the rest ascending (one sort, shared by every rank-based test).
+ *
+ * @param values the raw column; typed arrays take a fast path.
+ * @param what names the sample in error messages, e.g. `reference column "age"`.
+ * @throws ValidationError when a value is not a number, or when nothing is left after removal.
+ *
+ * @example
+ * ```ts
+ * const s = numericSample([3, null, 1, Number.NaN, 2], 'reference');
+ * // s.sorted = Float64Array [1, 2, 3], s.missing = 2
+ * ```
+ */
+export function numericSample(values: ArrayLike<unknown>, what: string): NumericSample {
+  const n = values.length;
+  const out = new Float64Array(n);
+  let k = 0;
+  if (values instanceof Float64Array || values instanceof Float32Array || isIntArray(values)) {
+    const typed = values as ArrayLike<number>;
+    for (let i = 0; i < n; i++) {
+      const v = typed[i] as number;
+      // v - v is 0 for finite numbers and NaN for NaN and infinities.
+      if (v - v === 0) out[k++] = v;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v === 'number') {
+        if (v - v === 0) out[k++] = v;
+      } else if (v !== null && v !== undefined) {
+        throw new ValidationError(
+          `[keel] invalid ${what}: mixed types, value at index ${i} is a ${typeof v}, not a number; ` +
+            'clean the column or use a categorical test',
+          { details: { index: i, type: typeof v } },
+        );
+      }
+    }
+  }
+  if (k === 0) throw emptyError(what, n);
+  const sorted = k === n ? out : out.slice(0, k);
+  sorted.sort();
+  return { kind: 'numerical', sorted, missing: n - k };
+}
+
+/**
+ * Prepares a categorical sample: removes and counts null, undefined and NaN, and counts each
+ * label. Numbers and booleans are labels through `String()` (so `1` and `'1'` are the same).
+ *
+ * @param values the raw column.
+ * @param what names the sample in error messages.
+ * @throws ValidationError when a value is not a string, number or boolean, or when nothing is left.
+ *
+ * @example
+ * ```ts
+ * const s = categoricalSample(['a', 'b', 'a', null], 'current');
+ * // s.counts = Map { a: 2, b: 1 }, s.size = 3, s.missing = 1
+ * ```
+ */
+export function categoricalSample(values: ArrayLike<unknown>, what: string): CategoricalSample {
+  const n = values.length;
+  const counts = new Map<string, number>();
+  let missing = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    let label: string;
+    if (typeof v === 'string') label = v;
+    else if (typeof v === 'number') {
+      if (Number.isNaN(v)) {
+        missing++;
+        continue;
+      }
+      label = String(v);
+    } else if (typeof v === 'boolean' || typeof v === 'bigint') label = String(v);
+    else if (v === null || v === undefined) {
+      missing++;
+      continue;
+    } else {
+      throw new ValidationError(
+        `[keel] invalid ${what}: mixed types, value at index ${i} is an ${typeof v}, not a label; ` +
+          'pass strings, numbers or booleans',
+        { details: { index: i, type: typeof v } },
+      );
+    }
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  const size = n - missing;
+  if (size === 0) throw emptyError(what, n);
+  return { kind: 'categorical', counts, size, missing };
+}
+
+/** True when the sample is numerical. */
+export function isNumericSample(sample: Sample): sample is NumericSample {
+  return sample.kind === 'numerical';
+}
+
+function isIntArray(values: ArrayLike<unknown>): boolean {
+  return (
+    values instanceof Int32Array ||
+    values instanceof Uint32Array ||
+    values instanceof Int16Array ||
+    values instanceof Uint16Array ||
+    values instanceof Int8Array ||
+    values instanceof Uint8Array ||
+    values instanceof Uint8ClampedArray
+  );
+}
+
+function emptyError(what: string, n: number): ValidationError {
+  return new ValidationError(
+    n === 0
+      ? `[keel] invalid ${what}: the sample is empty; pass at least one value`
+      : `[keel] invalid ${what}: all ${n} values are missing (null, undefined, NaN or infinite); ` +
+          'pass at least one valid value',
+    { details: { size: n } },
+  );
+}
