@@ -3,9 +3,10 @@
  * The rules every ArtifactStore adapter applies to its inputs, written once so that
  * every backend refuses exactly the same inputs.
  */
+
+import { z } from 'zod';
 import { assertDigest, type Digest } from '../core/digest.js';
 import { parseWith } from '../core/validate.js';
-import { z } from 'zod';
 import type { PutOptions } from './types.js';
 
 /** The media type of a blob stored without one. */
@@ -21,7 +22,11 @@ const putOptionsSchema = z
       .optional(),
     annotations: z
       .record(
-        z.string().min(1).max(250).refine((k) => k !== '__proto__', 'the key "__proto__" is not allowed'),
+        z
+          .string()
+          .min(1)
+          .max(250)
+          .refine((k) => k !== '__proto__', 'the key "__proto__" is not allowed'),
         z.string().max(4096),
       )
       .refine((a) => Object.keys(a).length <= 64, 'at most 64 annotations')

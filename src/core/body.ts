@@ -64,10 +64,16 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 function isReadableStream(body: unknown): body is ReadableStream<Uint8Array> {
-  return typeof body === 'object' && body !== null && typeof (body as ReadableStream).getReader === 'function';
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as ReadableStream).getReader === 'function'
+  );
 }
 
 function checkChunk(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
-  throw new ValidationError('[keel] a body chunk is not a Uint8Array; yield Uint8Array chunks (or Buffer)');
+  throw new ValidationError(
+    '[keel] a body chunk is not a Uint8Array; yield Uint8Array chunks (or Buffer)',
+  );
 }

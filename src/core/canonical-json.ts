@@ -63,7 +63,10 @@ function write(value: unknown, path: PropertyKey[], seen: Set<object>): string {
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      fail(path, `an instance of ${proto?.constructor?.name ?? 'a class'} has no JSON form (give it toJSON())`);
+      fail(
+        path,
+        `an instance of ${proto?.constructor?.name ?? 'a class'} has no JSON form (give it toJSON())`,
+      );
     }
     const record = object as Record<string, unknown>;
     const parts: string[] = [];
@@ -85,7 +88,10 @@ function compareCodeUnits(a: string, b: string): number {
 
 function fail(path: PropertyKey[], problem: string): never {
   const where = path.length === 0 ? 'the value' : `value at ${path.map(String).join('.')}`;
-  throw new ValidationError(`[keel] cannot serialize ${where} as JSON: ${problem}; pass plain JSON data`, {
-    issues: [{ path, message: problem }],
-  });
+  throw new ValidationError(
+    `[keel] cannot serialize ${where} as JSON: ${problem}; pass plain JSON data`,
+    {
+      issues: [{ path, message: problem }],
+    },
+  );
 }

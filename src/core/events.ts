@@ -11,8 +11,8 @@ export interface ListenerErrorEvent {
   error: unknown;
 }
 
-/** An event map: event name to payload type. */
-export type EventMap = { [event: string]: unknown };
+/** An event map: an interface from event name to payload type. */
+export type EventMap = object;
 
 type Args<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
   'listener:error': [payload: ListenerErrorEvent];
@@ -38,7 +38,9 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<Args<E>> {
       try {
         const result: unknown = (listener as (...a: unknown[]) => unknown)(...args);
         if (isPromiseLike(result)) {
-          result.then(undefined, (error: unknown) => this.reportListenerError(String(event), error));
+          result.then(undefined, (error: unknown) =>
+            this.reportListenerError(String(event), error),
+          );
         }
       } catch (error) {
         this.reportListenerError(String(event), error);
@@ -49,18 +51,26 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<Args<E>> {
 
   private reportListenerError(event: string, error: unknown): void {
     if (event === 'listener:error') return; // a failing error listener has nowhere left to report
-    (this.emit as (e: string, p: ListenerErrorEvent) => boolean)('listener:error', { event, error });
+    (this.emit as (e: string, p: ListenerErrorEvent) => boolean)('listener:error', {
+      event,
+      error,
+    });
   }
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
-    typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
   );
 }
 
 /** A function that emits the events of map `E`: what services receive instead of an emitter. */
-export type Emit<E extends EventMap> = <K extends keyof E & string>(event: K, payload: E[K]) => void;
+export type Emit<E extends EventMap> = <K extends keyof E & string>(
+  event: K,
+  payload: E[K],
+) => void;
 
 /** An {@link Emit} that drops everything (services used without `createKeel`). */
 export const emitNothing: Emit<EventMap> = () => {};

@@ -50,7 +50,7 @@ export class Sha256 {
   /** Finishes the message and returns the digest as 64 lowercase hex characters. */
   hex(): string {
     const bitLength = this.totalBytes * 8;
-    const padding = new Uint8Array(((this.blockLength < 56 ? 56 : 120) - this.blockLength) + 8);
+    const padding = new Uint8Array((this.blockLength < 56 ? 56 : 120) - this.blockLength + 8);
     padding[0] = 0x80;
     const view = new DataView(padding.buffer);
     view.setUint32(padding.length - 8, Math.floor(bitLength / 2 ** 32));
@@ -65,7 +65,8 @@ export class Sha256 {
     const w = this.words;
     for (let i = 0; i < 16; i++) {
       const j = offset + i * 4;
-      w[i] = ((bytes[j]! << 24) | (bytes[j + 1]! << 16) | (bytes[j + 2]! << 8) | bytes[j + 3]!) >>> 0;
+      w[i] =
+        ((bytes[j]! << 24) | (bytes[j + 1]! << 16) | (bytes[j + 2]! << 8) | bytes[j + 3]!) >>> 0;
     }
     for (let i = 16; i < 64; i++) {
       const a = w[i - 15]!;
@@ -84,7 +85,8 @@ export class Sha256 {
     let g = s[6]!;
     let h = s[7]!;
     for (let i = 0; i < 64; i++) {
-      const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) >>> 0;
+      const t1 =
+        (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) >>> 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
       h = g;
       g = f;

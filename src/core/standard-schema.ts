@@ -30,7 +30,9 @@ export type StandardSchemaResult<Output> =
     };
 
 /** The output type of a Standard Schema. */
-export type InferOutput<S extends StandardSchemaV1> = NonNullable<S['~standard']['types']>['output'];
+export type InferOutput<S extends StandardSchemaV1> = NonNullable<
+  S['~standard']['types']
+>['output'];
 
 /** True when `value` implements Standard Schema v1. */
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {

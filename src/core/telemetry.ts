@@ -11,10 +11,10 @@ import {
   type Histogram,
   type Meter,
   metrics,
+  context as otelContext,
   type Span,
   SpanStatusCode,
   type Tracer,
-  context as otelContext,
   trace,
 } from '@opentelemetry/api';
 
@@ -84,7 +84,10 @@ export async function inSpan<T>(
 export function recordError(span: Span, error: unknown): void {
   try {
     if (error instanceof Error) span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
   } catch {
     // instrumentation must never break the operation
   }

@@ -39,7 +39,10 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
   const find = (digest: Digest): Entry => {
     assertDigest(digest);
     const entry = blobs.get(digest);
-    if (!entry) throw new NotFoundError(`[keel] [memory] no artifact ${digest}: put it first, or check the digest`);
+    if (!entry)
+      throw new NotFoundError(
+        `[keel] [memory] no artifact ${digest}: put it first, or check the digest`,
+      );
     return entry;
   };
 

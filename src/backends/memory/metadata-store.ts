@@ -55,7 +55,8 @@ export function createMemoryMetadataStore(): MetadataStore {
       assertRevisionOption(opts?.ifRevision, false);
       const doc = documents.get(key);
       if (!doc) {
-        if (opts?.ifRevision !== undefined) checkRevision('memory', key, undefined, opts.ifRevision);
+        if (opts?.ifRevision !== undefined)
+          checkRevision('memory', key, undefined, opts.ifRevision);
         return false;
       }
       checkRevision('memory', key, doc.revision, opts?.ifRevision);
@@ -68,7 +69,10 @@ export function createMemoryMetadataStore(): MetadataStore {
       const limit = listLimit(opts);
       sortedKeys ??= [...documents.keys()].sort(compareKeys);
       const keys = sortedKeys;
-      let index = lowerBound(keys, opts?.after !== undefined && opts.after >= prefix ? opts.after : prefix);
+      let index = lowerBound(
+        keys,
+        opts?.after !== undefined && opts.after >= prefix ? opts.after : prefix,
+      );
       let count = 0;
       for (; index < keys.length && count < limit; index++) {
         const key = keys[index]!;

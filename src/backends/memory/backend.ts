@@ -1,0 +1,30 @@
+/**
+ * @module
+ * The in-memory backend: both stores in memory, for tests and in-process pipelines.
+ */
+import type { Clock } from '../../core/clock.js';
+import type { Backend } from '../backend.js';
+import { createMemoryArtifactStore } from './artifact-store.js';
+import { createMemoryMetadataStore } from './metadata-store.js';
+
+/** Options of {@link memoryBackend}. */
+export interface MemoryBackendOptions {
+  /** Source of artifact timestamps. */
+  clock?: Clock;
+}
+
+/**
+ * An in-memory {@link Backend}: nothing survives the process.
+ *
+ * @example
+ * ```ts
+ * const keel = createKeel({ backend: memoryBackend() });
+ * ```
+ */
+export function memoryBackend(opts: MemoryBackendOptions = {}): Backend {
+  return {
+    artifacts: createMemoryArtifactStore(opts.clock ? { clock: opts.clock } : {}),
+    metadata: createMemoryMetadataStore(),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * @module
+ * keel: run machine-learning systems in production from any JS runtime. This entry holds
+ * everything that needs no Node built-ins; `keel/fs` adds the filesystem backend and
+ * `keel/testing` the conformance suites and test doubles.
+ */
+
+export type { ArtifactEvents } from './artifacts/instrumented.js';
+export { getJson, JSON_MEDIA_TYPE, putJson } from './artifacts/json.js';
+export type {
+  ArtifactMeta,
+  ArtifactRef,
+  ArtifactStore,
+  ListArtifactsOptions,
+  PutOptions,
+} from './artifacts/types.js';
+export type { Backend } from './backends/backend.js';
+export {
+  createMemoryArtifactStore,
+  type MemoryArtifactStoreOptions,
+} from './backends/memory/artifact-store.js';
+export { type MemoryBackendOptions, memoryBackend } from './backends/memory/backend.js';
+export { createMemoryMetadataStore } from './backends/memory/metadata-store.js';
+export type { Body } from './core/body.js';
+export { canonicalJson, toJsonValue } from './core/canonical-json.js';
+export { type Clock, systemClock } from './core/clock.js';
+export {
+  assertDigest,
+  createHasher,
+  type Digest,
+  digestOf,
+  digestOfJson,
+  type Hasher,
+  isDigest,
+  sha256,
+} from './core/digest.js';
+export {
+  AbortedError,
+  ConflictError,
+  type ErrorCode,
+  ErrorCodes,
+  IntegrityError,
+  isKeelError,
+  KeelError,
+  type KeelErrorOptions,
+  NotFoundError,
+  PolicyError,
+  StorageError,
+  TimeoutError,
+  UnauthorizedError,
+  ValidationError,
+  type ValidationIssue,
+} from './core/errors.js';
+export { type Emit, type EventMap, type ListenerErrorEvent, SafeEmitter } from './core/events.js';
+export { createIdGenerator, newId } from './core/ids.js';
+export type { JsonObject, JsonValue } from './core/json.js';
+export {
+  type Actor,
+  actorSchema,
+  digestSchema,
+  keySchema,
+  nameSchema,
+  type Params,
+  paramsSchema,
+  type Tags,
+  tagsSchema,
+} from './core/schemas.js';
+export type {
+  InferOutput,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './core/standard-schema.js';
+export { INSTRUMENTATION_SCOPE, type Telemetry } from './core/telemetry.js';
+export type {
+  DatasetDriftReport,
+  DriftDetector,
+  DriftKind,
+  DriftTestOptions,
+  DriftTestResult,
+  MissingCounts,
+} from './drift/types.js';
+export type { GateDecision, GateReport, GateSubject, RuleResult } from './gates/types.js';
+export { createKeel, type Keel, type KeelEvents, type KeelOptions } from './keel.js';
+export type {
+  ListDocumentsOptions,
+  LogRecord,
+  MetadataCapabilities,
+  MetadataStore,
+  PutDocumentOptions,
+  Versioned,
+} from './metadata/types.js';

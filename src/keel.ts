@@ -1,0 +1,107 @@
+/**
+ * @module
+ * `createKeel`: the composition root. It joins a backend, telemetry, a clock, an actor
+ * and one event bus, and hands them to every service.
+ */
+import type { Meter, Tracer } from '@opentelemetry/api';
+import { type ArtifactEvents, instrumentArtifactStore } from './artifacts/instrumented.js';
+import type { ArtifactStore } from './artifacts/types.js';
+import type { Backend } from './backends/backend.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { ValidationError } from './core/errors.js';
+import { type Emit, SafeEmitter } from './core/events.js';
+import { type Actor, actorSchema } from './core/schemas.js';
+import { createTelemetry, type Telemetry } from './core/telemetry.js';
+import { parseWith } from './core/validate.js';
+import type { MetadataStore } from './metadata/types.js';
+
+/** Options of {@link createKeel}. */
+export interface KeelOptions {
+  /** Where everything is stored: `memoryBackend()` or `fsBackend({ root })` from `keel/fs`. */
+  backend: Backend;
+  /** The default actor recorded in audit entries. Default `{ id: 'anonymous' }`. */
+  actor?: Actor;
+  /** Source of every timestamp. Default: the system clock. */
+  clock?: Clock;
+  /** OpenTelemetry tracer. Default: the global API's (a no-op until an SDK is registered). */
+  tracer?: Tracer;
+  /** OpenTelemetry meter. Default: the global API's. */
+  meter?: Meter;
+}
+
+/** Every event keel's services emit, by name. */
+export interface KeelEvents extends ArtifactEvents {}
+
+/** A keel instance: the services over one backend. */
+export interface Keel {
+  /** Content-addressed artifacts (instrumented). */
+  readonly artifacts: ArtifactStore;
+  /** JSON documents and logs. */
+  readonly metadata: MetadataStore;
+  /** All services' events. A throwing listener never breaks the operation that emitted. */
+  readonly events: SafeEmitter<KeelEvents>;
+  /** The clock every service uses. */
+  readonly clock: Clock;
+  /** The default actor. */
+  readonly actor: Actor;
+  /** Tracer, meter and instruments. */
+  readonly telemetry: Telemetry;
+  /** Flushes what services buffer and closes the backend. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a keel instance.
+ *
+ * @example
+ * ```ts
+ * const keel = createKeel({ backend: memoryBackend() });
+ * const { digest } = await keel.artifacts.put('weights');
+ * await keel.close();
+ * ```
+ */
+export function createKeel(options: KeelOptions): Keel {
+  const backend = checkBackend(options?.backend);
+  const actor = options.actor
+    ? parseWith(actorSchema, options.actor, 'actor')
+    : { id: 'anonymous' };
+  const clock = options.clock ?? systemClock;
+  const telemetry = createTelemetry({
+    ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.meter ? { meter: options.meter } : {}),
+  });
+  const events = new SafeEmitter<KeelEvents>();
+  const emit: Emit<KeelEvents> = (event, payload) => {
+    events.emit(event, payload as never);
+  };
+  const artifacts = instrumentArtifactStore(backend.artifacts, telemetry, emit);
+  let closing: Promise<void> | undefined;
+
+  return {
+    artifacts,
+    metadata: backend.metadata,
+    events,
+    clock,
+    actor,
+    telemetry,
+    close() {
+      closing ??= (async () => {
+        await backend.close?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+function checkBackend(backend: unknown): Backend {
+  const candidate = backend as Partial<Backend> | undefined;
+  if (
+    typeof candidate?.artifacts?.put !== 'function' ||
+    typeof candidate.metadata?.put !== 'function'
+  ) {
+    throw new ValidationError(
+      '[keel] createKeel needs a backend with artifacts and metadata stores: pass { backend: memoryBackend() } or fsBackend({ root }) from keel/fs',
+    );
+  }
+  return candidate as Backend;
+}

@@ -1,0 +1,20 @@
+/**
+ * @module
+ * keel/testing: conformance suites for custom adapters (runner-agnostic; vitest is an
+ * optional peer), a manual clock and recording test doubles.
+ */
+export {
+  type ArtifactStoreSuiteOptions,
+  describeArtifactStore,
+} from './testing/artifact-store-suite.js';
+export { ManualClock } from './testing/manual-clock.js';
+export {
+  describeMetadataStore,
+  type MetadataStoreSuiteOptions,
+} from './testing/metadata-store-suite.js';
+export {
+  type RecordedCall,
+  type RecordingArtifactStore,
+  recordingArtifactStore,
+} from './testing/recording-artifact-store.js';
+export type { SuiteCase, SuiteOptions, TestFn, TestRunner } from './testing/runner.js';
