@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isKeelError } from '../../src/core/errors.js';
+import { createRandom } from '../../src/core/random.js';
+import { Adwin } from '../../src/drift/streaming/adwin.js';
+import { Ddm } from '../../src/drift/streaming/ddm.js';
+import { Eddm } from '../../src/drift/streaming/eddm.js';
+import { HddmA } from '../../src/drift/streaming/hddm-a.js';
+import { HddmW } from '../../src/drift/streaming/hddm-w.js';
+import { PageHinkley } from '../../src/drift/streaming/page-hinkley.js';
+import type { StreamingDetector } from '../../src/drift/streaming/types.js';
+
+interface Trace {
+  stream: 'binary_stream' | 'numeric_stream';
+  drift_indices: number[];
+  warning_indices: number[];
+}
+interface Traces {
+  binary_stream: { values: number[] };
+  numeric_stream: { values: number[] };
+  all_detections_defaults: Record<string, Trace>;
+  docstring_validation: Record<string, { got: [string, number][] }>;
+}
+
+const traces = JSON.parse(
+  readFileSync(
+    fileURLToPath(
+      new URL('../../../shared/reference/drift/streaming_traces.json', import.meta.url),
+    ),
+    'utf8',
+  ),
+) as Traces;
+
+function run(detector: StreamingDetector, stream: readonly number[]) {
+  const drifts: number[] = [];
+  const warnings: number[] = [];
+  stream.forEach((x, i) => {
+    const { drift, warning } = detector.update(x);
+    expect(drift).toBe(detector.driftDetected);
+    expect(warning).toBe(detector.warningDetected);
+    if (drift) drifts.push(i);
+    if (warning) warnings.push(i);
+  });
+  return { drifts, warnings };
+}
+
+const cases: [string, () => StreamingDetector][] = [
+  ['DDM', () => new Ddm()],
+  ['EDDM', () => new Eddm()],
+  ['EDDM_alpha0.8_beta0.75', () => new Eddm({ alpha: 0.8, beta: 0.75 })],
+  ['HDDM_A', () => new HddmA()],
+  ['HDDM_A_two_sided', () => new HddmA({ twoSidedTest: true })],
+  ['HDDM_W', () => new HddmW()],
+  ['PageHinkley_both', () => new PageHinkley()],
+  ['PageHinkley_up', () => new PageHinkley({ mode: 'up' })],
+];
+
+describe('streaming detectors reproduce the River traces', () => {
+  for (const [name, make] of cases) {
+    it(`${name}: drift and warning indices`, () => {
+      const trace = traces.all_detections_defaults[name]!;
+      const got = run(make(), traces[trace.stream].values);
+      expect(got.drifts).toEqual(trace.drift_indices);
+      expect(got.warnings).toEqual(trace.warning_indices);
+    });
+  }
+
+  it('ADWIN matches River docstring: change at index 1023 on the numeric stream', () => {
+    const got = run(new Adwin(), traces.numeric_stream.values);
+    expect(got.drifts).toEqual([1023]);
+    expect(got.warnings).toEqual([]);
+  });
+
+  it('PageHinkley mode down misses the upward shift that up and both detect', () => {
+    expect(run(new PageHinkley({ mode: 'down' }), traces.numeric_stream.values).drifts).toEqual([]);
+  });
+});
+
+describe('reset after a drift, as River', () => {
+  it('the update after a drift starts from a fresh state', () => {
+    const stream = traces.numeric_stream.values;
+    const ph = new PageHinkley();
+    let at = -1;
+    for (let i = 0; i < stream.length && at < 0; i++) if (ph.update(stream[i]!).drift) at = i;
+    expect(at).toBe(1006);
+    const fresh = new PageHinkley();
+    for (let i = at + 1; i < stream.length; i++) {
+      expect(ph.update(stream[i]!)).toEqual(fresh.update(stream[i]!));
+    }
+  });
+
+  it('reset() forgets the stream', () => {
+    const ddm = new Ddm();
+    for (const x of traces.binary_stream.values.slice(0, 1400)) ddm.update(x);
+    ddm.reset();
+    expect(ddm.driftDetected).toBe(false);
+    expect(ddm.warningDetected).toBe(false);
+    const fresh = new Ddm();
+    for (const x of traces.binary_stream.values) expect(ddm.update(x)).toEqual(fresh.update(x));
+  });
+});
+
+describe('ADWIN', () => {
+  it('detects a clear shift promptly and shrinks its window to the new regime', () => {
+    const rng = createRandom('adwin-shift');
+    const adwin = new Adwin();
+    const drifts: number[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const x = (i < 2000 ? 0 : 1) + 0.3 * gaussian(rng);
+      if (adwin.update(x).drift) drifts.push(i);
+    }
+    expect(drifts.length).toBeGreaterThan(0);
+    expect(drifts[0]).toBeGreaterThanOrEqual(2000);
+    expect(drifts[0]).toBeLessThan(2100);
+    expect(adwin.estimation).toBeCloseTo(1, 1);
+  });
+
+  it('stays silent on a stationary stream', () => {
+    const rng = createRandom('adwin-stationary');
+    const adwin = new Adwin();
+    for (let i = 0; i < 20_000; i++) expect(adwin.update(gaussian(rng)).drift).toBe(false);
+    expect(adwin.width).toBeGreaterThan(10_000);
+  });
+});
+
+describe('bad input', () => {
+  it('binary detectors refuse values other than 0/1', () => {
+    for (const d of [new Ddm(), new Eddm()]) {
+      expect(() => d.update(0.5)).toThrow(/expected 0\/1/);
+      expect(() => d.update(Number.NaN)).toThrow();
+    }
+    expect(new Ddm().update(true).drift).toBe(false);
+  });
+
+  it('HDDM refuses values outside [0, 1]', () => {
+    expect(() => new HddmA().update(2)).toThrow(/\[0, 1\]/);
+    expect(() => new HddmW().update(-0.1)).toThrow(/\[0, 1\]/);
+  });
+
+  it('numeric detectors refuse NaN and infinities', () => {
+    expect(() => new PageHinkley().update(Number.NaN)).toThrow(/finite number/);
+    expect(() => new Adwin().update(Number.POSITIVE_INFINITY)).toThrow(/finite number/);
+  });
+
+  it('invalid options are ValidationErrors', () => {
+    const attempts = [
+      () => new PageHinkley({ threshold: -1 }),
+      () => new Ddm({ warningThreshold: 4, driftThreshold: 3 }),
+      () => new Eddm({ alpha: 1.5 }),
+      () => new HddmA({ driftConfidence: 0 }),
+      () => new HddmW({ lambda: 1 }),
+      () => new Adwin({ delta: 2 }),
+    ];
+    for (const attempt of attempts) {
+      let error: unknown;
+      try {
+        attempt();
+      } catch (e) {
+        error = e;
+      }
+      expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+    }
+  });
+});
+
+function gaussian(rng: { next(): number }): number {
+  const u = 1 - rng.next();
+  const v = rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
