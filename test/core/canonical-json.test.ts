@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, toJsonValue } from '../../src/core/canonical-json.js';
+import { isKeelError } from '../../src/core/errors.js';
+
+const jsonValue = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+
+function shuffleKeys(value: unknown, seed: number): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => shuffleKeys(v, seed + i));
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    entries.sort(
+      (a, b) =>
+        ((a[0].length * 7 + seed) % 5) - ((b[0].length * 7 + seed) % 5) || (a[0] < b[0] ? 1 : -1),
+    );
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) out[k] = shuffleKeys(v, seed + 1);
+    return out;
+  }
+  return value;
+}
+
+describe('canonicalJson', () => {
+  it('sorts keys by code unit and drops whitespace', () => {
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], A: { d: 2, c: 1 } })).toBe(
+      '{"A":{"c":1,"d":2},"a":[true,null,"x"],"b":1}',
+    );
+    expect(canonicalJson({ é: 1, z: 2, '\u{1F600}': 3, ﬀ: 4 })).toBe(
+      '{"z":2,"é":1,"\u{1F600}":3,"ﬀ":4}',
+    );
+  });
+
+  it('writes numbers in their shortest round-trip form, -0 as 0', () => {
+    expect(canonicalJson([1e21, 1e-7, 0.1 + 0.2, -0, 5e-324, 2 ** 53])).toBe(
+      '[1e+21,1e-7,0.30000000000000004,0,5e-324,9007199254740992]',
+    );
+  });
+
+  it('honours toJSON and omits undefined properties', () => {
+    expect(canonicalJson({ when: new Date(0), gone: undefined })).toBe(
+      '{"when":"1970-01-01T00:00:00.000Z"}',
+    );
+  });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['Infinity', { x: Number.POSITIVE_INFINITY }],
+    ['bigint', 1n],
+    ['function', { f: () => 1 }],
+    ['symbol', Symbol('s')],
+    ['undefined in array', [1, undefined]],
+    ['class instance', new Map()],
+    ['__proto__ key', JSON.parse('{"a":{"__proto__":1}}')],
+    ['top-level undefined', undefined],
+  ])('refuses %s with ValidationError', (_, value) => {
+    let caught: unknown;
+    try {
+      canonicalJson(value);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isKeelError(caught, 'KEEL_VALIDATION')).toBe(true);
+  });
+
+  it('refuses cycles but accepts shared subtrees', () => {
+    const shared = { x: 1 };
+    expect(canonicalJson({ a: shared, b: shared })).toBe('{"a":{"x":1},"b":{"x":1}}');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => canonicalJson(cyclic)).toThrow(/cycle/);
+  });
+
+  it('property: output parses back to an equal value', () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        expect(JSON.parse(canonicalJson(value))).toEqual(value);
+      }),
+    );
+  });
+
+  it('property: key order does not change the output', () => {
+    fc.assert(
+      fc.property(jsonValue, fc.integer({ min: 0, max: 1000 }), (value, seed) => {
+        expect(canonicalJson(shuffleKeys(value, seed))).toBe(canonicalJson(value));
+      }),
+    );
+  });
+
+  it('property: canonical output is a fixed point', () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        const once = canonicalJson(value);
+        expect(canonicalJson(JSON.parse(once))).toBe(once);
+      }),
+    );
+  });
+
+  it('toJsonValue returns a detached copy', () => {
+    const input = { list: [1, { deep: true }] };
+    const copy = toJsonValue(input) as typeof input;
+    expect(copy).toEqual(input);
+    expect(copy.list).not.toBe(input.list);
+  });
+});
