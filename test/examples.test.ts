@@ -1,19 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(import.meta.dirname, '..');
+import { repoRoot, runTs } from './helpers/run-ts.js';
 
 function runExample(name: string): string {
   const cwd = mkdtempSync(join(tmpdir(), 'keel-example-'));
   try {
-    return execFileSync(process.execPath, ['--import', 'tsx', join(root, 'examples', name)], {
-      cwd,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    return runTs(join(repoRoot, 'examples', name), { cwd });
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }

@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(import.meta.dirname, '..');
+import { repoRoot as root, runTs } from './helpers/run-ts.js';
 
 /** The README's quickstart must run exactly as written (imports mapped to the sources). */
 describe('README quickstart', () => {
