@@ -19,10 +19,7 @@ describe('README quickstart', () => {
     try {
       const file = join(dir, 'quickstart.mts');
       writeFileSync(file, source);
-      const output = execFileSync(process.execPath, ['--import', 'tsx', file], {
-        cwd: dir,
-        encoding: 'utf8',
-      });
+      const output = runTs(file, { cwd: dir });
       expect(output).toContain('sha256:');
     } finally {
       rmSync(dir, { recursive: true, force: true });
