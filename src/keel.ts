@@ -14,6 +14,7 @@ import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
 import { parseWith } from './core/validate.js';
 import type { MetadataStore } from './metadata/types.js';
+import type { PipelineEvents } from './pipeline/events.js';
 
 /** Options of {@link createKeel}. */
 export interface KeelOptions {
@@ -30,7 +31,7 @@ export interface KeelOptions {
 }
 
 /** Every event keel's services emit, by name. */
-export interface KeelEvents extends ArtifactEvents {}
+export interface KeelEvents extends ArtifactEvents, PipelineEvents {}
 
 /** A keel instance: the services over one backend. */
 export interface Keel {
