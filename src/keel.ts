@@ -72,10 +72,11 @@ export function createKeel(options: KeelOptions): Keel {
     ...(options.meter ? { meter: options.meter } : {}),
   });
   const events = new SafeEmitter<KeelEvents>();
-  const emit: Emit<KeelEvents> = (event, payload) => {
-    events.emit(event, payload as never);
-  };
-  const artifacts = instrumentArtifactStore(backend.artifacts, telemetry, emit);
+  const artifacts = instrumentArtifactStore(
+    backend.artifacts,
+    telemetry,
+    emitterFor<ArtifactEvents>(events),
+  );
   let closing: Promise<void> | undefined;
 
   return {
@@ -105,4 +106,17 @@ function checkBackend(backend: unknown): Backend {
     );
   }
   return candidate as Backend;
+}
+
+/**
+ * An {@link Emit} for one service's event map, onto the shared bus. Type-safe because
+ * `KeelEvents` extends every service's map (the conditional type refuses any other map).
+ */
+function emitterFor<S extends object>(
+  events: SafeEmitter<KeelEvents>,
+): KeelEvents extends S ? Emit<S> : never {
+  const emit = (event: string, payload: unknown): void => {
+    (events.emit as (event: string, payload: unknown) => boolean)(event, payload);
+  };
+  return emit as KeelEvents extends S ? Emit<S> : never;
 }
