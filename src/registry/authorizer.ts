@@ -1,0 +1,56 @@
+/**
+ * @module
+ * Who may do what in the registry: the action names, `allowAll` (the default) and
+ * `roleAuthorizer`, which grants actions to roles with `*` wildcards.
+ */
+import { parseWith } from '../core/validate.js';
+import { grantsSchema } from './schemas.js';
+import type { Authorizer } from './types.js';
+
+/** Every action the registry asks its {@link Authorizer} about. */
+export const RegistryActions = {
+  modelCreate: 'model:create',
+  versionRegister: 'version:register',
+  versionArchive: 'version:archive',
+  versionApprove: 'version:approve',
+  aliasSet: 'alias:set',
+  aliasDelete: 'alias:delete',
+  aliasRollback: 'alias:rollback',
+  registryGc: 'registry:gc',
+} as const;
+
+/** One of {@link RegistryActions}. */
+export type RegistryAction = (typeof RegistryActions)[keyof typeof RegistryActions];
+
+/** The default authorizer: everyone may do everything. */
+export const allowAll: Authorizer = () => true;
+
+/**
+ * Grants actions to roles. An actor may perform an action when one of its roles (or the
+ * role `*`, which every actor has) grants it. A grant is an action (`alias:set`), a
+ * prefix wildcard (`alias:*`) or `*` (everything).
+ *
+ * @example
+ * ```ts
+ * const authorizer = roleAuthorizer({
+ *   trainer: ['model:create', 'version:register'],
+ *   releaser: ['alias:*', 'version:approve'],
+ *   admin: ['*'],
+ * });
+ * ```
+ */
+export function roleAuthorizer(grants: Record<string, string[]>): Authorizer {
+  const checked = parseWith(grantsSchema, grants, 'role grants');
+  const table = new Map<string, readonly string[]>(Object.entries(checked));
+  return ({ actor, action }) => {
+    const roles = ['*', ...(actor.roles ?? [])];
+    return roles.some((role) =>
+      (table.get(role) ?? []).some((grant) => grantMatches(grant, action)),
+    );
+  };
+}
+
+function grantMatches(grant: string, action: string): boolean {
+  if (grant === '*' || grant === action) return true;
+  return grant.endsWith(':*') && action.startsWith(grant.slice(0, -1));
+}

@@ -1,0 +1,155 @@
+/**
+ * @module
+ * Where the registry keeps its documents in the MetadataStore, and the shapes of those
+ * documents. Model names and aliases are validated before they become key segments.
+ */
+import type { Digest } from '../core/digest.js';
+import { StorageError } from '../core/errors.js';
+import type { JsonValue } from '../core/json.js';
+import type { AliasChange, Approval, Model, ModelVersion } from './types.js';
+
+/** The log that holds the audit chain. */
+export const AUDIT_LOG = 'registry/audit';
+/** The document that records the audit chain's head (next offset, last hash, append lease). */
+export const AUDIT_HEAD = 'registry/audit-head';
+
+/** Prefix of every model document. */
+export const MODELS_PREFIX = 'registry/models/';
+
+/** Key of a model document. */
+export function modelKey(model: string): string {
+  return `${MODELS_PREFIX}${model}`;
+}
+
+/** Key of a version document; numbers are zero-padded so key order is number order. */
+export function versionKey(model: string, version: number): string {
+  return `${versionsPrefix(model)}${padVersion(version)}`;
+}
+
+/** Prefix of a model's version documents. */
+export function versionsPrefix(model: string): string {
+  return `registry/versions/${model}/`;
+}
+
+/** Key of the document that remembers the highest version known to be taken. */
+export function counterKey(model: string): string {
+  return `registry/counters/${model}`;
+}
+
+/** Key of an alias document (current version plus full history). */
+export function aliasKey(model: string, alias: string): string {
+  return `${aliasesPrefix(model)}${alias}`;
+}
+
+/** Prefix of a model's alias documents. */
+export function aliasesPrefix(model: string): string {
+  return `registry/aliases/${model}/`;
+}
+
+/** Key of the approvals of one version for one alias. */
+export function approvalsKey(model: string, version: number, alias: string): string {
+  return `registry/approvals/${model}/${padVersion(version)}/${alias}`;
+}
+
+/** Zero-pads a version number to 10 digits. */
+export function padVersion(version: number): string {
+  return String(version).padStart(10, '0');
+}
+
+/** An alias document: where the alias points now, and every move. */
+export interface AliasDoc {
+  model: string;
+  alias: string;
+  /** `null` after a delete (the document stays so that the history survives). */
+  version: number | null;
+  history: AliasChange[];
+}
+
+/** The approvals document of one version and alias. */
+export interface ApprovalsDoc {
+  approvals: Approval[];
+}
+
+/** The counter document: the highest version number known to be taken. */
+export interface CounterDoc {
+  last: number;
+}
+
+/** The head of the audit chain, plus the lease of the process appending. */
+export interface AuditHeadDoc {
+  next: number;
+  hash: Digest;
+  lease?: { token: string; expires: number };
+  /** An append failed midway: the next holder re-reads the log tail before appending. */
+  dirty?: boolean;
+}
+
+/** Reads a stored model document. */
+export function asModel(value: JsonValue, key: string): Model {
+  return expectObject<Model>(value, key, ['name', 'createdAt']);
+}
+
+/** Reads a stored version document. */
+export function asVersion(value: JsonValue, key: string): ModelVersion {
+  const doc = expectObject<ModelVersion>(value, key, ['model', 'version', 'artifact', 'status']);
+  if (typeof doc.version !== 'number') throw corrupt(key, 'its version is not a number');
+  return doc;
+}
+
+/** Reads a stored alias document. */
+export function asAliasDoc(value: JsonValue, key: string): AliasDoc {
+  const doc = expectObject<AliasDoc>(value, key, ['alias', 'history']);
+  if (!Array.isArray(doc.history)) throw corrupt(key, 'its history is not a list');
+  return doc;
+}
+
+/** Reads a stored approvals document. */
+export function asApprovalsDoc(value: JsonValue, key: string): ApprovalsDoc {
+  const doc = expectObject<ApprovalsDoc>(value, key, ['approvals']);
+  if (!Array.isArray(doc.approvals)) throw corrupt(key, 'its approvals are not a list');
+  return doc;
+}
+
+/** Reads a stored counter document. */
+export function asCounterDoc(value: JsonValue, key: string): CounterDoc {
+  const doc = expectObject<CounterDoc>(value, key, ['last']);
+  if (typeof doc.last !== 'number' || !Number.isInteger(doc.last) || doc.last < 0) {
+    throw corrupt(key, 'its counter is not a non-negative integer');
+  }
+  return doc;
+}
+
+/** Reads the stored audit head. */
+export function asAuditHead(value: JsonValue, key: string): AuditHeadDoc {
+  const doc = expectObject<AuditHeadDoc>(value, key, ['next', 'hash']);
+  if (typeof doc.next !== 'number' || typeof doc.hash !== 'string') {
+    throw corrupt(key, 'its next offset or hash is malformed');
+  }
+  return doc;
+}
+
+/** Deep-freezes a record so that callers cannot change what the cache returns. */
+export function freeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) freeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function expectObject<T>(value: JsonValue, key: string, fields: string[]): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw corrupt(key, 'it is not an object');
+  }
+  for (const field of fields) {
+    if (!(field in value)) throw corrupt(key, `it has no "${field}"`);
+  }
+  return value as T;
+}
+
+function corrupt(key: string, why: string): StorageError {
+  return new StorageError(
+    `[keel] [registry] the document ${key} is malformed: ${why}; restore it from a backup or remove it`,
+    { details: { key } },
+  );
+}

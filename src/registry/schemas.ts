@@ -1,0 +1,145 @@
+/**
+ * @module
+ * The zod schemas every registry input goes through before anything is read or written:
+ * model names, aliases, version numbers, registration options, policies, evidence.
+ */
+import { z } from 'zod';
+import { actorSchema, digestSchema, keySchema, nameSchema, tagsSchema } from '../core/schemas.js';
+import type { AliasPolicy } from './types.js';
+
+/** The alias that always means "the highest non-archived version"; it cannot be set. */
+export const LATEST = 'latest';
+
+/** Alias names: a lowercase letter, then up to 63 of `[a-z0-9_-]`. */
+export const ALIAS_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** A model name: a display name that cannot be read as a path (no `/`, `\`, `.` or `..`). */
+export const modelNameSchema: z.ZodType<string> = nameSchema
+  .refine((s) => !s.includes('/') && !s.includes('\\'), 'must not contain "/" or "\\"')
+  .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
+  .refine((s) => s !== '__proto__', 'must not be "__proto__"');
+
+/** An alias that may be set: matches {@link ALIAS_PATTERN} and is not `latest`. */
+export const aliasSchema: z.ZodType<string> = z
+  .string()
+  .regex(ALIAS_PATTERN, 'must match [a-z][a-z0-9_-]{0,63}')
+  .refine(
+    (s) => s !== LATEST,
+    '"latest" is reserved: it always means the highest non-archived version',
+  );
+
+/** An alias to read: any settable alias, or `latest`. */
+export const readableAliasSchema: z.ZodType<string> = z
+  .string()
+  .regex(ALIAS_PATTERN, 'must match [a-z][a-z0-9_-]{0,63}');
+
+/** A version number: a positive safe integer. */
+export const versionNumberSchema: z.ZodType<number> = z
+  .number()
+  .int('must be an integer')
+  .positive('must be 1 or more')
+  .max(9_999_999_999, 'is too large');
+
+const reasonSchema = z.string().max(4096, 'must be at most 4096 characters');
+
+const jsonObjectSchema = z.record(z.string(), z.json());
+
+const artifactRefSchema = z.object({
+  digest: digestSchema,
+  size: z.number().int().nonnegative(),
+  mediaType: z.string().min(1).max(255),
+});
+
+const versionInputSchema = z.strictObject({
+  digest: digestSchema,
+  name: z.string().min(1).max(256).optional(),
+  kind: z.string().min(1).max(64).optional(),
+});
+
+/** Options of `registerVersion`. */
+export const registerVersionSchema = z.strictObject({
+  artifact: z.union([digestSchema, artifactRefSchema]),
+  runId: z.string().min(1).max(256).optional(),
+  inputs: z.array(versionInputSchema).max(10_000).optional(),
+  metrics: z
+    .record(keySchema, z.number().refine(Number.isFinite, 'metrics must be finite numbers'))
+    .optional(),
+  signature: z
+    .strictObject({ inputs: jsonObjectSchema.optional(), outputs: jsonObjectSchema.optional() })
+    .optional(),
+  tags: tagsSchema.optional(),
+  description: z.string().max(5000).optional(),
+  actor: actorSchema.optional(),
+});
+
+/** Options of `createModel`. */
+export const createModelSchema = z.strictObject({
+  description: z.string().max(5000).optional(),
+  tags: tagsSchema.optional(),
+  actor: actorSchema.optional(),
+});
+
+/** Options of `deleteAlias`, `rollback` and `archiveVersion`. */
+export const actorReasonSchema = z.strictObject({
+  actor: actorSchema.optional(),
+  reason: reasonSchema.optional(),
+});
+
+/** The shape a gate report passed as evidence must have. */
+export const gateReportSchema = z.object({
+  policy: z.string(),
+  decision: z.enum(['pass', 'warn', 'fail']),
+  passed: z.boolean(),
+  subject: z.object({ model: z.string(), version: z.number() }).optional(),
+  results: z.array(z.unknown()),
+  evaluatedAt: z.string(),
+  digest: digestSchema,
+});
+
+/** Options of `setAlias`. */
+export const setAliasSchema = z.strictObject({
+  actor: actorSchema.optional(),
+  reason: reasonSchema.optional(),
+  evidence: gateReportSchema.optional(),
+  expectedVersion: versionNumberSchema.nullable().optional(),
+});
+
+/** Options of `approve`. */
+export const approveSchema = z.strictObject({
+  alias: aliasSchema,
+  actor: actorSchema.optional(),
+  comment: z.string().max(4096).optional(),
+});
+
+/** Paging options of `listModels` and `listVersions`. */
+export const pageSchema = z.strictObject({
+  cursor: z.string().min(1).max(1024).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+
+const roleSchema = z.string().min(1).max(128);
+
+/** One alias policy. */
+export const aliasPolicySchema: z.ZodType<AliasPolicy> = z.strictObject({
+  alias: aliasSchema,
+  model: modelNameSchema.optional(),
+  requireGate: z.boolean().optional(),
+  requiredApprovals: z.number().int().min(0).max(100).optional(),
+  allowedRoles: z.array(roleSchema).optional(),
+  approverRoles: z.array(roleSchema).optional(),
+}) as z.ZodType<AliasPolicy>;
+
+/** The policies of a registry: at most one per alias and model scope. */
+export const aliasPoliciesSchema: z.ZodType<AliasPolicy[]> = z
+  .array(aliasPolicySchema)
+  .refine(
+    (policies) =>
+      new Set(policies.map((p) => `${p.model ?? '*'}\u0000${p.alias}`)).size === policies.length,
+    'two policies for the same alias and model',
+  );
+
+/** The grants of `roleAuthorizer`: role (or `*` for everyone) to action patterns. */
+export const grantsSchema: z.ZodType<Record<string, string[]>> = z.record(
+  z.string().min(1).max(128),
+  z.array(z.string().min(1).max(128)),
+);

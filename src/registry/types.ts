@@ -1,0 +1,317 @@
+/**
+ * @module
+ * The public shapes of the model registry: models, immutable versions, aliases and their
+ * history, policies, the authorizer, audit entries, lineage reports and the `Registry` itself.
+ */
+import type { ArtifactRef } from '../artifacts/types.js';
+import type { Digest } from '../core/digest.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
+import type { Actor, Tags } from '../core/schemas.js';
+import type { GateReport } from '../gates/types.js';
+
+/** A registered model: a name that groups numbered versions. */
+export interface Model {
+  name: string;
+  description?: string;
+  tags: Tags;
+  /** ISO-8601 time of creation. */
+  createdAt: string;
+  /** Id of the actor who created it. */
+  createdBy: string;
+}
+
+/** A reference to data or an artifact a version was built from (lineage). */
+export interface VersionInput {
+  digest: Digest;
+  name?: string;
+  /** `'dataset'`, `'model'`, `'artifact'`, or any other kind. */
+  kind?: string;
+}
+
+/** The input and output contract of a model, as JSON Schema objects. */
+export interface ModelSignature {
+  /** JSON Schema of what the model accepts. */
+  inputs?: JsonObject;
+  /** JSON Schema of what the model returns. */
+  outputs?: JsonObject;
+}
+
+/** One immutable, numbered version of a model. Only `status` ever changes (to `archived`). */
+export interface ModelVersion {
+  model: string;
+  /** 1, 2, 3, ... per model, without gaps. */
+  version: number;
+  /** The stored artifact (its digest, size and media type as the store reported them). */
+  artifact: ArtifactRef;
+  /** The tracked run that produced it. */
+  runId?: string;
+  /** Datasets and artifacts it was built from. */
+  inputs: VersionInput[];
+  metrics: Record<string, number>;
+  signature?: ModelSignature;
+  tags: Tags;
+  description?: string;
+  status: 'ready' | 'archived';
+  /** ISO-8601 time of registration. */
+  createdAt: string;
+  /** Id of the actor who registered it. */
+  createdBy: string;
+}
+
+/** What an alias change did: set it, delete it, or roll it back. */
+export type AliasChangeKind = 'set' | 'delete' | 'rollback';
+
+/** One move of an alias, as kept in its history. */
+export interface AliasChange {
+  model: string;
+  alias: string;
+  /** The version the alias points to after the change (`null` when deleted). */
+  version: number | null;
+  /** The version it pointed to before (`null` when it did not exist). */
+  previousVersion: number | null;
+  actor: Actor;
+  reason?: string;
+  /** Digest of the gate report cited as evidence. */
+  evidence?: Digest;
+  /** ISO-8601 time of the change. */
+  at: string;
+  /** What the change was. */
+  kind: AliasChangeKind;
+}
+
+/** A recorded approval of one version for one alias. */
+export interface Approval {
+  model: string;
+  version: number;
+  alias: string;
+  actor: Actor;
+  comment?: string;
+  /** ISO-8601 time of the approval. */
+  at: string;
+}
+
+/** The request an {@link Authorizer} decides on. */
+export interface AuthorizationRequest {
+  actor: Actor;
+  /** One of {@link RegistryActions}. */
+  action: string;
+  resource: AuditResource;
+}
+
+/** Decides whether an actor may perform an action; `true` allows. A throw counts as a denial. */
+export type Authorizer = (req: AuthorizationRequest) => boolean | Promise<boolean>;
+
+/** Governance of one alias (for every model, or only `model` when given). */
+export interface AliasPolicy {
+  alias: string;
+  /** Restricts the policy to one model; without it the policy applies to every model. */
+  model?: string;
+  /** `setAlias` needs `evidence`: a stored, genuine, passing gate report about this version. */
+  requireGate?: boolean;
+  /** Distinct approvers needed (through `approve`) before `setAlias` moves the alias. */
+  requiredApprovals?: number;
+  /** Only actors with one of these roles may set, delete or roll back the alias. */
+  allowedRoles?: string[];
+  /** Only actors with one of these roles may approve versions for the alias. */
+  approverRoles?: string[];
+}
+
+/** What an audit entry is about. */
+export interface AuditResource {
+  model?: string;
+  alias?: string;
+  version?: number;
+}
+
+/** One entry of the hash-chained audit log. */
+export interface AuditEntry {
+  /** Position in the log: 0, 1, 2, ... */
+  offset: number;
+  /** ISO-8601 time of the entry. */
+  timestamp: string;
+  actor: Actor;
+  action: string;
+  resource: AuditResource;
+  /** `outcome` (`'ok'`, `'denied'` or `'refused'`) plus what the action changed. */
+  details: { [key: string]: JsonValue };
+  /** `hash` of the previous entry (a fixed genesis value for the first). */
+  prevHash: Digest;
+  /** sha256 of the canonical JSON of this entry without `hash`. */
+  hash: Digest;
+}
+
+/** The result of {@link Registry.verifyAudit}. */
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries read. */
+  entries: number;
+  /** The first offset whose entry was edited, removed, reordered or is missing. */
+  firstBadOffset?: number;
+  /** Why verification failed, in words. */
+  reason?: string;
+  /** The hash of the last good entry: publish it elsewhere to anchor the log. */
+  headHash: Digest;
+}
+
+/** One item checked by {@link Registry.verifyLineage}. */
+export interface LineageItem {
+  kind: 'artifact' | 'input' | 'run';
+  /** A digest, or a run id. */
+  ref: string;
+  /** `unchecked`: no way to check it was configured (a run without `runExists`). */
+  status: 'ok' | 'missing' | 'corrupt' | 'unchecked';
+  message?: string;
+}
+
+/** Can this version be rebuilt from immutable inputs? */
+export interface LineageReport {
+  model: string;
+  version: number;
+  /** True when no item is missing or corrupt. */
+  ok: boolean;
+  items: LineageItem[];
+}
+
+/** Options of {@link Registry.gc}. */
+export interface GcOptions {
+  /** Default `true`: only report. `false` deletes the unreferenced blobs. */
+  dryRun?: boolean;
+  /**
+   * Digests referenced outside the registry (runs, pipeline caches, datasets), which must be
+   * kept. Required when `dryRun` is `false`: pass `[]` to state that there are none.
+   */
+  references?: Iterable<Digest> | AsyncIterable<Digest>;
+  /** Blobs younger than this are kept (a put may be about to be registered). Default 24 h. */
+  minAgeMs?: number;
+  /** Let archived versions' blobs go (when nothing else references them). Default `false`. */
+  releaseArchived?: boolean;
+  actor?: Actor;
+}
+
+/** What {@link Registry.gc} found, and in real mode did. */
+export interface GcPlan {
+  dryRun: boolean;
+  /** Blobs in the artifact store. */
+  scanned: number;
+  /** Blobs referenced by a version, an alias history (evidence) or `references`. */
+  referenced: number;
+  /** Unreferenced blobs old enough to go, in digest order. */
+  unreferenced: Array<{ digest: Digest; size: number; createdAt: string }>;
+  /** Unreferenced but younger than `minAgeMs`: kept. */
+  tooYoung: number;
+  /** Bytes the unreferenced blobs take. */
+  bytes: number;
+  /** Digests actually deleted (empty in a dry run). */
+  deleted: Digest[];
+}
+
+/** The registry's events: event name to payload. */
+export interface RegistryEvents {
+  'model:created': { model: string; actor: string };
+  'model:registered': { model: string; version: number; artifact: Digest; actor: string };
+  'version:archived': { model: string; version: number; actor: string };
+  'version:approved': { model: string; version: number; alias: string; actor: string };
+  'alias:changed': {
+    model: string;
+    alias: string;
+    version: number | null;
+    previousVersion: number | null;
+    kind: AliasChangeKind;
+    actor: string;
+  };
+}
+
+/** Options of {@link Registry.registerVersion}. */
+export interface RegisterVersionOptions {
+  /** The stored artifact: its digest, or a ref (checked against the store). */
+  artifact: ArtifactRef | Digest;
+  runId?: string;
+  inputs?: VersionInput[];
+  metrics?: Record<string, number>;
+  signature?: ModelSignature;
+  tags?: Tags;
+  description?: string;
+  actor?: Actor;
+}
+
+/** Options of {@link Registry.setAlias}. */
+export interface SetAliasOptions {
+  actor?: Actor;
+  reason?: string;
+  /** A gate report about this version (required by policies with `requireGate`). */
+  evidence?: GateReport;
+  /** Compare-and-swap: the version the alias must point to now (`null`: must not exist). */
+  expectedVersion?: number | null;
+}
+
+/** The model registry: versions, aliases, governance, audit and lineage. */
+export interface Registry {
+  /** Creates a model; `ConflictError` when it exists. */
+  createModel(
+    name: string,
+    opts?: { description?: string; tags?: Tags; actor?: Actor },
+  ): Promise<Model>;
+  /** A model; `NotFoundError` when absent. */
+  getModel(name: string): Promise<Model>;
+  /** Models in name order, a page at a time. */
+  listModels(opts?: {
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ models: Model[]; nextCursor?: string }>;
+  /** Registers the next version (creating the model when needed). */
+  registerVersion(name: string, opts: RegisterVersionOptions): Promise<ModelVersion>;
+  /** A version by number, alias or `'latest'`. */
+  getVersion(name: string, ref: number | string): Promise<ModelVersion>;
+  /** The version an alias points to (cached: the serving hot path). */
+  resolve(name: string, alias: string): Promise<ModelVersion>;
+  /** Versions in number order, a page at a time. */
+  listVersions(
+    name: string,
+    opts?: { cursor?: string; limit?: number },
+  ): Promise<{ versions: ModelVersion[]; nextCursor?: string }>;
+  /** Points an alias at a version, under its policy. */
+  setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    opts?: SetAliasOptions,
+  ): Promise<AliasChange>;
+  /** Removes an alias (its history stays). */
+  deleteAlias(
+    name: string,
+    alias: string,
+    opts?: { actor?: Actor; reason?: string },
+  ): Promise<void>;
+  /** Moves an alias back to the version it pointed to before its last move. */
+  rollback(
+    name: string,
+    alias: string,
+    opts?: { actor?: Actor; reason?: string },
+  ): Promise<AliasChange>;
+  /** Every move of an alias, oldest first. */
+  aliasHistory(name: string, alias: string): Promise<AliasChange[]>;
+  /** The aliases of a model and the versions they point to. */
+  listAliases(name: string): Promise<Record<string, number>>;
+  /** Records an approval of a version for an alias. */
+  approve(
+    name: string,
+    version: number,
+    opts: { alias: string; actor?: Actor; comment?: string },
+  ): Promise<void>;
+  /** The approvals recorded for a version and alias. */
+  approvals(name: string, version: number, alias: string): Promise<Approval[]>;
+  /** Marks a version archived (never deleted, never renumbered). */
+  archiveVersion(
+    name: string,
+    version: number,
+    opts?: { actor?: Actor; reason?: string },
+  ): Promise<ModelVersion>;
+  /** Streams the audit log from `from` (default 0). */
+  audit(opts?: { from?: number }): AsyncIterable<AuditEntry>;
+  /** Recomputes the hash chain. */
+  verifyAudit(): Promise<AuditVerification>;
+  /** Checks that a version's artifact, inputs and run exist and are intact. */
+  verifyLineage(name: string, version: number): Promise<LineageReport>;
+  /** Plans (and with `dryRun: false` performs) the removal of blobs nothing references. */
+  gc(opts?: GcOptions): Promise<GcPlan>;
+}
