@@ -1,14 +1,20 @@
 /**
  * @module
- * A backend: the pair of storage contracts keel runs on, plus how to release them.
+ * The `Backend` shape every storage backend returns: an ArtifactStore and a
+ * MetadataStore that live together, and how to release them.
  */
 import type { ArtifactStore } from '../artifacts/types.js';
 import type { MetadataStore } from '../metadata/types.js';
 
-/** What `createKeel` runs on: an ArtifactStore and a MetadataStore. */
+/**
+ * A pair of stores that `createKeel({ backend })` runs on, e.g. `memoryBackend()` or
+ * `fsBackend({ root })` from `keel/fs`.
+ */
 export interface Backend {
+  /** Where content-addressed bytes go. */
   artifacts: ArtifactStore;
+  /** Where documents and logs go. */
   metadata: MetadataStore;
-  /** Releases file handles, connections, timers. */
+  /** Releases file handles, connections and caches. */
   close?(): Promise<void>;
 }

@@ -1,0 +1,344 @@
+/**
+ * @module
+ * Filesystem ArtifactStore: blobs streamed to a temp file while hashed, fsynced, and
+ * published by rename under `sha256/<2 hex>/<64 hex>`, each beside a metadata sidecar
+ * (`<64 hex>.json`) that is written first, so a crash leaves no artifact or a whole one.
+ */
+import { type FileHandle, open } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { checkPutOptions } from '../../artifacts/checks.js';
+import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
+import { verifyBytes, verifyChunks } from '../../artifacts/verify.js';
+import { chunksOf } from '../../core/body.js';
+import { type Clock, isoNow, systemClock } from '../../core/clock.js';
+import { assertDigest, createHasher, type Digest } from '../../core/digest.js';
+import { IntegrityError, NotFoundError } from '../../core/errors.js';
+import { parseJsonSafe } from '../../core/json.js';
+import { parseWith } from '../../core/validate.js';
+import { listLimit } from '../../metadata/keys.js';
+import {
+  errorCode,
+  exists,
+  fsyncDir,
+  listDir,
+  mkdirDurable,
+  publish,
+  readOptional,
+  removeAbandoned,
+  removeFile,
+  storageError,
+  tempName,
+  writeAll,
+  writeFileAtomic,
+} from './io.js';
+import { createLocker, isLockLeftover } from './lock.js';
+
+/** Options of {@link createFsArtifactStore}. */
+export interface FsArtifactStoreOptions {
+  /** Directory of the store (created if missing). Several processes may share it. */
+  root: string;
+  /** Source of `createdAt` timestamps. */
+  clock?: Clock;
+  /** A lock older than this (ms) is taken over even if its holder seems alive. Default 30 000. */
+  lockStaleMs?: number;
+  /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
+  lockTimeoutMs?: number;
+}
+
+/** The filesystem ArtifactStore: an {@link ArtifactStore} that also tells where it lives. */
+export type FsArtifactStore = ArtifactStore & {
+  /** Absolute path of the store directory. */
+  readonly root: string;
+  /** Path of the file holding a blob's bytes (present or not), e.g. to hand to a tool. */
+  pathOf(digest: Digest): string;
+};
+
+const optionsSchema = z
+  .object({
+    root: z.string().min(1, 'pass the directory of the store'),
+    clock: z
+      .custom<Clock>(
+        (c) => typeof (c as Clock | undefined)?.now === 'function',
+        'expected { now(): number }',
+      )
+      .optional(),
+    lockStaleMs: z.number().int().positive().optional(),
+    lockTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/**
+ * Creates an ArtifactStore in a directory. Bodies are never held whole in memory on `put`
+ * or `stream`; every read is verified against the digest.
+ *
+ * @example
+ * ```ts
+ * const store = createFsArtifactStore({ root: '.keel/artifacts' });
+ * const { digest } = await store.put(createReadStream('model.onnx'), { mediaType: 'application/onnx' });
+ * for await (const chunk of store.stream(digest)) sink.write(chunk);
+ * ```
+ */
+export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactStore {
+  const options = parseWith(optionsSchema, opts, 'fs artifact store options');
+  const clock = options.clock ?? systemClock;
+  const root = resolve(options.root);
+  const blobsDir = join(root, 'sha256');
+  const tmpDir = join(root, 'tmp');
+  const locker = createLocker({
+    dir: join(root, 'locks'),
+    ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
+  });
+
+  let ready: Promise<void> | undefined;
+  const init = (): Promise<void> => {
+    ready ??= (async () => {
+      for (const dir of [blobsDir, tmpDir, join(root, 'locks')]) await mkdirDurable(dir);
+      await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp') || name.endsWith('.blob'));
+      await removeAbandoned(join(root, 'locks'), isLockLeftover);
+    })().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return ready;
+  };
+
+  const pathOf = (digest: Digest): string => {
+    const hex = digest.slice(PREFIX.length);
+    return join(blobsDir, hex.slice(0, 2), hex);
+  };
+  const sidecarOf = (digest: Digest): string => `${pathOf(digest)}${SIDECAR}`;
+
+  /** The sidecar's metadata, `undefined` when the artifact is absent (no blob or no sidecar). */
+  const readMeta = async (digest: Digest): Promise<ArtifactMeta | undefined> => {
+    const bytes = await readOptional(sidecarOf(digest));
+    if (bytes === undefined || !(await exists(pathOf(digest)))) return undefined;
+    return parseSidecar(bytes, digest, sidecarOf(digest));
+  };
+
+  /** Throws `NotFoundError` unless both the blob and its sidecar are present. */
+  const assertPresent = async (digest: Digest): Promise<void> => {
+    if (!(await exists(sidecarOf(digest))) || !(await exists(pathOf(digest))))
+      throw notFound(digest);
+  };
+
+  return {
+    root,
+    pathOf(digest) {
+      assertDigest(digest);
+      return pathOf(digest);
+    },
+
+    async put(body, putOpts) {
+      const checked = checkPutOptions(putOpts);
+      await init();
+      const temp = join(tmpDir, tempName('.blob'));
+      const { digest, size } = await writeBody(body, temp);
+      let kept = false;
+      try {
+        if (checked.expectedDigest !== undefined && checked.expectedDigest !== digest) {
+          throw new IntegrityError(
+            `[keel] [fs] the body hashes to ${digest}, not the expected ${checked.expectedDigest}; nothing was stored`,
+            { details: { expected: checked.expectedDigest, actual: digest } },
+          );
+        }
+        return await locker.withLock(
+          `a-${digest.slice(PREFIX.length, PREFIX.length + 40)}`,
+          async () => {
+            const blob = pathOf(digest);
+            const sidecar = sidecarOf(digest);
+            const existing = await readOptional(sidecar);
+            const blobExists = await exists(blob);
+            if (existing !== undefined && blobExists) {
+              const meta = tryParseSidecar(existing, digest);
+              if (meta !== undefined) return meta; // deduplicated: the first put's metadata stands
+            }
+            const meta: ArtifactMeta = {
+              digest,
+              size,
+              mediaType: checked.mediaType,
+              createdAt: isoNow(clock),
+              annotations: checked.annotations,
+            };
+            // Sidecar first: a sidecar without its blob reads as absent, so a crash between
+            // the two renames leaves nothing visible.
+            await mkdirDurable(dirname(blob));
+            await writeFileAtomic(tmpDir, sidecar, JSON.stringify({ v: 1, ...meta }));
+            if (!blobExists) {
+              kept = true;
+              await publish(temp, blob);
+            }
+            return { ...meta, annotations: { ...meta.annotations } };
+          },
+        );
+      } finally {
+        if (!kept) await removeFile(temp).catch(() => undefined);
+      }
+    },
+
+    async get(digest) {
+      assertDigest(digest);
+      await init();
+      const blob = pathOf(digest);
+      const bytes = await readOptional(blob);
+      if (bytes === undefined || !(await exists(sidecarOf(digest)))) throw notFound(digest);
+      return verifyBytes(
+        digest,
+        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+        `[fs] get ${blob}`,
+      );
+    },
+
+    async *stream(digest) {
+      assertDigest(digest);
+      yield* verifyChunks(digest, readChunks(digest), `[fs] stream ${pathOf(digest)}`);
+    },
+
+    async stat(digest) {
+      assertDigest(digest);
+      await init();
+      return readMeta(digest);
+    },
+
+    async has(digest) {
+      assertDigest(digest);
+      await init();
+      return (await exists(sidecarOf(digest))) && (await exists(pathOf(digest)));
+    },
+
+    async *list(listOpts) {
+      const limit = listLimit(listOpts);
+      const after = listOpts?.after;
+      if (after !== undefined) assertDigest(after, 'list option "after"');
+      await init();
+      const afterHex = after?.slice(PREFIX.length) ?? '';
+      const fans = (await listDir(blobsDir))
+        .filter((name) => FAN.test(name) && name >= afterHex.slice(0, 2))
+        .sort();
+      let count = 0;
+      for (const fan of fans) {
+        const names = new Set(await listDir(join(blobsDir, fan)));
+        const hexes = [...names]
+          .filter((name) => BLOB.test(name) && name > afterHex && names.has(`${name}${SIDECAR}`))
+          .sort();
+        for (const hex of hexes) {
+          if (count >= limit) return;
+          const meta = await readMeta(`${PREFIX}${hex}`);
+          if (meta === undefined) continue; // deleted since the directory was read
+          count++;
+          yield meta;
+        }
+      }
+    },
+
+    async delete(digest) {
+      assertDigest(digest);
+      await init();
+      return locker.withLock(`a-${digest.slice(PREFIX.length, PREFIX.length + 40)}`, async () => {
+        // Blob first: what remains after a crash is a sidecar alone, which reads as absent.
+        const hadBlob = await removeFile(pathOf(digest));
+        const hadSidecar = await removeFile(sidecarOf(digest));
+        if (hadBlob || hadSidecar) await fsyncDir(dirname(pathOf(digest)));
+        return hadBlob && hadSidecar;
+      });
+    },
+  };
+
+  async function* readChunks(digest: Digest): AsyncGenerator<Uint8Array> {
+    await init();
+    const blob = pathOf(digest);
+    let handle: FileHandle;
+    try {
+      handle = await open(blob, 'r');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') throw notFound(digest);
+      throw storageError(error, 'read', blob);
+    }
+    try {
+      await assertPresent(digest);
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(READ_CHUNK);
+        const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+        if (bytesRead === 0) return;
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, bytesRead);
+      }
+    } catch (error) {
+      throw storageError(error, 'read', blob);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}
+
+const PREFIX = 'sha256:';
+const SIDECAR = '.json';
+const FAN = /^[0-9a-f]{2}$/;
+const BLOB = /^[0-9a-f]{64}$/;
+const READ_CHUNK = 1 << 20;
+
+/** Streams a body into a new temp file while hashing it; fsyncs the file. */
+async function writeBody(
+  body: Parameters<ArtifactStore['put']>[0],
+  temp: string,
+): Promise<{ digest: Digest; size: number }> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx');
+    const hasher = createHasher();
+    let size = 0;
+    for await (const chunk of chunksOf(body)) {
+      if (chunk.length === 0) continue;
+      hasher.update(chunk);
+      size += chunk.length;
+      await writeAll(handle, chunk, null);
+    }
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    return { digest: hasher.digest(), size };
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await removeFile(temp).catch(() => undefined);
+    throw storageError(error, 'write the temp file', temp);
+  }
+}
+
+function notFound(digest: Digest): NotFoundError {
+  return new NotFoundError(`[keel] [fs] no artifact ${digest}: put it first, or check the digest`, {
+    details: { digest },
+  });
+}
+
+function tryParseSidecar(bytes: Buffer, digest: Digest): ArtifactMeta | undefined {
+  const result = sidecarSchema.safeParse(safeParse(bytes.toString('utf8')));
+  if (!result.success || result.data.digest !== digest) return undefined;
+  const { digest: _d, size, mediaType, createdAt, annotations } = result.data;
+  return { digest, size, mediaType, createdAt, annotations: { ...annotations } };
+}
+
+function parseSidecar(bytes: Buffer, digest: Digest, path: string): ArtifactMeta {
+  const meta = tryParseSidecar(bytes, digest);
+  if (meta !== undefined) return meta;
+  throw new IntegrityError(
+    `[keel] [fs] the metadata sidecar ${path} of ${digest} is unreadable: put the same bytes again to rewrite it, or delete the artifact`,
+    { details: { digest, path } },
+  );
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return parseJsonSafe(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const sidecarSchema = z.object({
+  v: z.literal(1),
+  digest: z.string(),
+  size: z.number().int().nonnegative(),
+  mediaType: z.string(),
+  createdAt: z.string(),
+  annotations: z.record(z.string(), z.string()),
+});

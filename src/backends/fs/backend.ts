@@ -1,0 +1,73 @@
+/**
+ * @module
+ * `fsBackend`: the crash-safe filesystem ArtifactStore and MetadataStore under one
+ * directory (`<root>/artifacts`, `<root>/metadata`), shareable by processes on one machine.
+ */
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { parseWith } from '../../core/validate.js';
+import type { Backend } from '../backend.js';
+import { createFsArtifactStore, type FsArtifactStore } from './artifact-store.js';
+import { createFsMetadataStore, type FsMetadataStore } from './metadata-store.js';
+
+/** Options of {@link fsBackend}. */
+export interface FsBackendOptions {
+  /** Directory of the store, e.g. `.keel` (created if missing). */
+  root: string;
+  /** Source of artifact `createdAt` timestamps. */
+  clock?: Clock;
+  /** A lock older than this (ms) is taken over even if its holder seems alive. Default 30 000. */
+  lockStaleMs?: number;
+  /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
+  lockTimeoutMs?: number;
+}
+
+/** What {@link fsBackend} returns: a `Backend` whose stores say where they live. */
+export interface FsBackend extends Backend {
+  /** Blobs under `<root>/artifacts`. */
+  artifacts: FsArtifactStore;
+  /** Documents and logs under `<root>/metadata`. */
+  metadata: FsMetadataStore;
+  /** Releases in-memory caches; the files stay. */
+  close(): Promise<void>;
+}
+
+const optionsSchema = z
+  .object({
+    root: z.string().min(1, 'pass the directory of the store'),
+    clock: z.unknown().optional(),
+    lockStaleMs: z.number().int().positive().optional(),
+    lockTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/**
+ * The filesystem backend for `createKeel`.
+ *
+ * @example
+ * ```ts
+ * import { createKeel } from 'keel';
+ * import { fsBackend } from 'keel/fs';
+ * const keel = createKeel({ backend: fsBackend({ root: '.keel' }) });
+ * ```
+ */
+export function fsBackend(opts: FsBackendOptions): FsBackend {
+  parseWith(optionsSchema, opts, 'fsBackend options');
+  const root = resolve(opts.root);
+  const locks = {
+    ...(opts.lockStaleMs === undefined ? {} : { lockStaleMs: opts.lockStaleMs }),
+    ...(opts.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: opts.lockTimeoutMs }),
+  };
+  const artifacts = createFsArtifactStore({
+    root: join(root, 'artifacts'),
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+    ...locks,
+  });
+  const metadata = createFsMetadataStore({ root: join(root, 'metadata'), ...locks });
+  return {
+    artifacts,
+    metadata,
+    close: () => metadata.close(),
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * @module
+ * `keel/fs`: the Node-only, crash-safe filesystem backend (`fsBackend`) and its two
+ * stores, for one machine and any number of processes sharing a directory.
+ */
+export type { Backend } from './backends/backend.js';
+export {
+  createFsArtifactStore,
+  type FsArtifactStore,
+  type FsArtifactStoreOptions,
+} from './backends/fs/artifact-store.js';
+export { type FsBackend, type FsBackendOptions, fsBackend } from './backends/fs/backend.js';
+export {
+  createFsMetadataStore,
+  type FsMetadataStore,
+  type FsMetadataStoreOptions,
+} from './backends/fs/metadata-store.js';
