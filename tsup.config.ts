@@ -10,4 +10,5 @@ export default defineConfig({
   target: 'es2022',
   platform: 'neutral',
   external: ['vitest', '@opentelemetry/api'],
+  tsconfig: 'tsconfig.build.json',
 });
