@@ -1,5 +1,24 @@
-import { describe, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { fsBackend } from '../../src/backends/fs/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { describeRegistry } from '../../src/testing/registry-suite.js';
 
-describeRegistry('memory', () => memoryBackend(), { runner: { describe, it } });
+const runner = { describe, it };
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+describeRegistry('memory', () => memoryBackend(), { runner });
+describeRegistry(
+  'fs',
+  () => {
+    const root = mkdtempSync(join(tmpdir(), 'keel-registry-'));
+    roots.push(root);
+    return fsBackend({ root });
+  },
+  { runner },
+);
