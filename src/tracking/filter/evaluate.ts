@@ -1,0 +1,155 @@
+/**
+ * @module
+ * The pure evaluator of filter ASTs against runs. It defines the semantics a SQL backend
+ * must reproduce: a clause on a missing value is false (also `!=` and `not in`), NaN
+ * compares like IEEE-754 (only `!=` holds), strings compare by UTF-16 code units.
+ */
+import type { Run } from '../types.js';
+import type { ComparisonOperator, FieldRef, FilterExpr, FilterValue } from './ast.js';
+
+/** A value a field can hold for one run: a number, a string, a boolean, or absent. */
+export type FieldValue = number | string | boolean | undefined;
+
+/**
+ * True when `run` satisfies `expr`; an `undefined` filter matches every run.
+ *
+ * @example
+ * ```ts
+ * matchesFilter(parseFilter('metrics.acc >= 0.9'), run)
+ * ```
+ */
+export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
+  if (expr === undefined) return true;
+  switch (expr.type) {
+    case 'and':
+      return expr.clauses.every((clause) => matchesFilter(clause, run));
+    case 'or':
+      return expr.clauses.some((clause) => matchesFilter(clause, run));
+    case 'comparison': {
+      const actual = fieldValue(run, expr.field);
+      return actual !== undefined && compare(expr.field, actual, expr.op, expr.value);
+    }
+    case 'in': {
+      const actual = fieldValue(run, expr.field);
+      if (actual === undefined) return false;
+      const found = expr.values.some((value) => compare(expr.field, actual, '=', value));
+      return expr.negated ? !found : found;
+    }
+    case 'like': {
+      const actual = fieldValue(run, expr.field);
+      if (actual === undefined) return false;
+      return likePattern(expr.pattern, expr.caseInsensitive).test(String(actual));
+    }
+  }
+}
+
+/**
+ * The value of `field` for `run`: the latest metric value, the param, the tag, or the
+ * attribute (times as milliseconds since the epoch).
+ */
+export function fieldValue(run: Run, field: FieldRef): FieldValue {
+  switch (field.kind) {
+    case 'metrics':
+      return Object.hasOwn(run.metrics, field.key) ? run.metrics[field.key]!.value : undefined;
+    case 'params':
+      return Object.hasOwn(run.params, field.key) ? run.params[field.key] : undefined;
+    case 'tags':
+      return Object.hasOwn(run.tags, field.key) ? run.tags[field.key] : undefined;
+    case 'attributes':
+      switch (field.key) {
+        case 'status':
+          return run.status;
+        case 'name':
+          return run.name;
+        case 'run_id':
+          return run.id;
+        case 'start_time':
+          return Date.parse(run.startTime);
+        case 'end_time':
+          return run.endTime === undefined ? undefined : Date.parse(run.endTime);
+      }
+      return undefined;
+  }
+}
+
+/**
+ * Compiles a `like` pattern (`%` any run of characters, `_` exactly one) to an anchored
+ * regular expression. Compiled patterns are cached.
+ */
+export function likePattern(pattern: string, caseInsensitive: boolean): RegExp {
+  const cacheKey = (caseInsensitive ? 'i:' : 's:') + pattern;
+  let regex = likeCache.get(cacheKey);
+  if (!regex) {
+    let source = '';
+    for (const char of pattern) {
+      source +=
+        char === '%' ? '.*' : char === '_' ? '.' : char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+    regex = new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
+    if (likeCache.size >= 1000) likeCache.clear();
+    likeCache.set(cacheKey, regex);
+  }
+  return regex;
+}
+
+const likeCache = new Map<string, RegExp>();
+
+function compare(
+  field: FieldRef,
+  actual: number | string | boolean,
+  op: ComparisonOperator,
+  literal: FilterValue,
+): boolean {
+  if (field.kind === 'attributes' && (field.key === 'start_time' || field.key === 'end_time')) {
+    return compareNumbers(
+      actual as number,
+      op,
+      typeof literal === 'number' ? literal : Date.parse(literal),
+    );
+  }
+  if (typeof literal === 'number') {
+    if (typeof actual === 'number') return compareNumbers(actual, op, literal);
+    // a param logged as a numeric string still compares as a number
+    if (typeof actual === 'string' && actual.trim() !== '') {
+      const parsed = Number(actual);
+      if (Number.isFinite(parsed)) return compareNumbers(parsed, op, literal);
+    }
+    return false;
+  }
+  // a string literal compares with a param's string form, as MLflow params are strings
+  return compareStrings(typeof actual === 'string' ? actual : String(actual), op, literal);
+}
+
+function compareNumbers(a: number, op: ComparisonOperator, b: number): boolean {
+  switch (op) {
+    case '=':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+  }
+}
+
+function compareStrings(a: string, op: ComparisonOperator, b: string): boolean {
+  switch (op) {
+    case '=':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * @module
+ * `createTracker`: experiments, runs, metrics, search and lineage, implemented once over
+ * the two storage contracts so that every backend behaves identically.
+ */
+import type { ArtifactStore } from '../artifacts/types.js';
+import { type Clock, isoNow, systemClock } from '../core/clock.js';
+import { assertDigest, type Digest, sha256 } from '../core/digest.js';
+import { ErrorCodes, isKeelError, ValidationError } from '../core/errors.js';
+import { type Emit, emitNothing } from '../core/events.js';
+import { createIdGenerator } from '../core/ids.js';
+import { createTelemetry, type Telemetry } from '../core/telemetry.js';
+import { parseWith } from '../core/validate.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { captureEnvironment } from './environment.js';
+import { matchesFilter } from './filter/evaluate.js';
+import { parseFilter } from './filter/parser.js';
+import { printField, printFilter } from './filter/print.js';
+import { decodeMetricBatch } from './metric-batch.js';
+import { compareSortValues, parseOrderBy, sortValues } from './order.js';
+import { experimentId, type LineageRole, trackingKeys } from './records.js';
+import { TrackedRunHandle } from './run-handle.js';
+import { RunIndex } from './run-index.js';
+import {
+  checkRunId,
+  createRunDocument,
+  endedError,
+  requireRun,
+  type TrackerContext,
+} from './run-store.js';
+import {
+  DEFAULT_SEARCH_LIMIT,
+  metricKeySchema,
+  searchRunsSchema,
+  startRunSchema,
+} from './schemas.js';
+import type {
+  Experiment,
+  LineageResult,
+  MetricPoint,
+  Run,
+  RunHandle,
+  SearchRunsQuery,
+  SearchRunsResult,
+  StartRunOptions,
+  Tracker,
+  TrackerEvents,
+} from './types.js';
+
+/** Options of {@link createTracker}. */
+export interface TrackerOptions {
+  metadata: MetadataStore;
+  artifacts: ArtifactStore;
+  /** Source of timestamps and ids. Default: the system clock. */
+  clock?: Clock;
+  telemetry?: Telemetry;
+  /** Where the tracker's events go (createKeel passes its event bus). */
+  emit?: Emit<TrackerEvents>;
+  /** Buffered metrics are written at least this often (ms; default 1000; 0 disables the timer). */
+  flushIntervalMs?: number;
+  /** Buffered metrics are written every this many points (default 1000). */
+  flushSize?: number;
+  /** Directory whose git checkout and package.json `captureEnvironment` reads (default `process.cwd()`). */
+  cwd?: string;
+}
+
+/** Default number of points between automatic flushes. */
+export const DEFAULT_FLUSH_SIZE = 1000;
+/** Default time between automatic flushes (ms). */
+export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+
+/**
+ * Creates a {@link Tracker}.
+ *
+ * @example
+ * ```ts
+ * const tracker = createTracker({ metadata: createMemoryMetadataStore(), artifacts: createMemoryArtifactStore() });
+ * const run = await tracker.startRun({ experiment: 'churn', params: { lr: 0.01 } });
+ * for (let step = 0; step < 100; step++) run.logMetric('loss', 1 / (step + 1), { step });
+ * await run.end();
+ * const { runs } = await tracker.searchRuns({ filter: 'metrics.loss < 0.05' });
+ * ```
+ */
+export function createTracker(options: TrackerOptions): Tracker {
+  if (
+    typeof options?.metadata?.put !== 'function' ||
+    typeof options.artifacts?.put !== 'function'
+  ) {
+    throw new ValidationError(
+      '[keel] createTracker needs { metadata, artifacts }: pass a MetadataStore and an ArtifactStore',
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  const ctx: TrackerContext = {
+    metadata: options.metadata,
+    artifacts: options.artifacts,
+    clock,
+    telemetry: options.telemetry ?? createTelemetry(),
+    emit: options.emit ?? (emitNothing as Emit<TrackerEvents>),
+    index: new RunIndex(options.metadata, clock),
+    newId: createIdGenerator(clock),
+    flushSize: positiveInteger(options.flushSize, DEFAULT_FLUSH_SIZE, 'flushSize', 1),
+    flushIntervalMs: positiveInteger(
+      options.flushIntervalMs,
+      DEFAULT_FLUSH_INTERVAL_MS,
+      'flushIntervalMs',
+      0,
+    ),
+  };
+  const cwd = options.cwd;
+
+  return {
+    async startRun(opts: StartRunOptions): Promise<RunHandle> {
+      const checked = parseWith(startRunSchema, opts, 'startRun options');
+      if (checked.parentRunId !== undefined)
+        await requireRun(ctx, checkRunId(checked.parentRunId, 'parentRunId'));
+      await ensureExperiment(ctx, checked.experiment);
+      const id = ctx.newId();
+      const run: Run = {
+        id,
+        experiment: checked.experiment,
+        status: 'running',
+        startTime: isoNow(clock),
+        params: { ...checked.params },
+        tags: { ...checked.tags },
+        metrics: {},
+        inputs: [],
+        outputs: [],
+      };
+      if (checked.name !== undefined) run.name = checked.name;
+      if (checked.parentRunId !== undefined) run.parentRunId = checked.parentRunId;
+      const capture = checked.captureEnvironment;
+      if (capture) {
+        run.environment = await captureEnvironment({
+          clock,
+          ...(cwd === undefined ? {} : { cwd }),
+          ...(typeof capture === 'object' && capture.env ? { env: capture.env } : {}),
+        });
+      }
+      await createRunDocument(ctx, run);
+      const event: TrackerEvents['run:started'] = { runId: id, experiment: run.experiment };
+      if (run.name !== undefined) event.name = run.name;
+      if (run.parentRunId !== undefined) event.parentRunId = run.parentRunId;
+      ctx.emit('run:started', event);
+      return new TrackedRunHandle(ctx, id);
+    },
+
+    async resumeRun(runId: string): Promise<RunHandle> {
+      const { run } = await requireRun(ctx, checkRunId(runId));
+      if (run.status !== 'running') throw endedError(run.id, run.status);
+      return new TrackedRunHandle(ctx, run.id);
+    },
+
+    async getRun(runId: string): Promise<Run> {
+      return (await requireRun(ctx, checkRunId(runId))).run;
+    },
+
+    async searchRuns(query: SearchRunsQuery = {}): Promise<SearchRunsResult> {
+      const q = parseWith(searchRunsSchema, query, 'searchRuns query');
+      const filter = parseFilter(q.filter ?? '');
+      const keys = parseOrderBy(q.orderBy);
+      const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
+      const fingerprint = sha256(
+        JSON.stringify([
+          q.experiment ?? null,
+          filter === undefined ? '' : printFilter(filter),
+          keys.map((key) => [printField(key.field), key.descending]),
+        ]),
+      ).slice(7, 31);
+      const after =
+        q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keys.length);
+      const rows: { run: Run; values: ReturnType<typeof sortValues> }[] = [];
+      for (const run of await ctx.index.snapshot()) {
+        if (q.experiment !== undefined && run.experiment !== q.experiment) continue;
+        if (!matchesFilter(filter, run)) continue;
+        const values = sortValues(run, keys);
+        if (after !== undefined && compareSortValues(values, after, keys) <= 0) continue;
+        rows.push({ run, values });
+      }
+      rows.sort((a, b) => compareSortValues(a.values, b.values, keys));
+      const page = rows.slice(0, limit);
+      const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
+      if (rows.length > limit)
+        result.nextCursor = encodeCursor(fingerprint, page[page.length - 1]!.values);
+      return result;
+    },
+
+    async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {
+      const id = checkRunId(runId);
+      parseWith(metricKeySchema, key, 'metric key');
+      await requireRun(ctx, id);
+      const log = trackingKeys.metricsLog(id);
+      const seen = new Set<string>();
+      const points: MetricPoint[] = [];
+      for await (const { entry } of ctx.metadata.read(log)) {
+        const { batch, columns } = decodeMetricBatch(log, entry);
+        // a flush retried after an append whose outcome was unknown may have stored a batch twice
+        if (seen.has(batch)) continue;
+        seen.add(batch);
+        const index = columns.keys.indexOf(key);
+        if (index < 0) continue;
+        for (let i = 0; i < columns.count; i++) {
+          if (columns.keyIndex[i] !== index) continue;
+          points.push({
+            key,
+            value: columns.values[i]!,
+            step: columns.steps[i]!,
+            timestamp: columns.timestamps[i]!,
+          });
+        }
+      }
+      return points.sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
+    },
+
+    async listExperiments(): Promise<Experiment[]> {
+      const experiments: Experiment[] = [];
+      for await (const { value } of ctx.metadata.list(trackingKeys.experimentsPrefix)) {
+        const doc = value as { name?: unknown; createdAt?: unknown } | null;
+        if (typeof doc?.name !== 'string' || typeof doc.createdAt !== 'string') continue;
+        experiments.push({ id: experimentId(doc.name), name: doc.name, createdAt: doc.createdAt });
+      }
+      return experiments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    async lineage(digest: Digest): Promise<LineageResult> {
+      assertDigest(digest);
+      const candidates: { runId: string; role: LineageRole }[] = [];
+      const prefix = trackingKeys.lineagePrefix(digest);
+      for await (const { key } of ctx.metadata.list(prefix)) {
+        const [role, runId] = key.slice(prefix.length).split('/');
+        if ((role === 'produced' || role === 'consumed') && runId !== undefined)
+          candidates.push({ runId, role });
+      }
+      const result: LineageResult = { producedBy: [], consumedBy: [] };
+      const runs = new Map<string, Run | undefined>();
+      for (const { runId, role } of candidates) {
+        if (!runs.has(runId)) runs.set(runId, (await requireRunOrUndefined(ctx, runId))?.run);
+        const run = runs.get(runId);
+        if (run === undefined) continue;
+        // the index entry is written before the run document: trust only what the run confirms
+        const refs = role === 'produced' ? run.outputs : run.inputs;
+        if (!refs.some((ref) => ref.digest === digest)) continue;
+        (role === 'produced' ? result.producedBy : result.consumedBy).push(structuredClone(run));
+      }
+      return result;
+    },
+  };
+}
+
+async function ensureExperiment(ctx: TrackerContext, name: string): Promise<void> {
+  const key = trackingKeys.experiment(name);
+  const existing = await ctx.metadata.get(key);
+  if (existing !== undefined) return;
+  try {
+    await ctx.metadata.put(key, { name, createdAt: isoNow(ctx.clock) }, { ifRevision: null });
+  } catch (error) {
+    // another process created it first: that is the same experiment
+    if (!isKeelError(error, ErrorCodes.conflict)) throw error;
+  }
+}
+
+async function requireRunOrUndefined(
+  ctx: TrackerContext,
+  runId: string,
+): Promise<{ run: Run } | undefined> {
+  try {
+    return await requireRun(ctx, runId);
+  } catch (error) {
+    if (isKeelError(error, ErrorCodes.notFound)) return undefined;
+    throw error;
+  }
+}
+
+function positiveInteger(value: unknown, fallback: number, what: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min) return value;
+  throw new ValidationError(`[keel] invalid tracker option "${what}": pass an integer >= ${min}`);
+}

@@ -1,0 +1,191 @@
+/**
+ * @module
+ * The Tracker's public types: runs, their handles, metric points, lineage references,
+ * experiments, the captured environment, search queries and the events it emits.
+ */
+import type { ArtifactMeta } from '../artifacts/types.js';
+import type { Body } from '../core/body.js';
+import type { Digest } from '../core/digest.js';
+import type { Params, Tags } from '../core/schemas.js';
+
+/** The status of a run: `running` until `end()`, then one of the final three. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'killed';
+
+/** A final status, accepted by {@link RunHandle.end}. */
+export type FinalRunStatus = Exclude<RunStatus, 'running'>;
+
+/** One metric measurement. `value` may be NaN or an infinity: they are stored as such. */
+export interface MetricPoint {
+  key: string;
+  value: number;
+  /** A non-negative integer (training step, epoch, ...). */
+  step: number;
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number;
+}
+
+/** A reference to content a run consumed or produced (lineage). */
+export interface LineageRef {
+  digest: Digest;
+  name?: string;
+  /** What the content is: `'dataset'`, `'model'`, `'artifact'` or any other label. */
+  kind?: string;
+}
+
+/** Where a run happened: captured at `startRun` with `captureEnvironment: true`. See docs/tracking.md. */
+export interface Environment {
+  /** When the environment was captured (ISO-8601). */
+  capturedAt: string;
+  runtime: {
+    /** `node`, `bun`, `deno` or `unknown`. */
+    name: string;
+    version?: string;
+    platform?: string;
+    arch?: string;
+    cpus?: number;
+  };
+  /** Present when the working directory is inside a git checkout and git is installed. */
+  git?: { commit: string; branch?: string; dirty: boolean };
+  /** The calling project (the package.json of the working directory), when there is one. */
+  project?: {
+    name?: string;
+    version?: string;
+    /** Declared dependencies (all kinds): the declared range and the installed version when found. */
+    dependencies: Record<string, { declared: string; installed?: string }>;
+    /** The lock file found beside package.json and its SHA-256. */
+    lockfile?: { name: string; digest: Digest };
+  };
+  /** Values of the environment variables named in the allow-list, and only those. */
+  env?: Record<string, string>;
+}
+
+/** A recorded run, as `getRun` and `searchRuns` return it. */
+export interface Run {
+  id: string;
+  experiment: string;
+  name?: string;
+  status: RunStatus;
+  /** ISO-8601. */
+  startTime: string;
+  /** ISO-8601; set by `end()`. */
+  endTime?: string;
+  parentRunId?: string;
+  params: Params;
+  tags: Tags;
+  /** The latest point of each key (highest step, then latest timestamp), as of the last flush. */
+  metrics: Record<string, MetricPoint>;
+  inputs: LineageRef[];
+  outputs: LineageRef[];
+  environment?: Environment;
+  /** Set by `end(status, error)`. */
+  error?: { message: string; code?: string };
+}
+
+/** An experiment: a named group of runs, created by the first run that names it. */
+export interface Experiment {
+  /** Stable id derived from the name. */
+  id: string;
+  name: string;
+  /** ISO-8601. */
+  createdAt: string;
+}
+
+/** Options of {@link Tracker.startRun}. */
+export interface StartRunOptions {
+  experiment: string;
+  name?: string;
+  params?: Params;
+  tags?: Tags;
+  /** Must name an existing run (`NotFoundError` otherwise). */
+  parentRunId?: string;
+  /** `true`: record the {@link Environment}; `{ env }`: also record the named environment variables. */
+  captureEnvironment?: boolean | { env?: string[] };
+}
+
+/** Options of {@link RunHandle.logMetric}. */
+export interface LogMetricOptions {
+  /** Non-negative integer; default: one more than the last step this handle logged for the key (0 first). */
+  step?: number;
+  /** Milliseconds since the epoch; default: the tracker's clock. */
+  timestamp?: number;
+}
+
+/** A query of {@link Tracker.searchRuns}. */
+export interface SearchRunsQuery {
+  /** Only runs of this experiment. */
+  experiment?: string;
+  /** A filter in the language of docs/search.md, e.g. `metrics.acc > 0.9 and tags.team = 'ml'`. */
+  filter?: string;
+  /** Entries like `metrics.acc desc`; default `attributes.start_time desc` then the run id. */
+  orderBy?: string[];
+  /** Page size, 1 to 10 000 (default 100). */
+  limit?: number;
+  /** The `nextCursor` of the previous page (same query). */
+  cursor?: string;
+}
+
+/** A page of {@link Tracker.searchRuns}. */
+export interface SearchRunsResult {
+  runs: Run[];
+  /** Present when more runs match; pass it back as `cursor`. */
+  nextCursor?: string;
+}
+
+/** Where a digest came from and where it went. */
+export interface LineageResult {
+  producedBy: Run[];
+  consumedBy: Run[];
+}
+
+/**
+ * A live run. Writes are refused with `ConflictError` once the run has ended.
+ * `logMetric` is synchronous and buffered; the buffer is written by `flush()`, `end()`,
+ * every `flushSize` points and every `flushIntervalMs`.
+ */
+export interface RunHandle {
+  readonly id: string;
+  /** Params are immutable: the same value again is fine, another value is `ConflictError`. */
+  logParams(params: Params): Promise<void>;
+  /** Buffers one point; throws `ValidationError` (nothing buffered) for a bad key, value, step or timestamp. */
+  logMetric(key: string, value: number, opts?: LogMetricOptions): void;
+  /** Buffers one point per key, all at the same step and timestamp. */
+  logMetrics(values: Record<string, number>, opts?: LogMetricOptions): void;
+  /** Sets (or overwrites) tags. */
+  setTags(tags: Tags): Promise<void>;
+  /** Records content the run consumed. */
+  logInput(ref: LineageRef): Promise<void>;
+  /** Records content the run produced. */
+  logOutput(ref: LineageRef): Promise<void>;
+  /** Stores bytes in the artifact store and records them as an output (`kind: 'artifact'`). */
+  logArtifact(body: Body, opts?: { name?: string; mediaType?: string }): Promise<ArtifactMeta>;
+  /** Writes buffered metrics; rejects with the error of an earlier failed background flush. */
+  flush(): Promise<void>;
+  /** Flushes, then ends the run (default `completed`); idempotent: later calls return the same Run. */
+  end(status?: FinalRunStatus, error?: unknown): Promise<Run>;
+}
+
+/** Experiments, runs, metrics, search and lineage over a MetadataStore and an ArtifactStore. */
+export interface Tracker {
+  /** Starts a run, creating its experiment if needed. */
+  startRun(opts: StartRunOptions): Promise<RunHandle>;
+  /** A handle to write to an existing running run (e.g. from another process). */
+  resumeRun(runId: string): Promise<RunHandle>;
+  /** The run; `NotFoundError` when there is none. */
+  getRun(runId: string): Promise<Run>;
+  /** Runs matching a filter, ordered and paginated. */
+  searchRuns(query?: SearchRunsQuery): Promise<SearchRunsResult>;
+  /** Every flushed point of one metric, ordered by step, then timestamp. */
+  metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  /** Every experiment, by name. */
+  listExperiments(): Promise<Experiment[]>;
+  /** The runs that produced (`logOutput`) and consumed (`logInput`) a digest. */
+  lineage(digest: Digest): Promise<LineageResult>;
+}
+
+/** The events the Tracker emits: event name to payload. */
+export interface TrackerEvents {
+  'run:started': { runId: string; experiment: string; name?: string; parentRunId?: string };
+  'run:ended': { runId: string; experiment: string; status: FinalRunStatus };
+  /** One per flushed batch, not per point. */
+  'metric:logged': { runId: string; count: number; keys: string[] };
+}
