@@ -187,30 +187,42 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
       const head = headDoc ? asAuditHead(headDoc.value, headKey) : undefined;
       let previous: Digest = GENESIS_HASH;
       let count = 0;
-      for await (const { offset, entry } of metadata.read(log)) {
-        const problem = entryProblem(entry, offset, previous);
-        if (problem !== undefined) {
-          return {
-            ok: false,
-            entries: count,
-            firstBadOffset: offset,
-            reason: problem,
-            headHash: previous,
-          };
-        }
-        previous = (entry as unknown as AuditEntry).hash;
-        count++;
-        if (head && offset === head.next - 1 && head.lease === undefined && head.dirty !== true) {
-          if (previous !== head.hash) {
+      try {
+        for await (const { offset, entry } of metadata.read(log)) {
+          const problem = entryProblem(entry, offset, previous);
+          if (problem !== undefined) {
             return {
               ok: false,
               entries: count,
               firstBadOffset: offset,
-              reason: `the entry at offset ${offset} is not the one the head document recorded`,
+              reason: problem,
               headHash: previous,
             };
           }
+          previous = (entry as unknown as AuditEntry).hash;
+          count++;
+          if (head && offset === head.next - 1 && head.lease === undefined && head.dirty !== true) {
+            if (previous !== head.hash) {
+              return {
+                ok: false,
+                entries: count,
+                firstBadOffset: offset,
+                reason: `the entry at offset ${offset} is not the one the head document recorded`,
+                headHash: previous,
+              };
+            }
+          }
         }
+      } catch (error) {
+        // The store itself refuses the log past this point (e.g. a record whose checksum broke).
+        if (!isKeelError(error, 'KEEL_INTEGRITY')) throw error;
+        return {
+          ok: false,
+          entries: count,
+          firstBadOffset: count,
+          reason: `the store cannot read the log at offset ${count}: ${error.message}`,
+          headHash: previous,
+        };
       }
       if (head && count < head.next) {
         return {

@@ -11,7 +11,10 @@ const registry = createRegistry({ ...backend, actor: { id: `worker-${worker}` } 
 const { digest } = await backend.artifacts.put(`weights of worker ${worker}`);
 const versions: number[] = [];
 for (let i = 0; i < Number(countText); i++) {
-  const created = await registry.registerVersion('churn', { artifact: digest, tags: { worker, i: String(i) } });
+  const created = await registry.registerVersion('churn', {
+    artifact: digest,
+    tags: { worker, i: String(i) },
+  });
   versions.push(created.version);
 }
 process.stdout.write(JSON.stringify(versions));
