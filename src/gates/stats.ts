@@ -4,6 +4,7 @@
  * seeded paired bootstrap of a mean difference.
  */
 import { createRandom, type Seed } from '../core/random.js';
+import { mean } from '../drift/distributions/summation.js';
 
 /**
  * The `p`-th percentile (0 <= p <= 100) of ascending `sorted` values with linear
@@ -30,13 +31,6 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(values);
   out.sort();
   return out;
-}
-
-/** The arithmetic mean (NaN for no values). */
-export function mean(values: ArrayLike<number>, start = 0, end: number = values.length): number {
-  let sum = 0;
-  for (let i = start; i < end; i++) sum += values[i]!;
-  return sum / (end - start);
 }
 
 /** The result of {@link pairedBootstrap}. */

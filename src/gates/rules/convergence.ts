@@ -3,10 +3,11 @@
  * The `convergence` rule (training sanity): a metric history, e.g. the loss per epoch, has
  * no NaN or infinity and decreased by at least a given fraction of its starting value.
  */
+
+import { pairwiseSum } from '../../drift/distributions/summation.js';
 import type { Evidence } from '../evidence.js';
 import { firstNonFinite, fmt, missing, outcome, type RuleOutcome } from '../rule.js';
 import type { ConvergenceRule } from '../schema.js';
-import { mean } from '../stats.js';
 
 /**
  * Judges a {@link ConvergenceRule} on `candidate.history[metric]`: with `start` and `end`
@@ -33,8 +34,8 @@ export function evaluateConvergenceRule(rule: ConvergenceRule, evidence: Evidenc
       { length: history.length },
     );
   }
-  const start = mean(history, 0, window);
-  const end = mean(history, history.length - window);
+  const start = pairwiseSum(history, 0, window) / window;
+  const end = pairwiseSum(history, history.length - window) / window;
   if (start === 0) {
     return missing(expected, `${where} starts at 0, so a relative decrease is undefined`, {
       start,

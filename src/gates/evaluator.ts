@@ -1,0 +1,257 @@
+/**
+ * @module
+ * The GateEvaluator: validates a policy and its evidence, judges every rule (built-in or
+ * registered in code), and persists the report as canonical JSON whose digest is its address.
+ */
+
+import { z } from 'zod';
+import type { ArtifactStore } from '../artifacts/types.js';
+import { canonicalJson, toJsonValue } from '../core/canonical-json.js';
+import { type Clock, isoNow, systemClock } from '../core/clock.js';
+import { digestOfJson } from '../core/digest.js';
+import { IntegrityError, isKeelError, ValidationError } from '../core/errors.js';
+import { type Emit, emitNothing } from '../core/events.js';
+import { keySchema } from '../core/schemas.js';
+import { createTelemetry, inSpan, type Telemetry } from '../core/telemetry.js';
+import { parseWith } from '../core/validate.js';
+import { evaluateBuiltinRule } from './builtins.js';
+import { checkEvidence, type Evidence } from './evidence.js';
+import { GATE_REPORT_MEDIA_TYPE, overallDecision, type StoredGateReport } from './report.js';
+import type { RuleEvaluator, RuleOutcome } from './rule.js';
+import {
+  type BuiltinRule,
+  builtinRuleKinds,
+  type CustomRule,
+  createGatePolicySchema,
+  type GatePolicy,
+  type Rule,
+} from './schema.js';
+import type { GateDecision, GateReport, GateSubject, RuleResult } from './types.js';
+
+/** Events of the gate evaluator. */
+export type GateEvents = {
+  /** A policy was evaluated and its report stored (when a store was given). */
+  'gate:evaluated': {
+    policy: string;
+    decision: GateDecision;
+    passed: boolean;
+    digest: GateReport['digest'];
+    subject?: GateSubject;
+    report: GateReport;
+  };
+};
+
+/** Options of {@link createGateEvaluator}. */
+export interface GateEvaluatorOptions {
+  /** Code-defined rules by kind (a kind must not shadow a built-in one). */
+  rules?: Record<string, RuleEvaluator>;
+  /** Where reports are stored (media type `application/vnd.keel.gate-report+json`). */
+  artifacts?: ArtifactStore;
+  /** Source of `evaluatedAt`. */
+  clock?: Clock;
+  telemetry?: Telemetry;
+  emit?: Emit<GateEvents>;
+}
+
+/** Options of {@link GateEvaluator.evaluate}. */
+export interface EvaluateGateOptions {
+  /** The model version the report judges (the registry checks it on promotion). */
+  subject?: GateSubject;
+}
+
+/** Judges evidence against gate policies. */
+export interface GateEvaluator {
+  /**
+   * Validates `policy` and `evidence` (`ValidationError` naming the rule index and field),
+   * judges every rule, stores the report when the evaluator has an artifact store, and
+   * returns it with its `digest`.
+   */
+  evaluate(policy: GatePolicy, evidence: Evidence, opts?: EvaluateGateOptions): Promise<GateReport>;
+  /** Every rule kind this evaluator knows, built-in first. */
+  readonly kinds: readonly string[];
+}
+
+/**
+ * Creates a {@link GateEvaluator}.
+ *
+ * @example
+ * ```ts
+ * const gates = createGateEvaluator({ artifacts: createMemoryArtifactStore() });
+ * const report = await gates.evaluate(
+ *   { name: 'release', rules: [{ kind: 'metric', metric: 'auc', min: 0.8 }] },
+ *   { candidate: { metrics: { auc: 0.83 } } },
+ *   { subject: { model: 'churn', version: 3 } },
+ * );
+ * report.passed; // true
+ * ```
+ */
+export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvaluator {
+  const custom = checkCustomRules(opts.rules ?? {});
+  const policySchema = createGatePolicySchema([...custom.keys()]);
+  const clock = opts.clock ?? systemClock;
+  const telemetry = opts.telemetry ?? createTelemetry();
+  const emit = opts.emit ?? (emitNothing as Emit<GateEvents>);
+  const artifacts = opts.artifacts;
+  const builtin = new Set<string>(builtinRuleKinds);
+
+  const judge = async (rule: Rule, index: number, evidence: Evidence): Promise<RuleResult> => {
+    let result: RuleOutcome;
+    try {
+      result = builtin.has(rule.kind)
+        ? evaluateBuiltinRule(rule as BuiltinRule, evidence)
+        : await custom.get(rule.kind)!(rule as CustomRule, evidence);
+    } catch (error) {
+      if (isKeelError(error, 'KEEL_VALIDATION'))
+        throw atRule(error as ValidationError, index, rule.kind);
+      throw error;
+    }
+    return toResult(rule, index, result);
+  };
+
+  return {
+    kinds: [...builtinRuleKinds, ...custom.keys()],
+    async evaluate(policy, evidence, evaluateOpts = {}) {
+      const parsed = parseWith(policySchema, policy, 'gate policy');
+      checkEvidence(evidence);
+      const subject =
+        evaluateOpts.subject === undefined
+          ? undefined
+          : parseWith(subjectSchema, evaluateOpts.subject, 'gate subject');
+      return inSpan(
+        telemetry,
+        'keel.gate.evaluate',
+        { 'keel.gate.policy': parsed.name },
+        async (span) => {
+          const results: RuleResult[] = [];
+          for (const [index, rule] of parsed.rules.entries())
+            results.push(await judge(rule, index, evidence));
+          const decision = overallDecision(results.map((r) => r.decision));
+          const stored: StoredGateReport = {
+            policy: parsed.name,
+            decision,
+            passed: decision !== 'fail',
+            ...(subject === undefined ? {} : { subject }),
+            results,
+            evaluatedAt: isoNow(clock),
+          };
+          const digest = digestOfJson(stored);
+          if (artifacts) {
+            const meta = await artifacts.put(canonicalJson(stored), {
+              mediaType: GATE_REPORT_MEDIA_TYPE,
+            });
+            if (meta.digest !== digest) {
+              throw new IntegrityError(
+                `[keel] storing gate report "${parsed.name}" failed: the store returned ${meta.digest}, expected ${digest}; check the artifact store adapter`,
+              );
+            }
+          }
+          const report: GateReport = { ...stored, digest };
+          span.setAttribute('keel.gate.decision', decision);
+          telemetry
+            .counter('keel.gate.evaluations', 'Gate policy evaluations, by decision')
+            .add(1, { 'keel.gate.decision': decision, 'keel.gate.policy': parsed.name });
+          emit('gate:evaluated', {
+            policy: parsed.name,
+            decision,
+            passed: report.passed,
+            digest,
+            ...(subject === undefined ? {} : { subject }),
+            report,
+          });
+          return report;
+        },
+      );
+    },
+  };
+}
+
+const subjectSchema = z.strictObject({
+  model: z.string().min(1).max(256),
+  version: z.int().min(1, 'versions start at 1'),
+});
+
+function checkCustomRules(rules: Record<string, RuleEvaluator>): Map<string, RuleEvaluator> {
+  const out = new Map<string, RuleEvaluator>();
+  for (const [kind, evaluate] of Object.entries(rules)) {
+    parseWith(keySchema, kind, 'custom rule kind');
+    if ((builtinRuleKinds as readonly string[]).includes(kind)) {
+      throw new ValidationError(
+        `[keel] cannot register rule kind "${kind}": it is a built-in kind with documented semantics; choose another kind name`,
+        { issues: [{ path: ['rules', kind], message: 'shadows a built-in kind' }] },
+      );
+    }
+    if (typeof evaluate !== 'function') {
+      throw new ValidationError(
+        `[keel] cannot register rule kind "${kind}": its evaluator is not a function; pass (rule, evidence) => outcome`,
+        { issues: [{ path: ['rules', kind], message: 'not a function' }] },
+      );
+    }
+    out.set(kind, evaluate);
+  }
+  return out;
+}
+
+function toResult(rule: Rule, index: number, result: RuleOutcome): RuleResult {
+  const decisions: readonly unknown[] = ['pass', 'warn', 'fail'];
+  if (
+    typeof result !== 'object' ||
+    result === null ||
+    !decisions.includes(result.decision) ||
+    typeof result.message !== 'string'
+  ) {
+    throw new ValidationError(
+      `[keel] rules.${index} (${rule.kind}) returned an invalid outcome: expected { decision: 'pass' | 'warn' | 'fail', observed, expected, message: string }; fix the rule evaluator`,
+      { issues: [{ path: ['rules', index], message: 'invalid rule outcome' }] },
+    );
+  }
+  // A failing warning rule warns instead of blocking.
+  const decision: GateDecision =
+    result.decision === 'fail' && rule.severity === 'warn' ? 'warn' : result.decision;
+  return {
+    rule: toJsonValue(rule) as RuleResult['rule'],
+    decision,
+    observed: reportJson(result.observed ?? null, index, rule.kind, 'observed'),
+    expected: reportJson(result.expected ?? null, index, rule.kind, 'expected'),
+    message: result.message,
+  };
+}
+
+function reportJson(value: unknown, index: number, kind: string, field: string): unknown {
+  try {
+    return toJsonValue(nonFiniteAsString(value, 0));
+  } catch (error) {
+    throw atRule(error as ValidationError, index, kind, field);
+  }
+}
+
+function atRule(
+  error: ValidationError,
+  index: number,
+  kind: string,
+  field?: string,
+): ValidationError {
+  const detail = error.message.replace(/^\[keel\] /, '');
+  const prefix: PropertyKey[] = field === undefined ? ['rules', index] : ['rules', index, field];
+  return new ValidationError(
+    `[keel] rules.${index} (${kind})${field ? ` ${field}` : ''}: ${detail}`,
+    {
+      cause: error,
+      issues: error.issues.map((issue) => ({
+        path: [...prefix, ...issue.path],
+        message: issue.message,
+      })),
+    },
+  );
+}
+
+// JSON has no NaN or infinity; a rule that observed one must still be able to say so.
+function nonFiniteAsString(value: unknown, depth: number): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (depth > 64 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => nonFiniteAsString(item, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [key, item] of Object.entries(value)) out[key] = nonFiniteAsString(item, depth + 1);
+  return out;
+}
