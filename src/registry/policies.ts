@@ -4,12 +4,11 @@
  * and the evidence check (re-read the gate report by its digest and refuse a report that is
  * missing, corrupt, forged, failed, or about another model or version).
  */
-import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Digest } from '../core/digest.js';
 import { isKeelError, PolicyError } from '../core/errors.js';
-import { parseJsonSafe } from '../core/json.js';
 import type { Actor } from '../core/schemas.js';
+import type { GateReport } from '../gates/types.js';
 import type { AliasPolicy, Approval } from './types.js';
 
 /** The policy of `alias` for `model`: a model-specific policy wins over a general one. */
@@ -34,22 +33,25 @@ export function distinctApprovers(approvals: readonly Approval[]): string[] {
   return [...new Set(approvals.map((a) => a.actor.id))];
 }
 
+/** Reads a stored gate report by digest (the gates service's `readGateReport`, by default). */
+export type GateReportReader = (digest: Digest) => Promise<GateReport>;
+
 /**
  * Checks that `evidence` is a genuine gate report about `model` version `version` that
- * passed: the stored report (read back by its digest, which verifies the bytes) must be
- * byte-for-byte the canonical JSON of the object passed, minus its `digest`.
- * Returns the report's digest; throws `PolicyError` otherwise.
+ * passed: the report stored at its digest (re-read and checked by `read`) must have exactly
+ * the canonical JSON of the object passed, minus `digest`. Returns the digest; throws
+ * `PolicyError` otherwise.
  */
 export async function checkEvidence(
-  artifacts: ArtifactStore,
+  read: GateReportReader,
   evidence: Record<string, unknown>,
   model: string,
   version: number,
 ): Promise<Digest> {
   const digest = evidence.digest as Digest;
-  let stored: Uint8Array;
+  let report: GateReport;
   try {
-    stored = await artifacts.get(digest);
+    report = await read(digest);
   } catch (error) {
     if (isKeelError(error, 'KEEL_NOT_FOUND')) {
       throw refuse(`the gate report ${digest} is not in the artifact store`, 'missing', error);
@@ -57,32 +59,27 @@ export async function checkEvidence(
     if (isKeelError(error, 'KEEL_INTEGRITY')) {
       throw refuse(`the stored gate report ${digest} is corrupt`, 'corrupt', error);
     }
+    if (isKeelError(error, 'KEEL_VALIDATION')) {
+      throw refuse(`the artifact ${digest} is not a valid gate report`, 'invalid', error);
+    }
     throw error;
   }
-  const { digest: _ignored, ...claimed } = evidence;
-  const storedText = decoder.decode(stored);
-  if (storedText !== canonicalJson(claimed)) {
+  const { digest: _claimedDigest, ...claimed } = evidence;
+  const { digest: _storedDigest, ...stored } = report;
+  if (canonicalJson(stored) !== canonicalJson(claimed)) {
     throw refuse(
       `the evidence passed differs from the stored gate report ${digest} (a forged or edited report)`,
       'forged',
     );
   }
-  const report = parseJsonSafe(storedText) as {
-    passed?: unknown;
-    decision?: unknown;
-    subject?: { model?: unknown; version?: unknown };
-  };
   if (report.passed !== true || report.decision === 'fail') {
-    throw refuse(
-      `the gate report ${digest} did not pass (decision: ${String(report.decision)})`,
-      'failed',
-    );
+    throw refuse(`the gate report ${digest} did not pass (decision: ${report.decision})`, 'failed');
   }
   if (report.subject?.model !== model || report.subject?.version !== version) {
     const about =
       report.subject === undefined
         ? 'no model version'
-        : `${String(report.subject.model)} version ${String(report.subject.version)}`;
+        : `${report.subject.model} version ${report.subject.version}`;
     throw refuse(
       `the gate report ${digest} is about ${about}, not ${model} version ${version}`,
       'wrong-subject',
@@ -90,8 +87,6 @@ export async function checkEvidence(
   }
   return digest;
 }
-
-const decoder = new TextDecoder();
 
 function refuse(problem: string, kind: string, cause?: unknown): PolicyError {
   return new PolicyError(

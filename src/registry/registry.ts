@@ -5,7 +5,6 @@
  * compare-and-swap, audited in the hash chain, and announced as an event.
  */
 import type { ArtifactRef, ArtifactStore } from '../artifacts/types.js';
-import { canonicalJson } from '../core/canonical-json.js';
 import { type Clock, isoNow, systemClock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import {
@@ -21,6 +20,7 @@ import type { JsonValue } from '../core/json.js';
 import { type Actor, actorSchema } from '../core/schemas.js';
 import { createTelemetry, inSpan, type Telemetry } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
+import { readGateReport } from '../gates/report.js';
 import type { GateReport } from '../gates/types.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { cacheFor, cacheKey, invalidateModel, rollbackTarget } from './aliases.js';
@@ -91,8 +91,8 @@ export interface RegistryOptions {
   /** Governance per alias. */
   aliasPolicies?: AliasPolicy[];
   /**
-   * Reads a stored gate report by digest (e.g. the gates service's reader). Default: read the
-   * canonical JSON from `artifacts`.
+   * Reads and checks a stored gate report by digest. Default: the gates service's
+   * `readGateReport(artifacts, digest)`.
    */
   gateReports?: (digest: Digest) => Promise<GateReport>;
   /** Whether a tracked run exists: used by `registerVersion` and `verifyLineage`. */
@@ -131,6 +131,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const authorizer = options.authorizer ?? allowAll;
   const policies = parseWith(aliasPoliciesSchema, options.aliasPolicies ?? [], 'alias policies');
   const runExists = options.runExists;
+  const readReport = options.gateReports ?? ((digest: Digest) => readGateReport(artifacts, digest));
   const ttl =
     options.resolveCacheMs ??
     (metadata.capabilities?.sharedAcrossProcesses === true ? 250 : Infinity);
@@ -357,27 +358,6 @@ export function createRegistry(options: RegistryOptions): Registry {
     }
   }
 
-  async function readStoredReport(
-    evidence: Record<string, unknown>,
-    model: string,
-    version: number,
-  ): Promise<Digest> {
-    if (options.gateReports === undefined)
-      return checkEvidence(artifacts, evidence, model, version);
-    const reader = options.gateReports;
-    // Adapt the injected reader to the byte comparison: its report, canonicalized without digest.
-    const viaReader = {
-      get: async (digest: Digest) => {
-        const { digest: _d, ...stored } = (await reader(digest)) as unknown as Record<
-          string,
-          unknown
-        >;
-        return new TextEncoder().encode(canonicalJson(stored));
-      },
-    } as unknown as ArtifactStore;
-    return checkEvidence(viaReader, evidence, model, version);
-  }
-
   const registry: Registry = {
     async createModel(name, opts) {
       const model = parseWith(modelNameSchema, name, 'model name');
@@ -544,7 +524,8 @@ export function createRegistry(options: RegistryOptions): Registry {
         let evidence: Digest | undefined;
         try {
           if (opts?.evidence !== undefined) {
-            evidence = await readStoredReport(
+            evidence = await checkEvidence(
+              readReport,
               opts.evidence as unknown as Record<string, unknown>,
               model,
               target,

@@ -61,7 +61,15 @@ async function storeReport(
     decision,
     passed: decision !== 'fail',
     ...(subject === undefined ? {} : { subject }),
-    results: [],
+    results: [
+      {
+        rule: { kind: 'metric', metric: 'auc', min: 0.8 },
+        decision,
+        observed: decision === 'fail' ? 0.7 : 0.9,
+        expected: '>= 0.8',
+        message: decision === 'fail' ? 'auc 0.7 is below 0.8' : 'auc 0.9 meets 0.8',
+      },
+    ],
     evaluatedAt: '2026-01-01T00:00:00.000Z',
   };
   const meta = await artifacts.put(canonicalJson(body), {
@@ -471,6 +479,15 @@ const registryCases: SuiteCase<Backend>[] = [
         ErrorCodes.policy,
         'other model',
       );
+      const notReport = await backend.artifacts.put(canonicalJson({ hello: 'world' }));
+      await checkRejects(
+        () =>
+          registry.setAlias('m', 'production', 1, {
+            evidence: { ...good, digest: notReport.digest },
+          }),
+        ErrorCodes.policy,
+        'digest of something that is not a report',
+      );
       const noSubject = await storeReport(backend.artifacts, undefined);
       await checkRejects(
         () => registry.setAlias('m', 'production', 1, { evidence: noSubject }),
@@ -479,7 +496,7 @@ const registryCases: SuiteCase<Backend>[] = [
       );
       checkEqual(await registry.listAliases('m'), {}, 'nothing moved');
       const refused = (await auditEntries(registry)).filter((e) => e.details.outcome === 'refused');
-      checkEqual(refused.length, 8, 'each refusal audited');
+      checkEqual(refused.length, 9, 'each refusal audited');
       const change = await registry.setAlias('m', 'production', 1, { evidence: good });
       checkEqual(change.evidence, good.digest, 'evidence digest recorded');
       checkEqual(
