@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fsBackend } from '../../src/backends/fs/backend.js';
+import { createTracker } from '../../src/tracking/tracker.js';
+import { repoRoot } from '../helpers/run-ts.js';
+
+const run = promisify(execFile);
+const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+const worker = join(import.meta.dirname, 'workers/log-metrics.ts');
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+describe('tracker across processes on one fs store', () => {
+  it('3 processes logging 2000 metrics each: every run and every point is present', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'keel-tracker-mp-'));
+    roots.push(root);
+    const backend = fsBackend({ root });
+    const tracker = createTracker({ metadata: backend.metadata, artifacts: backend.artifacts });
+    const shared = await tracker.startRun({ experiment: 'multi-process', name: 'shared' });
+    expect((await tracker.searchRuns()).runs).toHaveLength(1); // warms the search cache before the workers write
+
+    const outputs = await Promise.all(
+      [0, 1, 2].map((n) =>
+        run(process.execPath, ['--import', tsx, worker, root, String(n), '2000', shared.id], {
+          cwd: repoRoot,
+        }),
+      ),
+    );
+    const runIds = outputs.map(({ stdout }) => (JSON.parse(stdout) as { runId: string }).runId);
+
+    const { runs } = await tracker.searchRuns({
+      experiment: 'multi-process',
+      orderBy: ['attributes.name'],
+    });
+    expect(runs.map((r) => r.name)).toEqual(['shared', 'worker-0', 'worker-1', 'worker-2']);
+    for (const id of runIds) {
+      const history = await tracker.metricHistory(id, 'x');
+      expect(history.map((p) => p.value)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+      const stored = await tracker.getRun(id);
+      expect(stored.status).toBe('completed');
+      expect(stored.metrics.x).toMatchObject({ value: 1999, step: 1999 });
+    }
+    const sharedRun = await tracker.getRun(shared.id);
+    expect(sharedRun.tags).toEqual({ 'worker-0': 'done', 'worker-1': 'done', 'worker-2': 'done' });
+    for (const n of [0, 1, 2]) {
+      expect(sharedRun.metrics[`w${n}`]).toMatchObject({ value: 1990, step: 1990 });
+      expect(await tracker.metricHistory(shared.id, `w${n}`)).toHaveLength(200);
+    }
+    const filtered = await tracker.searchRuns({
+      filter: 'metrics.x = 1999 and params.worker >= 1',
+    });
+    expect(filtered.runs).toHaveLength(2);
+    await shared.end();
+  }, 120_000);
+});
