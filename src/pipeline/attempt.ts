@@ -1,0 +1,173 @@
+/**
+ * @module
+ * One step execution with retries: each attempt gets its own `AbortSignal` (aborted by its
+ * timeout or by the run), retries go through p-retry, and `ValidationError`s and aborts are
+ * never retried.
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { AbortedError, isKeelError, TimeoutError } from '../core/errors.js';
+import type { StepOptions } from './types.js';
+
+/** One failed attempt, as recorded on the step result. */
+export interface AttemptError {
+  attempt: number;
+  message: string;
+  code?: string;
+}
+
+/** What {@link runWithRetries} needs besides the step function. */
+export interface RetryPlan {
+  /** The step, for messages. */
+  what: string;
+  options: Readonly<StepOptions>;
+  /** The run's signal: aborted on pipeline abort or a failure elsewhere. */
+  signal: AbortSignal;
+  /** Called before each attempt with the attempt number and the previous attempt's error. */
+  onAttempt(attempt: number, previousError: unknown): void;
+  /** Called after each failed attempt. */
+  onAttemptFailed(attempt: number, error: unknown): void;
+}
+
+/**
+ * Runs `attemptFn` until it succeeds, a non-retryable error occurs, or the retries run out.
+ * Resolves with the value and the number of attempts; rejects with the last error, carrying
+ * the attempt count in `attempts` on the returned failure object.
+ */
+export async function runWithRetries<T>(
+  plan: RetryPlan,
+  attemptFn: (signal: AbortSignal, attempt: number) => T | Promise<T>,
+): Promise<{ value: T; attempts: number; errors: AttemptError[] }> {
+  const errors: AttemptError[] = [];
+  let attempts = 0;
+  let previousError: unknown;
+  const { options } = plan;
+  const once = async (attempt: number, wrapForRetry: boolean): Promise<T> => {
+    attempts = attempt;
+    plan.onAttempt(attempt, previousError);
+    try {
+      return await runAttempt(plan, attempt, attemptFn);
+    } catch (thrown) {
+      const error = asError(thrown, plan.what);
+      previousError = error;
+      errors.push(describeAttempt(attempt, error));
+      plan.onAttemptFailed(attempt, error);
+      if (wrapForRetry && !isRetryable(error, options, plan.signal)) throw new AbortError(error);
+      throw error;
+    }
+  };
+  try {
+    const retries = options.retries ?? 0;
+    const value =
+      retries === 0
+        ? await once(1, false)
+        : await pRetry((attempt) => once(attempt, true), {
+            retries,
+            factor: options.backoff?.factor ?? 2,
+            minTimeout: options.backoff?.minDelayMs ?? 1000,
+            maxTimeout: options.backoff?.maxDelayMs ?? Number.POSITIVE_INFINITY,
+            randomize: options.backoff?.randomize ?? false,
+            signal: plan.signal,
+          });
+    return { value, attempts, errors };
+  } catch (error) {
+    throw new AttemptsFailed(error, attempts, errors);
+  }
+}
+
+/** The failure of {@link runWithRetries}: the final error plus the attempt history. */
+export class AttemptsFailed {
+  constructor(
+    /** The error that ended the step. */
+    readonly error: unknown,
+    /** Attempts made. */
+    readonly attempts: number,
+    /** Every failed attempt. */
+    readonly errors: AttemptError[],
+  ) {}
+}
+
+/** Whether a failed attempt may be retried: never validation errors or aborts. */
+export function isRetryable(
+  error: unknown,
+  options: Readonly<StepOptions>,
+  signal: AbortSignal,
+): boolean {
+  if (signal.aborted) return false;
+  if (isKeelError(error, 'KEEL_VALIDATION') || isKeelError(error, 'KEEL_ABORTED')) return false;
+  if (error instanceof Error && error.name === 'AbortError') return false;
+  if (!options.retryOn) return true;
+  try {
+    return options.retryOn(error) === true;
+  } catch {
+    return false;
+  }
+}
+
+async function runAttempt<T>(
+  plan: RetryPlan,
+  attempt: number,
+  attemptFn: (signal: AbortSignal, attempt: number) => T | Promise<T>,
+): Promise<T> {
+  const { signal: runSignal, options } = plan;
+  runSignal.throwIfAborted();
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(runSignal.reason);
+  runSignal.addEventListener('abort', forward, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // Racing against the signal lets the run move on even when a step ignores ctx.signal.
+    const stopped = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
+        once: true,
+      });
+    });
+    if (options.timeoutMs !== undefined) {
+      const limit = options.timeoutMs;
+      timer = setTimeout(() => {
+        controller.abort(
+          new TimeoutError(
+            `[keel] ${plan.what} timed out after ${limit} ms (attempt ${attempt}); make it faster, raise timeoutMs, or add retries`,
+            { details: { timeoutMs: limit, attempt } },
+          ),
+        );
+      }, limit);
+    }
+    const work = Promise.resolve().then(() => attemptFn(controller.signal, attempt));
+    work.catch(() => {}); // an abandoned attempt's late failure must not be unhandled
+    stopped.catch(() => {});
+    return await Promise.race([work, stopped]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    runSignal.removeEventListener('abort', forward);
+    if (!controller.signal.aborted) {
+      controller.abort(new AbortedError(`[keel] ${plan.what}: attempt ${attempt} is over`));
+    }
+  }
+}
+
+function asError(thrown: unknown, what: string): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(
+    `[keel] ${what} threw a non-Error value (${describe(thrown)}); throw Error objects`,
+    {
+      cause: thrown,
+    },
+  );
+}
+
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function describeAttempt(attempt: number, error: unknown): AttemptError {
+  const out: AttemptError = {
+    attempt,
+    message: error instanceof Error ? error.message : String(error),
+  };
+  if (isKeelError(error)) out.code = error.code;
+  return out;
+}

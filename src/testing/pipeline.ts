@@ -1,0 +1,213 @@
+/**
+ * @module
+ * Unit-testing pipelines in-process: a keel over `memoryBackend()` with a `ManualClock`,
+ * a runner that captures the result or error, `withStep` to stub one step, and helpers
+ * that read back and check what the run recorded.
+ */
+import type { Meter, Tracer } from '@opentelemetry/api';
+import type { Backend } from '../backends/backend.js';
+import { memoryBackend } from '../backends/memory/backend.js';
+import { ValidationError } from '../core/errors.js';
+import { createKeel } from '../keel.js';
+import { replaceStep } from '../pipeline/builder.js';
+import { PipelineAbortedError, PipelineRunError } from '../pipeline/errors.js';
+import type {
+  LogSink,
+  Pipeline,
+  PipelineKeel,
+  PipelineResult,
+  StepContext,
+  StepResult,
+} from '../pipeline/types.js';
+import { createTracker } from '../tracking/tracker.js';
+import type { Run } from '../tracking/types.js';
+import { ManualClock } from './manual-clock.js';
+
+/** Options of {@link createPipelineTestKeel}. */
+export interface PipelineTestKeelOptions {
+  /** Default: a fresh `ManualClock` at 2026-01-01T00:00:00Z. */
+  clock?: ManualClock;
+  /** Default: `memoryBackend({ clock })`. */
+  backend?: Backend;
+  tracer?: Tracer;
+  meter?: Meter;
+}
+
+/** A keel for tests, and the manual clock it runs on. */
+export interface PipelineTestKeel {
+  keel: PipelineKeel;
+  clock: ManualClock;
+}
+
+/**
+ * A keel over an in-memory backend and a manual clock, with a tracker.
+ *
+ * @example
+ * ```ts
+ * const { keel, clock } = createPipelineTestKeel();
+ * ```
+ */
+export function createPipelineTestKeel(opts: PipelineTestKeelOptions = {}): PipelineTestKeel {
+  const clock = opts.clock ?? new ManualClock();
+  const keel = createKeel({
+    backend: opts.backend ?? memoryBackend({ clock }),
+    clock,
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
+    ...(opts.meter ? { meter: opts.meter } : {}),
+  });
+  return { keel: withTracker(keel), clock };
+}
+
+/** Options of {@link runPipelineForTest}. */
+export interface TestRunOptions {
+  /** Run against this keel (e.g. to run twice against the same store). Default: a fresh one. */
+  keel?: PipelineKeel;
+  /** The clock of a fresh keel. */
+  clock?: ManualClock;
+  signal?: AbortSignal;
+  resumeFrom?: string;
+  concurrency?: number;
+  logger?: LogSink;
+}
+
+/** What {@link runPipelineForTest} captured. Exactly one of `result` and `error` is set. */
+export interface PipelineTestRun<Outs> {
+  keel: PipelineKeel;
+  /** The clock, when the helper created the keel. */
+  clock: ManualClock | undefined;
+  /** The result of a successful run. */
+  result?: PipelineResult<Outs>;
+  /** What the run rejected with. */
+  error?: unknown;
+  /** The result either way: `result`, or the `result` a pipeline error carries. */
+  outcome?: PipelineResult;
+}
+
+/**
+ * Runs `built` against a fresh in-memory keel (or `opts.keel`) and captures the outcome
+ * instead of throwing, so tests can assert on failures as easily as on successes.
+ *
+ * @example
+ * ```ts
+ * const { result } = await runPipelineForTest(train, { since: '2026-01-01' });
+ * expectStepStatuses(result!, { rows: 'completed', model: 'completed' });
+ * ```
+ */
+export async function runPipelineForTest<In, Outs>(
+  built: Pipeline<In, Outs>,
+  input: In,
+  opts: TestRunOptions = {},
+): Promise<PipelineTestRun<Outs>> {
+  let clock: ManualClock | undefined;
+  let keel = opts.keel;
+  if (!keel) {
+    const created = createPipelineTestKeel(opts.clock ? { clock: opts.clock } : {});
+    keel = created.keel;
+    clock = created.clock;
+  }
+  try {
+    const result = await built.run(input, {
+      keel,
+      captureEnvironment: false,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    return { keel, clock, result, outcome: result as PipelineResult };
+  } catch (error) {
+    const outcome =
+      error instanceof PipelineRunError || error instanceof PipelineAbortedError
+        ? error.result
+        : undefined;
+    return { keel, clock, error, ...(outcome ? { outcome } : {}) };
+  }
+}
+
+/**
+ * A copy of `built` whose step `name` runs `fake` instead: same dependencies and options,
+ * and (unless the step has an explicit `version`) a version from the fake's source, so a
+ * stub never hits the real step's cache.
+ *
+ * @example
+ * ```ts
+ * const offline = withStep(train, 'rows', () => [{ x: 1, y: 0 }]);
+ * ```
+ */
+export function withStep<In, Outs, N extends keyof Outs & string>(
+  built: Pipeline<In, Outs>,
+  name: N,
+  fake: (
+    args: Readonly<Record<string, unknown>> & { readonly input: unknown },
+    ctx: StepContext,
+  ) => Outs[N] | Promise<Outs[N]>,
+): Pipeline<In, Outs> {
+  return replaceStep(
+    built as unknown as Pipeline<never, unknown>,
+    name,
+    fake as (args: Record<string, unknown>, ctx: StepContext) => unknown,
+  ) as unknown as Pipeline<In, Outs>;
+}
+
+/** The tracked runs of a pipeline run: the pipeline's and one per step that ran. */
+export interface RecordedPipelineRun {
+  run: Run;
+  steps: Record<string, Run>;
+}
+
+/**
+ * Reads back the tracked runs a pipeline run recorded, from its result (or an error's
+ * `result`).
+ */
+export async function recordedRuns(
+  keel: PipelineKeel,
+  result: PipelineResult<unknown>,
+): Promise<RecordedPipelineRun> {
+  const run = await keel.tracker.getRun(result.runId);
+  const steps: Record<string, Run> = {};
+  for (const [name, step] of Object.entries(result.steps)) {
+    if (step.runId) steps[name] = await keel.tracker.getRun(step.runId);
+  }
+  return { run, steps };
+}
+
+/** A step's expected state: its status, or `cached` for a completed step served from cache. */
+export type ExpectedStep = StepResult['status'] | 'cached';
+
+/**
+ * Throws (naming every mismatch) unless each named step has the expected status.
+ *
+ * @example
+ * ```ts
+ * expectStepStatuses(result, { rows: 'copied', model: 'cached', report: 'completed' });
+ * ```
+ */
+export function expectStepStatuses(
+  result: PipelineResult<unknown>,
+  expected: Record<string, ExpectedStep>,
+): void {
+  const problems: string[] = [];
+  for (const [name, want] of Object.entries(expected)) {
+    const step = result.steps[name];
+    const actual: string | undefined = step ? (step.cached ? 'cached' : step.status) : undefined;
+    if (actual !== want)
+      problems.push(`step "${name}": expected ${want}, got ${actual ?? 'no result'}`);
+  }
+  if (problems.length > 0) {
+    throw new ValidationError(`[keel] unexpected step statuses: ${problems.join('; ')}`);
+  }
+}
+
+/** Adds a tracker to a keel that has none yet (a keel built before the tracker was wired in). */
+function withTracker(keel: ReturnType<typeof createKeel>): PipelineKeel {
+  const existing = (keel as Partial<PipelineKeel>).tracker;
+  if (existing) return keel as PipelineKeel;
+  const tracker = createTracker({
+    metadata: keel.metadata,
+    artifacts: keel.artifacts,
+    clock: keel.clock,
+    telemetry: keel.telemetry,
+    flushIntervalMs: 0,
+  });
+  return { ...keel, tracker };
+}
