@@ -23,6 +23,7 @@ import { parseWith } from '../core/validate.js';
 import { readGateReport } from '../gates/report.js';
 import type { GateReport } from '../gates/types.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { RUN_ID_PATTERN, trackingKeys } from '../tracking/records.js';
 import { cacheFor, cacheKey, invalidateModel, rollbackTarget } from './aliases.js';
 import { type AuditRecord, createAuditLog } from './audit.js';
 import { allowAll, type RegistryAction, RegistryActions } from './authorizer.js';
@@ -72,7 +73,6 @@ import type {
   ModelVersion,
   Registry,
   RegistryEvents,
-  VersionInput,
 } from './types.js';
 import { claimVersion, latestReady, readVersion } from './versions.js';
 
@@ -95,7 +95,11 @@ export interface RegistryOptions {
    * `readGateReport(artifacts, digest)`.
    */
   gateReports?: (digest: Digest) => Promise<GateReport>;
-  /** Whether a tracked run exists: used by `registerVersion` and `verifyLineage`. */
+  /**
+   * Whether a run exists. When given, `registerVersion` refuses unknown run ids and
+   * `verifyLineage` uses it; without it, `verifyLineage` looks for the keel Tracker's run
+   * document in `metadata` and `registerVersion` does not check.
+   */
   runExists?: (runId: string) => Promise<boolean>;
   /**
    * How long `resolve` trusts its cache (ms). Default 250 when the metadata store is shared
@@ -131,6 +135,11 @@ export function createRegistry(options: RegistryOptions): Registry {
   const authorizer = options.authorizer ?? allowAll;
   const policies = parseWith(aliasPoliciesSchema, options.aliasPolicies ?? [], 'alias policies');
   const runExists = options.runExists;
+  // Without an injected lookup, lineage checks the tracker's run document on the same store.
+  const lookupRun =
+    runExists ??
+    (async (runId: string) =>
+      RUN_ID_PATTERN.test(runId) && (await metadata.get(trackingKeys.run(runId))) !== undefined);
   const readReport = options.gateReports ?? ((digest: Digest) => readGateReport(artifacts, digest));
   const ttl =
     options.resolveCacheMs ??
@@ -428,7 +437,7 @@ export function createRegistry(options: RegistryOptions): Registry {
             version,
             artifact,
             ...(o.runId === undefined ? {} : { runId: o.runId }),
-            inputs: (o.inputs ?? []) as VersionInput[],
+            inputs: o.inputs ?? [],
             metrics: o.metrics ?? {},
             ...(o.signature === undefined ? {} : { signature: o.signature as ModelSignature }),
             tags: o.tags ?? {},
@@ -768,7 +777,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       const model = parseWith(modelNameSchema, name, 'model name');
       const target = parseWith(versionNumberSchema, version, 'version number');
       const { record: checked } = await readVersion(metadata, model, target);
-      return verifyVersionLineage(artifacts, checked, runExists);
+      return verifyVersionLineage(artifacts, checked, lookupRun);
     },
 
     async gc(opts) {

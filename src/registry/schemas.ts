@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { actorSchema, digestSchema, keySchema, nameSchema, tagsSchema } from '../core/schemas.js';
+import { lineageRefSchema } from '../tracking/schemas.js';
 import type { AliasPolicy } from './types.js';
 
 /** The alias that always means "the highest non-archived version"; it cannot be set. */
@@ -50,17 +51,11 @@ const artifactRefSchema = z.object({
   mediaType: z.string().min(1).max(255),
 });
 
-const versionInputSchema = z.strictObject({
-  digest: digestSchema,
-  name: z.string().min(1).max(256).optional(),
-  kind: z.string().min(1).max(64).optional(),
-});
-
 /** Options of `registerVersion`. */
 export const registerVersionSchema = z.strictObject({
   artifact: z.union([digestSchema, artifactRefSchema]),
   runId: z.string().min(1).max(256).optional(),
-  inputs: z.array(versionInputSchema).max(10_000).optional(),
+  inputs: z.array(lineageRefSchema).max(10_000).optional(),
   metrics: z
     .record(keySchema, z.number().refine(Number.isFinite, 'metrics must be finite numbers'))
     .optional(),

@@ -8,6 +8,7 @@ import type { Digest } from '../core/digest.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { Actor, Tags } from '../core/schemas.js';
 import type { GateReport } from '../gates/types.js';
+import type { LineageRef } from '../tracking/types.js';
 
 /** A registered model: a name that groups numbered versions. */
 export interface Model {
@@ -18,14 +19,6 @@ export interface Model {
   createdAt: string;
   /** Id of the actor who created it. */
   createdBy: string;
-}
-
-/** A reference to data or an artifact a version was built from (lineage). */
-export interface VersionInput {
-  digest: Digest;
-  name?: string;
-  /** `'dataset'`, `'model'`, `'artifact'`, or any other kind. */
-  kind?: string;
 }
 
 /** The input and output contract of a model, as JSON Schema objects. */
@@ -46,7 +39,7 @@ export interface ModelVersion {
   /** The tracked run that produced it. */
   runId?: string;
   /** Datasets and artifacts it was built from. */
-  inputs: VersionInput[];
+  inputs: LineageRef[];
   metrics: Record<string, number>;
   signature?: ModelSignature;
   tags: Tags;
@@ -226,7 +219,7 @@ export interface RegisterVersionOptions {
   /** The stored artifact: its digest, or a ref (checked against the store). */
   artifact: ArtifactRef | Digest;
   runId?: string;
-  inputs?: VersionInput[];
+  inputs?: LineageRef[];
   metrics?: Record<string, number>;
   signature?: ModelSignature;
   tags?: Tags;
