@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson, toJsonValue } from '../core/canonical-json.js';
 import { type Clock, isoNow, systemClock } from '../core/clock.js';
-import { digestOfJson } from '../core/digest.js';
+import { sha256 } from '../core/digest.js';
 import { IntegrityError, isKeelError, ValidationError } from '../core/errors.js';
 import { type Emit, emitNothing } from '../core/events.js';
 import { keySchema } from '../core/schemas.js';
@@ -134,9 +134,10 @@ export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvalua
             results,
             evaluatedAt: isoNow(clock),
           };
-          const digest = digestOfJson(stored);
+          const json = canonicalJson(stored);
+          const digest = sha256(json);
           if (artifacts) {
-            const meta = await artifacts.put(canonicalJson(stored), {
+            const meta = await artifacts.put(json, {
               mediaType: GATE_REPORT_MEDIA_TYPE,
             });
             if (meta.digest !== digest) {
