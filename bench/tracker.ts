@@ -1,0 +1,203 @@
+/**
+ * Tracker benchmarks: metric logging into memory and fs against baselines measured in the
+ * same run, and searchRuns with a filter over 10 000 runs on fs.
+ *
+ *   npx tsx bench/tracker.ts
+ *   KEEL_BENCH_RUNS=2000 npx tsx bench/tracker.ts   # fewer runs for the search figure
+ */
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fsBackend } from '../src/backends/fs/backend.js';
+import { memoryBackend } from '../src/backends/memory/backend.js';
+import { createTracker } from '../src/tracking/tracker.js';
+
+interface Row {
+  name: string;
+  figure: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+}
+const rows: Row[] = [];
+const root = mkdtempSync(join(tmpdir(), 'keel-bench-tracker-'));
+
+try {
+  await memoryLogging();
+  await fsLogging();
+  await fsSearch();
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+
+process.stdout.write('| benchmark | keel | baseline | ratio | goal |\n|---|---|---|---|---|\n');
+for (const row of rows) {
+  process.stdout.write(
+    `| ${row.name} | ${row.figure} | ${row.baseline} | ${row.ratio} | ${row.goal} |\n`,
+  );
+}
+
+async function memoryLogging(): Promise<void> {
+  const n = 1_000_000;
+  const keys = ['loss', 'acc', 'lr', 'grad_norm'];
+  // baseline: pushing the same records into an array (no validation, no storage)
+  const baseline = best(3, () => {
+    const points: { key: string; value: number; step: number; timestamp: number }[] = [];
+    const start = performance.now();
+    for (let i = 0; i < n; i++)
+      points.push({ key: keys[i & 3]!, value: Math.random(), step: i >> 2, timestamp: Date.now() });
+    return performance.now() - start;
+  });
+  const times: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const backend = memoryBackend();
+    const tracker = createTracker({ metadata: backend.metadata, artifacts: backend.artifacts });
+    const run = await tracker.startRun({ experiment: 'bench' });
+    const start = performance.now();
+    for (let i = 0; i < n; i++) run.logMetric(keys[i & 3]!, Math.random(), { step: i >> 2 });
+    await run.end();
+    times.push(performance.now() - start);
+  }
+  const keel = Math.min(...times);
+  rows.push({
+    name: 'logMetric 1M into memory (flush every 1000, incl. end())',
+    figure: `${rate(n, keel)} metrics/s`,
+    baseline: `${rate(n, await baseline)} records/s (Array.push)`,
+    ratio: ((await baseline) / keel).toFixed(2),
+    goal: '>= 5M metrics/s',
+  });
+}
+
+async function fsLogging(): Promise<void> {
+  const n = 200_000;
+  const every = 10_000;
+  const keys = ['loss', 'acc', 'lr', 'grad_norm'];
+  const values = Float64Array.from({ length: n }, () => Math.random());
+  const now = Date.now();
+  // baseline: the same records as JSON lines, appended and fsynced every 10k
+  const jsonl = join(root, 'raw.jsonl');
+  let start = performance.now();
+  const fd = openSync(jsonl, 'a');
+  for (let from = 0; from < n; from += every) {
+    let text = '';
+    for (let i = from; i < from + every; i++) {
+      text += `${JSON.stringify({ key: keys[i & 3], value: values[i], step: i >> 2, timestamp: now + i })}\n`;
+    }
+    writeSync(fd, text);
+    fsyncSync(fd);
+  }
+  closeSync(fd);
+  const raw = performance.now() - start;
+
+  const backend = fsBackend({ root: join(root, 'fs-log') });
+  const tracker = createTracker({
+    metadata: backend.metadata,
+    artifacts: backend.artifacts,
+    flushSize: every,
+    flushIntervalMs: 0,
+  });
+  const run = await tracker.startRun({ experiment: 'bench' });
+  start = performance.now();
+  for (let i = 0; i < n; i++) {
+    run.logMetric(keys[i & 3]!, values[i]!, { step: i >> 2, timestamp: now + i });
+    if ((i + 1) % every === 0) await run.flush();
+  }
+  await run.end();
+  const keel = performance.now() - start;
+  rows.push({
+    name: 'logMetric 200k into fs, flush every 10k',
+    figure: `${rate(n, keel)} metrics/s`,
+    baseline: `${rate(n, raw)} records/s (fsync'd JSONL)`,
+    ratio: (raw / keel).toFixed(2),
+    goal: '>= 0.5',
+  });
+}
+
+async function fsSearch(): Promise<void> {
+  const count = Number(process.env.KEEL_BENCH_RUNS ?? 10_000);
+  const dir = join(root, 'fs-search');
+  const backend = fsBackend({ root: dir });
+  const writer = createTracker({
+    metadata: backend.metadata,
+    artifacts: backend.artifacts,
+    flushIntervalMs: 0,
+  });
+  const teams = ['vision', 'nlp', 'audio', 'tabular'];
+  let made = 0;
+  const setupStart = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (made < count) {
+        const i = made++;
+        const run = await writer.startRun({
+          experiment: `exp-${i % 10}`,
+          params: {
+            lr: 10 ** -(1 + (i % 4)),
+            layers: 1 + (i % 8),
+            optimizer: i % 3 ? 'adam' : 'sgd',
+          },
+          tags: { team: teams[i % 4]! },
+        });
+        run.logMetrics({ acc: (i % 1000) / 1000, loss: 1 - (i % 1000) / 1000 });
+        await run.end(i % 7 === 0 ? 'failed' : 'completed');
+      }
+    }),
+  );
+  const setup = performance.now() - setupStart;
+  const filter =
+    "metrics.acc > 0.9 and params.optimizer = 'adam' and tags.team in ('vision', 'nlp')";
+  const orderBy = ['metrics.acc desc'];
+
+  // baseline: reading every run document once through the store (what a cache-less search costs)
+  let start = performance.now();
+  let documents = 0;
+  for await (const _ of backend.metadata.list('tracking/runs/')) documents++;
+  const scan = performance.now() - start;
+
+  const reader = createTracker({ metadata: backend.metadata, artifacts: backend.artifacts });
+  start = performance.now();
+  const cold = await reader.searchRuns({ filter, orderBy, limit: 100 });
+  const coldMs = performance.now() - start;
+  // a few runs change in between, as in a live store
+  const late = await writer.startRun({
+    experiment: 'exp-0',
+    params: { optimizer: 'adam' },
+    tags: { team: 'nlp' },
+  });
+  late.logMetric('acc', 0.99);
+  await late.end();
+  const warm: number[] = [];
+  let matched = 0;
+  for (let i = 0; i < 5; i++) {
+    start = performance.now();
+    const result = await reader.searchRuns({ filter, orderBy, limit: 100 });
+    warm.push(performance.now() - start);
+    matched = result.runs.length;
+  }
+  const warmMs = Math.min(...warm);
+  rows.push({
+    name: `searchRuns over ${count} runs on fs, warm (journal catch-up + filter + sort)`,
+    figure: `${warmMs.toFixed(1)} ms (${matched} runs on the page)`,
+    baseline: `${scan.toFixed(0)} ms (list of ${documents} run documents)`,
+    ratio: (scan / warmMs).toFixed(1),
+    goal: '< 200 ms',
+  });
+  rows.push({
+    name: `searchRuns over ${count} runs on fs, cold (first search of a process)`,
+    figure: `${coldMs.toFixed(0)} ms`,
+    baseline: `${scan.toFixed(0)} ms (list of ${documents} run documents)`,
+    ratio: (scan / coldMs).toFixed(2),
+    goal: `(setup: ${(setup / 1000).toFixed(1)} s to write ${count} runs)`,
+  });
+}
+
+function rate(n: number, ms: number): string {
+  const perSecond = (n / ms) * 1000;
+  return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)}M` : `${(perSecond / 1e3).toFixed(0)}k`;
+}
+
+async function best(rounds: number, fn: () => number): Promise<number> {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < rounds; i++) min = Math.min(min, fn());
+  return min;
+}
