@@ -54,6 +54,7 @@ export {
 export { type Emit, type EventMap, type ListenerErrorEvent, SafeEmitter } from './core/events.js';
 export { createIdGenerator, newId } from './core/ids.js';
 export type { JsonObject, JsonValue } from './core/json.js';
+export { createRandom, type Random, type Seed } from './core/random.js';
 export {
   type Actor,
   actorSchema,
@@ -79,6 +80,45 @@ export type {
   DriftTestResult,
   MissingCounts,
 } from './drift/types.js';
+export {
+  createGateEvaluator,
+  type EvaluateGateOptions,
+  type GateEvaluator,
+  type GateEvaluatorOptions,
+  type GateEvents,
+} from './gates/evaluator.js';
+export type { Evidence, ModelEvidence } from './gates/evidence.js';
+export { formatGateReport } from './gates/format.js';
+export {
+  GATE_REPORT_MEDIA_TYPE,
+  overallDecision,
+  readGateReport,
+  type StoredGateReport,
+  storedGateReportSchema,
+} from './gates/report.js';
+export type { RuleEvaluator, RuleOutcome } from './gates/rule.js';
+export {
+  type BuiltinRule,
+  builtinRuleKinds,
+  type CompareRule,
+  type ConvergenceRule,
+  type CostRule,
+  type CustomRule,
+  createGatePolicySchema,
+  type DriftRule,
+  type FairnessMetric,
+  type FairnessRule,
+  type GatePolicy,
+  gatePolicySchema,
+  type LatencyRule,
+  type LeakageRule,
+  type MetricRule,
+  type Rule,
+  type RuleBase,
+  type RuleSeverity,
+  type SignificanceRule,
+  type SignificanceTest,
+} from './gates/schema.js';
 export type { GateDecision, GateReport, GateSubject, RuleResult } from './gates/types.js';
 export { createKeel, type Keel, type KeelEvents, type KeelOptions } from './keel.js';
 export type {
@@ -89,3 +129,50 @@ export type {
   PutDocumentOptions,
   Versioned,
 } from './metadata/types.js';
+export {
+  allowAll,
+  type RegistryAction,
+  RegistryActions,
+  roleAuthorizer,
+} from './registry/authorizer.js';
+export { createRegistry, type RegistryOptions } from './registry/registry.js';
+export type {
+  AliasChange,
+  AliasChangeKind,
+  AliasPolicy,
+  Approval,
+  AuditEntry,
+  AuditResource,
+  AuditVerification,
+  AuthorizationRequest,
+  Authorizer,
+  GcOptions,
+  GcPlan,
+  LineageItem,
+  LineageReport,
+  Model,
+  ModelSignature,
+  ModelVersion,
+  RegisterVersionOptions,
+  Registry,
+  RegistryEvents,
+  SetAliasOptions,
+} from './registry/types.js';
+export { createTracker, type TrackerOptions } from './tracking/tracker.js';
+export type {
+  Environment,
+  Experiment,
+  FinalRunStatus,
+  LineageRef,
+  LineageResult,
+  LogMetricOptions,
+  MetricPoint,
+  Run,
+  RunHandle,
+  RunStatus,
+  SearchRunsQuery,
+  SearchRunsResult,
+  StartRunOptions,
+  Tracker,
+  TrackerEvents,
+} from './tracking/types.js';

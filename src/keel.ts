@@ -13,8 +13,13 @@ import { type Emit, SafeEmitter } from './core/events.js';
 import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
 import { parseWith } from './core/validate.js';
+import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { MetadataStore } from './metadata/types.js';
 import type { PipelineEvents } from './pipeline/events.js';
+import { createRegistry } from './registry/registry.js';
+import type { AliasPolicy, Authorizer, Registry, RegistryEvents } from './registry/types.js';
+import { createTracker } from './tracking/tracker.js';
+import type { Tracker, TrackerEvents } from './tracking/types.js';
 
 /** Options of {@link createKeel}. */
 export interface KeelOptions {
@@ -28,10 +33,19 @@ export interface KeelOptions {
   tracer?: Tracer;
   /** OpenTelemetry meter. Default: the global API's. */
   meter?: Meter;
+  /** Decides every registry mutation. Default: allow everything. */
+  authorizer?: Authorizer;
+  /** Governance of aliases (gate evidence, approvals, roles). */
+  aliasPolicies?: AliasPolicy[];
 }
 
 /** Every event keel's services emit, by name. */
-export interface KeelEvents extends ArtifactEvents, PipelineEvents {}
+export interface KeelEvents
+  extends ArtifactEvents,
+    TrackerEvents,
+    RegistryEvents,
+    GateEvents,
+    PipelineEvents {}
 
 /** A keel instance: the services over one backend. */
 export interface Keel {
@@ -39,6 +53,12 @@ export interface Keel {
   readonly artifacts: ArtifactStore;
   /** JSON documents and logs. */
   readonly metadata: MetadataStore;
+  /** Experiment runs, params, metrics, lineage and run search. */
+  readonly tracker: Tracker;
+  /** Models, versions, aliases, governance and the audit log. */
+  readonly registry: Registry;
+  /** Quality gates whose reports are stored as evidence. */
+  readonly gates: GateEvaluator;
   /** All services' events. A throwing listener never breaks the operation that emitted. */
   readonly events: SafeEmitter<KeelEvents>;
   /** The clock every service uses. */
@@ -77,11 +97,29 @@ export function createKeel(options: KeelOptions): Keel {
     telemetry,
     emitterFor<ArtifactEvents>(events),
   );
+  const services = {
+    metadata: backend.metadata,
+    artifacts,
+    clock,
+    telemetry,
+  };
+  const tracker = createTracker({ ...services, emit: emitterFor<TrackerEvents>(events) });
+  const gates = createGateEvaluator({ ...services, emit: emitterFor<GateEvents>(events) });
+  const registry = createRegistry({
+    ...services,
+    emit: emitterFor<RegistryEvents>(events),
+    actor,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.aliasPolicies ? { aliasPolicies: options.aliasPolicies } : {}),
+  });
   let closing: Promise<void> | undefined;
 
   return {
     artifacts,
     metadata: backend.metadata,
+    tracker,
+    registry,
+    gates,
     events,
     clock,
     actor,

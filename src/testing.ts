@@ -17,4 +17,6 @@ export {
   type RecordingArtifactStore,
   recordingArtifactStore,
 } from './testing/recording-artifact-store.js';
+export { describeRegistry, type RegistrySuiteOptions } from './testing/registry-suite.js';
 export type { SuiteCase, SuiteOptions, TestFn, TestRunner } from './testing/runner.js';
+export { describeTracker, type TrackerSuiteOptions } from './testing/tracker-suite.js';
