@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, toJsonValue } from '../../src/core/canonical-json.js';
 import { isKeelError } from '../../src/core/errors.js';
 
-const jsonValue = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+// canonicalJson refuses "__proto__" keys by design (tested below), so the generator leaves them out.
+const jsonValue = fc
+  .jsonValue()
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('"__proto__"'));
 
 function shuffleKeys(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((v, i) => shuffleKeys(v, seed + i));
