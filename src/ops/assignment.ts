@@ -1,0 +1,44 @@
+/**
+ * @module
+ * Sticky traffic assignment: a stable hash of a request key mapped to [0, 1), so the same
+ * key always lands on the same arm, on every process and runtime.
+ */
+
+/**
+ * Maps `key` (salted with `salt`, e.g. the model name, so two experiments split users
+ * independently) to a number in [0, 1). FNV-1a 32 over the UTF-16 code units, then
+ * MurmurHash3's 32-bit finalizer: FNV alone leaves sequential keys (`user-1`, `user-2`, ...)
+ * poorly spread in its high bits, which the split uses.
+ *
+ * @example
+ * ```ts
+ * const toChallenger = stableUnit('user-42', 'churn') < 0.1;
+ * ```
+ */
+export function stableUnit(key: string, salt = ''): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < salt.length; i++) {
+    h ^= salt.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= 0xff; // separator: ('ab', 'c') and ('a', 'bc') must not collide
+  h = Math.imul(h, 0x01000193);
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+/**
+ * Whether a request goes to the challenger: `u` (from {@link stableUnit} or a random draw)
+ * below `weight`. Exact in expectation: P(u < w) = w for u uniform in [0, 1).
+ */
+export function toChallenger(u: number, weight: number): boolean {
+  return u < weight;
+}
