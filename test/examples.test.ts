@@ -14,9 +14,12 @@ function runExample(name: string): string {
 }
 
 describe('examples', () => {
-  it('quickstart stores artifacts and documents and prints them', () => {
+  it('quickstart tracks, registers, gates and promotes on the fs store', () => {
     const output = runExample('quickstart.ts');
-    expect(output).toMatch(/weights\s+sha256:[0-9a-f]{64}\s+1024 bytes/);
-    expect(output).toContain('"model":"churn"');
+    expect(output).toMatch(/run\s+\w{26}\s+completed/);
+    expect(output).toMatch(/version\s+churn v1, gate pass/);
+    expect(output).toMatch(/champion churn v1 <- sha256:[0-9a-f]{64}/);
+    expect(output).toContain('audit    verified');
+    expect(output).toContain('lineage intact');
   });
 });
