@@ -25,9 +25,9 @@ const train = pipeline('typed', {
   .build();
 
 function typeErrors(): void {
-  // @ts-expect-error an unknown dependency name
   pipeline('t')
     .step('a', () => 1)
+    // @ts-expect-error an unknown dependency name
     .step('b', ['nope'], () => 2);
 
   pipeline('t')
@@ -41,9 +41,9 @@ function typeErrors(): void {
     // @ts-expect-error `b` is not among this step's dependencies
     .step('c', ['a'], ({ b }) => b);
 
-  // @ts-expect-error a duplicate step name
   pipeline('t')
     .step('a', () => 1)
+    // @ts-expect-error a duplicate step name
     .step('a', () => 2);
 
   // @ts-expect-error `input` is reserved
@@ -60,9 +60,9 @@ function typeErrors(): void {
     .run({ since: 'x', limit: 1 }, { keel: createPipelineTestKeel().keel })
     .then((r) => r.outputs.report.total);
 
-  // @ts-expect-error no such output
   void train
     .run({ since: 'x', limit: 1 }, { keel: createPipelineTestKeel().keel })
+    // @ts-expect-error no such output
     .then((r) => r.outputs.nope);
 }
 
