@@ -14,18 +14,26 @@ import type { Environment, LineageRef, MetricPoint, Run, RunStatus } from './typ
 export const TRACKING_ROOT = 'tracking';
 
 /** The keys and log names of the tracker's layout. */
-export const trackingKeys = {
-  experimentsPrefix: `${TRACKING_ROOT}/experiments/`,
-  experiment: (name: string): string => `${TRACKING_ROOT}/experiments/${experimentId(name)}`,
-  runsPrefix: `${TRACKING_ROOT}/runs/`,
-  run: (runId: string): string => `${TRACKING_ROOT}/runs/${runId}`,
-  metricsLog: (runId: string): string => `${TRACKING_ROOT}/metrics/${runId}`,
+export const trackingKeys: {
+  readonly experimentsPrefix: string;
+  experiment(name: string): string;
+  readonly runsPrefix: string;
+  run(runId: string): string;
+  metricsLog(runId: string): string;
   /** Every run-document write appends `[runId, seq]` here first: the search cache follows it. */
+  readonly journal: string;
+  lineagePrefix(digest: Digest): string;
+  lineage(digest: Digest, role: LineageRole, runId: string): string;
+} = {
+  experimentsPrefix: `${TRACKING_ROOT}/experiments/`,
+  experiment: (name) => `${TRACKING_ROOT}/experiments/${experimentId(name)}`,
+  runsPrefix: `${TRACKING_ROOT}/runs/`,
+  run: (runId) => `${TRACKING_ROOT}/runs/${runId}`,
+  metricsLog: (runId) => `${TRACKING_ROOT}/metrics/${runId}`,
   journal: `${TRACKING_ROOT}/journal`,
-  lineagePrefix: (digest: Digest): string => `${TRACKING_ROOT}/lineage/${digest.slice(7)}/`,
-  lineage: (digest: Digest, role: LineageRole, runId: string): string =>
-    `${TRACKING_ROOT}/lineage/${digest.slice(7)}/${role}/${runId}`,
-} as const;
+  lineagePrefix: (digest) => `${TRACKING_ROOT}/lineage/${digest.slice(7)}/`,
+  lineage: (digest, role, runId) => `${TRACKING_ROOT}/lineage/${digest.slice(7)}/${role}/${runId}`,
+};
 
 /** Which side of a run a lineage reference is on. */
 export type LineageRole = 'produced' | 'consumed';

@@ -16,7 +16,7 @@ import { type RunDocument, runFromJson, trackingKeys } from './records.js';
 import type { Run } from './types.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
-export const PENDING_GIVE_UP_MS = 10 * 60_000;
+export const PENDING_GIVE_UP_MS: number = 10 * 60_000;
 
 /** Run documents reads run concurrently, at most this many at once. */
 const READ_CONCURRENCY = 32;
