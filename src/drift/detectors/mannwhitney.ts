@@ -6,6 +6,8 @@
  */
 import { ValidationError } from '../../core/errors.js';
 import { normalSf } from '../distributions/normal.js';
+import type { NumericSample } from '../sample.js';
+import { defineDetector, type SampleDetector } from './common.js';
 
 /** The statistic (U of the first sample) and the two-sided p-value. */
 export interface MannWhitneyResult {
@@ -139,3 +141,17 @@ function sortedCopy(values: ArrayLike<number>, what: string): Float64Array {
   }
   return out.sort();
 }
+
+/** `mannwhitney`: Mann-Whitney U of the reference, two-sided; drift when p < 0.05. */
+export const mannwhitney: SampleDetector = defineDetector({
+  name: 'mannwhitney',
+  supports: 'numerical',
+  kind: 'p_value',
+  defaultThreshold: 0.05,
+  compute(reference, current) {
+    return mannWhitneySorted(
+      (reference as NumericSample).sorted,
+      (current as NumericSample).sorted,
+    );
+  },
+});

@@ -1,0 +1,67 @@
+/**
+ * @module
+ * Welch's two-sample t-test (`scipy.stats.ttest_ind(ref, cur, equal_var=False)`), two-sided.
+ */
+import { studentTSf } from '../distributions/beta.js';
+import { pairwiseSum } from '../distributions/summation.js';
+import type { NumericSample } from '../sample.js';
+import { defineDetector, type SampleDetector } from './common.js';
+
+/**
+ * Welch's t statistic and two-sided p-value, as SciPy 1.10: df from Welch-Satterthwaite
+ * (1 when undefined), p = 2 stdtr(df, -|t|). Zero variance in both samples gives t = 0 and
+ * p = 1 for equal means, t = +/-Infinity and p = 0 otherwise.
+ *
+ * @example
+ * ```ts
+ * welchTTest(Float64Array.of(1, 2, 3, 4), Float64Array.of(2, 3, 4, 5, 6)).statistic; // -1.5491933384829668
+ * ```
+ */
+export function welchTTest(
+  x: Float64Array,
+  y: Float64Array,
+): { statistic: number; pValue: number } {
+  const n1 = x.length;
+  const n2 = y.length;
+  const m1 = pairwiseSum(x) / n1;
+  const m2 = pairwiseSum(y) / n2;
+  const v1 = sampleVariance(x, m1);
+  const v2 = sampleVariance(y, m2);
+  const vn1 = v1 / n1;
+  const vn2 = v2 / n2;
+  let df = (vn1 + vn2) ** 2 / (vn1 ** 2 / (n1 - 1) + vn2 ** 2 / (n2 - 1));
+  if (Number.isNaN(df)) df = 1;
+  const denom = Math.sqrt(vn1 + vn2);
+  const d = m1 - m2;
+  if (!(denom > 0)) {
+    // Constant samples (or single values): no spread to compare against.
+    if (d === 0) return { statistic: 0, pValue: 1 };
+    return { statistic: d > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY, pValue: 0 };
+  }
+  const t = d / denom;
+  const p = studentTSf(Math.abs(t), df) * 2;
+  return { statistic: t, pValue: Math.min(Math.max(p, 0), 1) };
+}
+
+/** `ttest`: Welch's t-test; drift when p < 0.05. */
+export const ttest: SampleDetector = defineDetector({
+  name: 'ttest',
+  supports: 'numerical',
+  kind: 'p_value',
+  defaultThreshold: 0.05,
+  compute(reference, current) {
+    return welchTTest((reference as NumericSample).sorted, (current as NumericSample).sorted);
+  },
+});
+
+/** `numpy.var(x, ddof=1)`, and 0 for a single value. */
+function sampleVariance(x: Float64Array, mean: number): number {
+  const n = x.length;
+  const sq = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - mean;
+    sq[i] = d * d;
+  }
+  // A single value has no spread of its own; NumPy would return NaN.
+  return n > 1 ? pairwiseSum(sq) / (n - 1) : 0;
+}
