@@ -104,8 +104,9 @@ export function definitionOf(built: Pipeline<never, unknown>): PipelineDefinitio
 }
 
 /**
- * A copy of `built` whose step `name` runs `fn` instead (internal: `withStep` in
- * `keel/testing` types it). Throws `ValidationError` for an unknown step.
+ * A copy of `built` whose step `name` runs `fn` instead, versioned by `fn`'s source
+ * (internal: `withStep` in `keel/testing` types it). Throws `ValidationError` for an
+ * unknown step.
  */
 export function replaceStep<P extends Pipeline<never, unknown>>(
   built: P,
@@ -124,11 +125,8 @@ export function replaceStep<P extends Pipeline<never, unknown>>(
     throw new ValidationError(`[keel] the replacement of step "${name}" must be a function`);
   }
   const steps = [...definition.steps];
-  steps[index] = {
-    ...current,
-    fn,
-    version: current.options.version ?? sourceVersion(fn),
-  };
+  // Never the replaced step's version: a stub must not hit the real step's cache entries.
+  steps[index] = { ...current, fn, version: `replaced:${sourceVersion(fn)}` };
   return buildPipeline({ ...definition, steps }) as P;
 }
 

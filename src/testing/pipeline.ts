@@ -126,8 +126,8 @@ export async function runPipelineForTest<In, Outs>(
 
 /**
  * A copy of `built` whose step `name` runs `fake` instead: same dependencies and options,
- * and (unless the step has an explicit `version`) a version from the fake's source, so a
- * stub never hits the real step's cache.
+ * but a version derived from the fake's source (even when the step has an explicit
+ * `version`), so a stub never hits the real step's cache entries, nor they its.
  *
  * @example
  * ```ts
