@@ -32,7 +32,7 @@ import {
   writeAll,
   writeFileAtomic,
 } from './io.js';
-import { createLocker, isLockLeftover } from './lock.js';
+import { createLocker } from './lock.js';
 
 /** Options of {@link createFsArtifactStore}. */
 export interface FsArtifactStoreOptions {
@@ -96,7 +96,7 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
     ready ??= (async () => {
       for (const dir of [blobsDir, tmpDir, join(root, 'locks')]) await mkdirDurable(dir);
       await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp') || name.endsWith('.blob'));
-      await removeAbandoned(join(root, 'locks'), isLockLeftover);
+      await locker.sweep();
     })().catch((error: unknown) => {
       ready = undefined;
       throw error;

@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TimeoutError } from '../../core/errors.js';
-import { errorCode, mkdirDurable, storageError } from './io.js';
+import { ABANDONED_TEMP_MS, errorCode, mkdirDurable, storageError } from './io.js';
 
 /** Options of {@link createLocker}. */
 export interface LockerOptions {
@@ -27,6 +27,8 @@ export interface LockerOptions {
 export interface Locker {
   /** Runs `fn` while holding the lock `name` (a short file-name-safe string). */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Removes lock files and lock temp files left by dead processes. Best effort; never throws. */
+  sweep(): Promise<void>;
 }
 
 /** What a lock file records about its holder. */
@@ -93,6 +95,30 @@ export function createLocker(opts: LockerOptions): Locker {
   };
 
   return {
+    async sweep() {
+      let names: string[];
+      try {
+        names = await readdir(opts.dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const path = join(opts.dir, name);
+        try {
+          const holder = await readLock(path);
+          if (holder === undefined) continue;
+          if (name.startsWith('.t-')) {
+            // A live waiter's temp file may be old: only its writer's death (or an hour) frees it.
+            if (isDead(holder) || Date.now() - holder.at > ABANDONED_TEMP_MS) await unlink(path);
+          } else if (isStale(holder, staleMs)) {
+            await breakLock(path, holder, staleMs, 0);
+          }
+        } catch {
+          // another process got there first, or the file is not ours to judge
+        }
+      }
+    },
+
     async withLock(name, fn) {
       const previous = queues.get(name) ?? Promise.resolve();
       let done!: () => void;
@@ -116,11 +142,6 @@ export function createLocker(opts: LockerOptions): Locker {
       }
     },
   };
-}
-
-/** Whether a lock file's entry in a lock directory is a leftover a clean-up may remove. */
-export function isLockLeftover(name: string): boolean {
-  return name.startsWith('.t-') || name.includes('.break-');
 }
 
 const HOST: string = hostname();
@@ -184,24 +205,27 @@ async function writeLockTemp(dir: string, temp: string, info: LockInfo): Promise
   }
 }
 
-/** The holder recorded in a lock file; `undefined` when the lock is gone. */
+/**
+ * The holder recorded in a lock file; `undefined` when the lock is gone. `at` is the time the
+ * file was linked into place (its ctime), not when its holder started waiting.
+ */
 async function readLock(path: string): Promise<LockInfo | undefined> {
   let text: string;
+  let changed: number;
+  let ino: number;
   try {
     text = await readFile(path, 'utf8');
+    const s = await stat(path);
+    changed = s.ctimeMs;
+    ino = s.ino;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
     throw storageError(error, 'read the lock', path);
   }
   const info = parseLockInfo(text);
-  if (info !== undefined) return info;
+  if (info !== undefined) return { ...info, at: changed };
   // Unreadable content (a foreign file, a disk fault): judge it by age alone, identified by inode.
-  try {
-    const s = await stat(path);
-    return { id: `x${s.ino}-${s.mtimeMs}`, pid: 0, host: '', boot: '', at: s.mtimeMs };
-  } catch {
-    return undefined;
-  }
+  return { id: `x${ino}-${changed}`, pid: 0, host: '', boot: '', at: changed };
 }
 
 function parseLockInfo(text: string): LockInfo | undefined {
@@ -224,11 +248,11 @@ function parseLockInfo(text: string): LockInfo | undefined {
 }
 
 function isStale(info: LockInfo, staleMs: number): boolean {
-  if (info.host === HOST && info.pid > 0) {
-    if (info.boot !== BOOT) return true;
-    if (!isAlive(info.pid)) return true;
-  }
-  return Date.now() - info.at > staleMs;
+  return isDead(info) || Date.now() - info.at > staleMs;
+}
+
+function isDead(info: LockInfo): boolean {
+  return info.host === HOST && info.pid > 0 && (info.boot !== BOOT || !isAlive(info.pid));
 }
 
 function isAlive(pid: number): boolean {

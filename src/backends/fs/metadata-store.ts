@@ -38,7 +38,7 @@ import {
   writeTemp,
 } from './io.js';
 import { dirName, isHashedName, keyLocation, segmentOfName } from './key-path.js';
-import { createLocker, isLockLeftover } from './lock.js';
+import { createLocker } from './lock.js';
 import { formatLine, type LogLine, lineEntries, scanLog } from './log-file.js';
 
 /** Options of {@link createFsMetadataStore}. */
@@ -100,7 +100,7 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
     ready ??= (async () => {
       for (const dir of [docsDir, logsDir, tmpDir, locksDir]) await mkdirDurable(dir);
       await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp'));
-      await removeAbandoned(locksDir, isLockLeftover);
+      await locker.sweep();
     })().catch((error: unknown) => {
       ready = undefined;
       throw error;
