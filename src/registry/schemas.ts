@@ -4,9 +4,17 @@
  * model names, aliases, version numbers, registration options, policies, evidence.
  */
 import { z } from 'zod';
-import { actorSchema, digestSchema, keySchema, nameSchema, tagsSchema } from '../core/schemas.js';
+import {
+  type Actor,
+  actorSchema,
+  digestSchema,
+  keySchema,
+  nameSchema,
+  type Tags,
+  tagsSchema,
+} from '../core/schemas.js';
 import { lineageRefSchema } from '../tracking/schemas.js';
-import type { AliasPolicy } from './types.js';
+import type { AliasPolicy, RegisterVersionOptions, SetAliasOptions } from './types.js';
 
 /** The alias that always means "the highest non-archived version"; it cannot be set. */
 export const LATEST = 'latest';
@@ -52,7 +60,7 @@ const artifactRefSchema = z.object({
 });
 
 /** Options of `registerVersion`. */
-export const registerVersionSchema = z.strictObject({
+export const registerVersionSchema: z.ZodType<RegisterVersionOptions> = z.strictObject({
   artifact: z.union([digestSchema, artifactRefSchema]),
   runId: z.string().min(1).max(256).optional(),
   inputs: z.array(lineageRefSchema).max(10_000).optional(),
@@ -65,23 +73,24 @@ export const registerVersionSchema = z.strictObject({
   tags: tagsSchema.optional(),
   description: z.string().max(5000).optional(),
   actor: actorSchema.optional(),
-});
+}) as unknown as z.ZodType<RegisterVersionOptions>;
 
 /** Options of `createModel`. */
-export const createModelSchema = z.strictObject({
-  description: z.string().max(5000).optional(),
-  tags: tagsSchema.optional(),
-  actor: actorSchema.optional(),
-});
+export const createModelSchema: z.ZodType<{ description?: string; tags?: Tags; actor?: Actor }> =
+  z.strictObject({
+    description: z.string().max(5000).optional(),
+    tags: tagsSchema.optional(),
+    actor: actorSchema.optional(),
+  }) as unknown as z.ZodType<{ description?: string; tags?: Tags; actor?: Actor }>;
 
 /** Options of `deleteAlias`, `rollback` and `archiveVersion`. */
-export const actorReasonSchema = z.strictObject({
+export const actorReasonSchema: z.ZodType<{ actor?: Actor; reason?: string }> = z.strictObject({
   actor: actorSchema.optional(),
   reason: reasonSchema.optional(),
-});
+}) as unknown as z.ZodType<{ actor?: Actor; reason?: string }>;
 
-/** The shape a gate report passed as evidence must have. */
-export const gateReportSchema = z.object({
+// The shape a gate report passed as evidence must have; its content is checked against the store.
+const gateReportSchema = z.object({
   policy: z.string(),
   decision: z.enum(['pass', 'warn', 'fail']),
   passed: z.boolean(),
@@ -92,25 +101,26 @@ export const gateReportSchema = z.object({
 });
 
 /** Options of `setAlias`. */
-export const setAliasSchema = z.strictObject({
+export const setAliasSchema: z.ZodType<SetAliasOptions> = z.strictObject({
   actor: actorSchema.optional(),
   reason: reasonSchema.optional(),
   evidence: gateReportSchema.optional(),
   expectedVersion: versionNumberSchema.nullable().optional(),
-});
+}) as unknown as z.ZodType<SetAliasOptions>;
 
 /** Options of `approve`. */
-export const approveSchema = z.strictObject({
-  alias: aliasSchema,
-  actor: actorSchema.optional(),
-  comment: z.string().max(4096).optional(),
-});
+export const approveSchema: z.ZodType<{ alias: string; actor?: Actor; comment?: string }> =
+  z.strictObject({
+    alias: aliasSchema,
+    actor: actorSchema.optional(),
+    comment: z.string().max(4096).optional(),
+  }) as unknown as z.ZodType<{ alias: string; actor?: Actor; comment?: string }>;
 
 /** Paging options of `listModels` and `listVersions`. */
-export const pageSchema = z.strictObject({
+export const pageSchema: z.ZodType<{ cursor?: string; limit?: number }> = z.strictObject({
   cursor: z.string().min(1).max(1024).optional(),
   limit: z.number().int().min(1).max(1000).optional(),
-});
+}) as unknown as z.ZodType<{ cursor?: string; limit?: number }>;
 
 const roleSchema = z.string().min(1).max(128);
 
