@@ -30,7 +30,7 @@ export interface BinnedCounts {
  *
  * @example
  * ```ts
- * doaneEdges(Float64Array.of(1, 2, 3, 4, 10)); // [1, 4, 7, 10]
+ * doaneEdges(Float64Array.of(1, 2, 3, 4, 10)); // [1, 2.8, 4.6, 6.4, 8.2, 10]
  * ```
  */
 export function doaneEdges(sorted: Float64Array): number[] {
@@ -93,7 +93,7 @@ export function histogramCounts(sorted: Float64Array, edges: readonly number[]):
  *
  * @example
  * ```ts
- * doaneHistogram(Float64Array.of(1, 2, 3, 4, 10)); // { edges: [1, 4, 7, 10], counts: [3, 1, 1] }
+ * doaneHistogram(Float64Array.of(1, 2, 3, 4, 10)); // { edges: [1, 2.8, 4.6, 6.4, 8.2, 10], counts: [2, 2, 0, 0, 1] }
  * ```
  */
 export function doaneHistogram(sorted: Float64Array): Histogram {
@@ -115,6 +115,7 @@ export const DOANE_PLACEHOLDER: (sorted: Float64Array) => Histogram = doaneHisto
  * @example
  * ```ts
  * referenceBins(Float64Array.of(0, 1, 2, 3), Float64Array.of(-1, 1, 5));
+ * // reference [0, 1, 1, 2, 0], current [1, 0, 1, 0, 1]
  * ```
  */
 export function referenceBins(reference: Float64Array, current: Float64Array): BinnedCounts {
@@ -127,6 +128,7 @@ export function referenceBins(reference: Float64Array, current: Float64Array): B
  * @example
  * ```ts
  * referenceBinsFromHistogram({ edges: [0, 1, 2], counts: [3, 4] }, Float64Array.of(0.5, 3));
+ * // reference [3, 4, 0], current [1, 0, 1]
  * ```
  */
 export function referenceBinsFromHistogram(
@@ -171,7 +173,7 @@ export function categoryBins(
  *
  * @example
  * ```ts
- * evidentlyNumericBins(Float64Array.of(1, 2, 2), Float64Array.of(2, 3));
+ * evidentlyNumericBins(Float64Array.of(1, 2, 2), Float64Array.of(2, 3)); // reference [1, 2, 0], current [0, 1, 1]
  * ```
  */
 export function evidentlyNumericBins(reference: Float64Array, current: Float64Array): BinnedCounts {

@@ -38,7 +38,7 @@ export {
  *
  * @example
  * ```ts
- * detectors.ks.test([1, 2, 3, 4], [3, 4, 5, 6]).pValue;
+ * detectors.ks.test([1, 2, 3, 4], [3, 4, 5, 6]).pValue; // 0.7714285714285716
  * ```
  */
 export const detectors: Record<string, SampleDetector> = {

@@ -20,7 +20,7 @@ const SIG = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
  *
  * @example
  * ```ts
- * andersonKSample(Float64Array.of(1, 2, 3, 4), Float64Array.of(5, 6, 7, 8)).pValue; // 0.0017...
+ * andersonKSample(Float64Array.of(1, 2, 3, 4), Float64Array.of(5, 6, 7, 8)).pValue; // 0.0105950029295603...
  * ```
  */
 export function andersonKSample(

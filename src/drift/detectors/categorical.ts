@@ -21,7 +21,7 @@ import { assertFewLevels, defineDetector, type SampleDetector } from './common.j
  *
  * @example
  * ```ts
- * chiSquareHomogeneity([10, 20, 30], [15, 15, 30]); // { statistic: 2.1428..., pValue: 0.3425..., dof: 2 }
+ * chiSquareHomogeneity([10, 20, 30], [15, 15, 30]); // { statistic: 1.7142857142857144, pValue: 0.42437284567695, dof: 2 }
  * ```
  */
 export function chiSquareHomogeneity(

@@ -24,7 +24,7 @@ export interface KsResult {
  *
  * @example
  * ```ts
- * ksTwoSample(Float64Array.of(1, 2, 3), Float64Array.of(4, 5, 6)); // { statistic: 1, pValue: 0.1, path: 'exact' }
+ * ksTwoSample(Float64Array.of(1, 2, 3), Float64Array.of(4, 5, 6)); // { statistic: 1, pValue: 0.09999999999999999, path: 'exact' }
  * ```
  */
 export function ksTwoSample(x: Float64Array, y: Float64Array): KsResult {

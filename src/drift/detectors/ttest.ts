@@ -14,7 +14,7 @@ import { defineDetector, type SampleDetector } from './common.js';
  *
  * @example
  * ```ts
- * welchTTest(Float64Array.of(1, 2, 3, 4), Float64Array.of(2, 3, 4, 5, 6)).statistic; // -1.5491933384829668
+ * welchTTest(Float64Array.of(1, 2, 3, 4), Float64Array.of(2, 3, 4, 5, 6)).statistic; // -1.5666989036012806
  * ```
  */
 export function welchTTest(

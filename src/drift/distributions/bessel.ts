@@ -25,7 +25,7 @@ const TTH = 0.6666666666666666;
  *
  * @example
  * ```ts
- * besselK(0.25, 1); // 0.4382506097631861
+ * besselK(0.25, 1); // 0.4307397744485814
  * ```
  */
 export function besselK(nu: number, x: number): number {

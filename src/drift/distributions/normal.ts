@@ -36,7 +36,7 @@ const MAXLOG = 709.782712893384;
  *
  * @example
  * ```ts
- * erf(1); // 0.8427007929497149
+ * erf(1); // 0.8427007929497148
  * ```
  */
 export function erf(x: number): number {
@@ -53,7 +53,7 @@ export function erf(x: number): number {
  *
  * @example
  * ```ts
- * erfc(10); // 2.088487583762545e-45
+ * erfc(10); // 2.0884875837625446e-45
  * ```
  */
 export function erfc(a: number): number {
@@ -102,7 +102,7 @@ export function normalCdf(x: number): number {
  *
  * @example
  * ```ts
- * normalSf(30); // 4.906713927148187e-198
+ * normalSf(30); // 4.906713927147908e-198
  * ```
  */
 export function normalSf(x: number): number {
