@@ -1,11 +1,11 @@
 /** Seeded synthetic rows for monitor and loop tests. */
 import { createRandom } from '../../src/core/random.js';
 
-export interface Row {
+export type Row = {
   x: number;
   y: number;
   c: string;
-}
+};
 
 /** Rows with x ~ N(shift, 1), y ~ N(5 + 2 shift, 2), c in {a, b, c}. */
 export function rows(n: number, seed: string, shift = 0): Row[] {
