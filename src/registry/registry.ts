@@ -367,6 +367,28 @@ export function createRegistry(options: RegistryOptions): Registry {
     }
   }
 
+  /** Validates, authorizes and role-checks a delete or rollback of an alias. */
+  async function prepareAliasMove(
+    name: string,
+    alias: string,
+    opts: unknown,
+    action: RegistryAction,
+  ): Promise<{ model: string; checkedAlias: string; actor: Actor; extra: { reason?: string } }> {
+    const model = parseWith(modelNameSchema, name, 'model name');
+    const checkedAlias = parseWith(aliasSchema, alias, 'alias');
+    const o = parseWith(actorReasonSchema, opts ?? {}, `${action} options`);
+    const actor = o.actor ?? defaultActor;
+    const resource: AuditResource = { model, alias: checkedAlias };
+    await guard(actor, action, resource);
+    await checkAliasRoles(actor, action, resource, findPolicy(policies, model, checkedAlias));
+    return {
+      model,
+      checkedAlias,
+      actor,
+      extra: o.reason === undefined ? {} : { reason: o.reason },
+    };
+  }
+
   const registry: Registry = {
     async createModel(name, opts) {
       const model = parseWith(modelNameSchema, name, 'model name');
@@ -576,14 +598,13 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
 
     async deleteAlias(name, alias, opts) {
-      const model = parseWith(modelNameSchema, name, 'model name');
-      const checkedAlias = parseWith(aliasSchema, alias, 'alias');
-      const o = parseWith(actorReasonSchema, opts ?? {}, 'deleteAlias options');
-      const actor = o.actor ?? defaultActor;
-      const resource: AuditResource = { model, alias: checkedAlias };
       const action = RegistryActions.aliasDelete;
-      await guard(actor, action, resource);
-      await checkAliasRoles(actor, action, resource, findPolicy(policies, model, checkedAlias));
+      const { model, checkedAlias, actor, extra } = await prepareAliasMove(
+        name,
+        alias,
+        opts,
+        action,
+      );
       const change = await moveAlias(
         model,
         checkedAlias,
@@ -593,20 +614,19 @@ export function createRegistry(options: RegistryOptions): Registry {
             throw noAliasError(model, checkedAlias);
           return { version: null, kind: 'delete' };
         },
-        o.reason === undefined ? {} : { reason: o.reason },
+        extra,
       );
       await afterAliasMove(change, action);
     },
 
     async rollback(name, alias, opts) {
-      const model = parseWith(modelNameSchema, name, 'model name');
-      const checkedAlias = parseWith(aliasSchema, alias, 'alias');
-      const o = parseWith(actorReasonSchema, opts ?? {}, 'rollback options');
-      const actor = o.actor ?? defaultActor;
-      const resource: AuditResource = { model, alias: checkedAlias };
       const action = RegistryActions.aliasRollback;
-      await guard(actor, action, resource);
-      await checkAliasRoles(actor, action, resource, findPolicy(policies, model, checkedAlias));
+      const { model, checkedAlias, actor, extra } = await prepareAliasMove(
+        name,
+        alias,
+        opts,
+        action,
+      );
       const change = await moveAlias(
         model,
         checkedAlias,
@@ -624,7 +644,7 @@ export function createRegistry(options: RegistryOptions): Registry {
           if (targetVersion.status === 'archived') throw archivedError(model, target, checkedAlias);
           return { version: target, kind: 'rollback' };
         },
-        o.reason === undefined ? {} : { reason: o.reason },
+        extra,
       );
       return afterAliasMove(change, action);
     },
