@@ -30,7 +30,7 @@ for (let i = 0; ; i++) {
       break;
     }
     case 1: {
-      const size = 1 + ((i * 104729 + round * 31) % (512 * 1024));
+      const size = 1 + ((i * 104729 + round * 31) % (128 * 1024));
       const bytes = new Uint8Array(size);
       for (let k = 0; k < size; k += 4096) bytes[k] = (i + k + round) & 0xff;
       const meta = await artifacts.put(bytes, {
