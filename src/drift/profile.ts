@@ -248,9 +248,10 @@ const numericSchema = z.object({
   m3: finite,
   min: finite,
   max: finite,
+  // Key order as profile() writes them, so a parsed profile serialises to the same text.
+  histogram: histogramSchema,
   values: z.array(finite).optional(),
   sketch: z.custom<QuantileSketchJson>((v) => typeof v === 'object' && v !== null).optional(),
-  histogram: histogramSchema,
   domain: z.array(finite).max(16).optional(),
 });
 
