@@ -18,6 +18,9 @@ import type { Run } from './types.js';
 /** How long a journal entry whose document never arrives is re-checked. */
 export const PENDING_GIVE_UP_MS: number = 10 * 60_000;
 
+/** With more unknown runs than this, a refresh lists every run document instead of reading each. */
+const LIST_THRESHOLD = 256;
+
 /** Run documents reads run concurrently, at most this many at once. */
 const READ_CONCURRENCY = 32;
 
@@ -62,6 +65,12 @@ export class RunIndex {
       const pending = this.pending.get(runId);
       if (pending === undefined || pending.seq < seq)
         this.pending.set(runId, { seq, since: pending?.since ?? now });
+    }
+    if (this.pending.size > LIST_THRESHOLD) {
+      // many unknown runs (a first search): one listing reads them faster than one get each
+      for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix)) {
+        this.remember(runFromJson(key, value));
+      }
     }
     const ids = [...this.pending.keys()];
     await forEachLimited(ids, READ_CONCURRENCY, async (runId) => {

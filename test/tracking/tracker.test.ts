@@ -244,6 +244,23 @@ describe('Tracker on memory: search cache', () => {
     expect(new Set(seen)).toEqual(made);
   });
 
+  it("a new tracker's first search loads many runs written elsewhere (listing path) and stays exact", async () => {
+    const metadata = createMemoryMetadataStore();
+    const artifacts = createMemoryArtifactStore();
+    const writer = createTracker({ metadata, artifacts, flushIntervalMs: 0 });
+    const made: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const run = await writer.startRun({ experiment: 'bulk', params: { i } });
+      if (i % 2) await run.setTags({ odd: 'yes' });
+      made.push(run.id);
+    }
+    const reader = createTracker({ metadata, artifacts });
+    expect((await reader.searchRuns({ limit: 1000 })).runs).toHaveLength(400);
+    expect(
+      (await reader.searchRuns({ filter: "tags.odd = 'yes'", limit: 1000 })).runs,
+    ).toHaveLength(200);
+  });
+
   it('returned runs are copies: mutating them does not change later results', async () => {
     const t = tracker();
     await t.startRun({ experiment: 'copy', tags: { a: 'b' } });
