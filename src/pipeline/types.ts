@@ -5,7 +5,7 @@
  */
 import type { Digest } from '../core/digest.js';
 import type { Keel } from '../keel.js';
-import type { RunHandle, Tracker } from '../tracking/types.js';
+import type { RunHandle } from '../tracking/types.js';
 
 /** Flattens an intersection into one object type (readable hovers, exact keys). */
 export type Simplify<T> = { [K in keyof T]: T[K] } & {};
@@ -16,11 +16,8 @@ export type StepArgs<I, Deps> = Simplify<{ readonly input: I } & Deps>;
 /** A step's name, refused at compile time when it repeats an earlier step or is `input`. */
 export type NewStepName<N extends string, Outs> = N extends keyof Outs | 'input' ? never : N;
 
-/**
- * The keel a pipeline runs against: a {@link Keel} with a tracker (every run is recorded).
- * `createKeel` returns one.
- */
-export type PipelineKeel = Keel & { readonly tracker: Tracker };
+/** The keel a pipeline runs against (what `createKeel` returns); every run is tracked. */
+export type PipelineKeel = Keel;
 
 /** One line a step logged through `ctx.logger`. */
 export interface StepLogEntry {

@@ -19,7 +19,6 @@ import type {
   StepContext,
   StepResult,
 } from '../pipeline/types.js';
-import { createTracker } from '../tracking/tracker.js';
 import type { Run } from '../tracking/types.js';
 import { ManualClock } from './manual-clock.js';
 
@@ -40,7 +39,7 @@ export interface PipelineTestKeel {
 }
 
 /**
- * A keel over an in-memory backend and a manual clock, with a tracker.
+ * A keel over an in-memory backend and a manual clock.
  *
  * @example
  * ```ts
@@ -55,7 +54,7 @@ export function createPipelineTestKeel(opts: PipelineTestKeelOptions = {}): Pipe
     ...(opts.tracer ? { tracer: opts.tracer } : {}),
     ...(opts.meter ? { meter: opts.meter } : {}),
   });
-  return { keel: withTracker(keel), clock };
+  return { keel, clock };
 }
 
 /** Options of {@link runPipelineForTest}. */
@@ -196,18 +195,4 @@ export function expectStepStatuses(
   if (problems.length > 0) {
     throw new ValidationError(`[keel] unexpected step statuses: ${problems.join('; ')}`);
   }
-}
-
-/** Adds a tracker to a keel that has none yet (a keel built before the tracker was wired in). */
-function withTracker(keel: ReturnType<typeof createKeel>): PipelineKeel {
-  const existing = (keel as Partial<PipelineKeel>).tracker;
-  if (existing) return keel as PipelineKeel;
-  const tracker = createTracker({
-    metadata: keel.metadata,
-    artifacts: keel.artifacts,
-    clock: keel.clock,
-    telemetry: keel.telemetry,
-    flushIntervalMs: 0,
-  });
-  return { ...keel, tracker };
 }
