@@ -1,0 +1,110 @@
+/**
+ * @module
+ * The drift service: `detectDrift` with keel's instrumentation around it (span
+ * `keel.drift.detect`, histogram `keel.drift.score` per method and column, event
+ * `drift:detected`), as `createKeel` wires it.
+ */
+import { SpanStatusCode } from '@opentelemetry/api';
+import { type Emit, emitNothing } from '../core/events.js';
+import { createTelemetry, recordError, type Telemetry } from '../core/telemetry.js';
+import { type DetectDriftOptions, type DetectDriftReport, detectDrift } from './dataset.js';
+import type { Profile } from './profile.js';
+import type { Table } from './table.js';
+
+/** Events of the drift service. */
+export type DriftEvents = {
+  /** A dataset check found drift (the dataset verdict, not a single column). */
+  'drift:detected': {
+    /** Share of tested columns that drifted. */
+    share: number;
+    /** Number of drifted columns. */
+    driftedColumns: number;
+    /** Names of the drifted columns. */
+    columns: string[];
+    correction: DetectDriftReport['correction'];
+    /** The full report. */
+    report: DetectDriftReport;
+  };
+};
+
+/** Options of {@link createDriftService}. */
+export interface DriftServiceOptions {
+  /** Where spans and metrics go (default: the global OpenTelemetry API, a no-op until set). */
+  telemetry?: Telemetry;
+  /** Receives `drift:detected`. */
+  emit?: Emit<DriftEvents>;
+}
+
+/** Dataset drift with telemetry and events. */
+export interface DriftService {
+  /**
+   * `detectDrift(reference, current, opts)` inside span `keel.drift.detect`; records each
+   * column's statistic in histogram `keel.drift.score` and emits `drift:detected` when the
+   * dataset drifted. Throws what `detectDrift` throws (the span records it).
+   */
+  detect(reference: Table | Profile, current: Table, opts?: DetectDriftOptions): DetectDriftReport;
+}
+
+/**
+ * Creates the drift service.
+ *
+ * @example
+ * ```ts
+ * const drift = createDriftService({ emit: (event, payload) => bus.emit(event, payload) });
+ * const report = drift.detect(referenceProfile, batch, { correction: 'bh' });
+ * ```
+ */
+export function createDriftService(opts: DriftServiceOptions = {}): DriftService {
+  const telemetry = opts.telemetry ?? createTelemetry();
+  const emit = opts.emit ?? (emitNothing as Emit<DriftEvents>);
+  return {
+    detect(reference, current, detectOpts) {
+      // detectDrift is synchronous, so the span is managed here rather than with inSpan.
+      const span = telemetry.tracer.startSpan('keel.drift.detect');
+      let report: DetectDriftReport;
+      try {
+        report = detectDrift(reference, current, detectOpts);
+      } catch (error) {
+        recordError(span, error);
+        span.end();
+        throw error;
+      }
+      const drifted: string[] = [];
+      const methods = new Set<string>();
+      try {
+        const score = telemetry.histogram(
+          'keel.drift.score',
+          'Absolute drift statistic (distance or test statistic) of each tested column',
+        );
+        for (const [column, result] of Object.entries(report.columns)) {
+          methods.add(result.method);
+          if (result.drifted) drifted.push(column);
+          score.record(Math.abs(result.statistic), {
+            'keel.drift.method': result.method,
+            'keel.drift.column': column,
+            'keel.drift.detected': result.drifted,
+          });
+        }
+        span.setAttributes({
+          'keel.drift.method': [...methods],
+          'keel.drift.detected': report.drifted,
+        });
+        span.setStatus({ code: SpanStatusCode.OK });
+      } catch {
+        // instrumentation must never break the operation
+      } finally {
+        span.end();
+      }
+      if (report.drifted) {
+        emit('drift:detected', {
+          share: report.share,
+          driftedColumns: report.driftedColumns,
+          columns: drifted,
+          correction: report.correction,
+          report,
+        });
+      }
+      return report;
+    },
+  };
+}
