@@ -8,6 +8,7 @@ import { Ddm } from '../../src/drift/streaming/ddm.js';
 import { Eddm } from '../../src/drift/streaming/eddm.js';
 import { HddmA } from '../../src/drift/streaming/hddm-a.js';
 import { HddmW } from '../../src/drift/streaming/hddm-w.js';
+import { Kswin } from '../../src/drift/streaming/kswin.js';
 import { PageHinkley } from '../../src/drift/streaming/page-hinkley.js';
 import type { StreamingDetector } from '../../src/drift/streaming/types.js';
 
@@ -121,6 +122,56 @@ describe('ADWIN', () => {
     const adwin = new Adwin();
     for (let i = 0; i < 20_000; i++) expect(adwin.update(gaussian(rng)).drift).toBe(false);
     expect(adwin.width).toBeGreaterThan(10_000);
+  });
+});
+
+describe('KSWIN', () => {
+  it('detects the shift of the River docstring stream promptly', () => {
+    // River's docstring (alpha 0.0001, its own seed) reports index 1016; keel's sampler differs.
+    const got = run(new Kswin({ alpha: 0.0001, seed: 42 }), traces.numeric_stream.values);
+    expect(got.drifts.length).toBeGreaterThan(0);
+    expect(got.drifts[0]).toBeGreaterThanOrEqual(1000);
+    expect(got.drifts[0]).toBeLessThan(1040);
+    expect(got.warnings).toEqual([]);
+  });
+
+  it('detects a clear shift on a continuous stream and stays silent on a stationary one', () => {
+    // Every update is a test, so River advises alpha well below 0.01; at the default 0.005 a
+    // stationary stream raises an alarm every few thousand values.
+    const rng = createRandom('kswin-shift');
+    const kswin = new Kswin({ alpha: 0.0001 });
+    const drifts: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      if (kswin.update((i < 1500 ? 0 : 2) + gaussian(rng)).drift) drifts.push(i);
+    }
+    expect(drifts[0]).toBeGreaterThanOrEqual(1500);
+    expect(drifts[0]).toBeLessThan(1530);
+    const quiet = new Kswin({ alpha: 0.0001 });
+    const calm = createRandom('kswin-calm');
+    let alarms = 0;
+    // stationary: false alarms stay at the rate alpha promises (about 1 in 10 000 updates)
+    for (let i = 0; i < 10_000; i++) if (quiet.update(gaussian(calm)).drift) alarms++;
+    expect(alarms).toBeLessThanOrEqual(3);
+  });
+
+  it('is reproducible for a seed, reports its last test, and resets after a drift', () => {
+    const stream = traces.numeric_stream.values;
+    const a = run(new Kswin({ seed: 7 }), stream);
+    const b = run(new Kswin({ seed: 7 }), stream);
+    expect(a).toEqual(b);
+    const k = new Kswin({ windowSize: 10, statSize: 3 });
+    for (let i = 0; i < 9; i++)
+      expect(k.update(i)).toMatchObject({ drift: false, pValue: 0, statistic: 0 });
+    const full = k.update(9);
+    expect(full.pValue).toBeGreaterThan(0);
+    expect(full.statistic).toBeGreaterThan(0);
+    const primed = new Kswin({ window: Array.from({ length: 99 }, () => 0) });
+    expect(primed.update(0).pValue).toBe(1);
+  });
+
+  it('validates its options', () => {
+    expect(() => new Kswin({ statSize: 60, windowSize: 100 })).toThrow(/twice statSize/);
+    expect(() => new Kswin({ alpha: 0 })).toThrow();
   });
 });
 
