@@ -158,6 +158,23 @@ export type {
   RegistryEvents,
   SetAliasOptions,
 } from './registry/types.js';
+export { type CaptureEnvironmentOptions, captureEnvironment } from './tracking/environment.js';
+export type {
+  AndExpr,
+  AttributeKey,
+  ComparisonExpr,
+  ComparisonOperator,
+  FieldKind,
+  FieldRef,
+  FilterExpr,
+  FilterValue,
+  InExpr,
+  LikeExpr,
+  OrExpr,
+} from './tracking/filter/ast.js';
+export { matchesFilter } from './tracking/filter/evaluate.js';
+export { parseFilter } from './tracking/filter/parser.js';
+export { printFilter } from './tracking/filter/print.js';
 export { createTracker, type TrackerOptions } from './tracking/tracker.js';
 export type {
   Environment,
