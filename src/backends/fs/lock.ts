@@ -89,7 +89,13 @@ export function createLocker(opts: LockerOptions): Locker {
     }
   };
 
-  const release = async (path: string, id: string): Promise<void> => {
+  const release = async (path: string, id: string, heldMs: number): Promise<void> => {
+    // Only a lock older than staleMs can have been broken and retaken by another process;
+    // a younger one is certainly still ours.
+    if (heldMs < staleMs / 2) {
+      await unlink(path).catch(() => undefined);
+      return;
+    }
     const current = await readLock(path);
     if (current?.id === id) await unlink(path).catch(() => undefined);
   };
@@ -131,10 +137,11 @@ export function createLocker(opts: LockerOptions): Locker {
       const path = join(opts.dir, `${name}.lock`);
       try {
         const id = await acquire(path);
+        const acquired = Date.now();
         try {
           return await fn();
         } finally {
-          await release(path, id);
+          await release(path, id, Date.now() - acquired);
         }
       } finally {
         done();
