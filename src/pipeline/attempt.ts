@@ -5,7 +5,7 @@
  * never retried.
  */
 import pRetry, { AbortError } from 'p-retry';
-import { AbortedError, isKeelError, TimeoutError } from '../core/errors.js';
+import { isKeelError, TimeoutError } from '../core/errors.js';
 import type { StepOptions } from './types.js';
 
 /** One failed attempt, as recorded on the step result. */
@@ -139,9 +139,6 @@ async function runAttempt<T>(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     runSignal.removeEventListener('abort', forward);
-    if (!controller.signal.aborted) {
-      controller.abort(new AbortedError(`[keel] ${plan.what}: attempt ${attempt} is over`));
-    }
   }
 }
 

@@ -353,49 +353,59 @@ class PipelineRun {
     let attemptErrors: AttemptError[] = [];
     let explain: CacheExplain | undefined;
     try {
+      // Decide how the output is obtained before the step's run starts, so that the run
+      // records its outcome in one write instead of a later update.
+      let outcome: Outcome = 'executed';
+      const copied = await this.tryCopy(state, inputs, unhashable);
+      let parts: CacheKeyParts | undefined;
+      if (copied) {
+        outcome = 'copied';
+        explain = copied;
+      } else if (step.cache && unhashable) {
+        explain = {
+          decision: 'uncacheable',
+          message: `not cached: ${unhashable}; return plain JSON data from upstream steps to make it cacheable`,
+        };
+        this.countCache(false, step.name);
+      } else if (step.cache) {
+        parts = { pipeline: definition.name, step: step.name, version: step.version, inputs };
+        const looked = await this.lookup(state, parts);
+        explain = looked.explain;
+        this.countCache(looked.hit, step.name);
+        if (looked.hit) outcome = 'cached';
+      } else {
+        explain = { decision: 'off', message: 'caching is off for this step' };
+      }
+
+      const tags: Record<string, string> = {
+        'keel.pipeline': definition.name,
+        'keel.step': step.name,
+        'keel.step.outcome': outcome,
+        'keel.step.cached': String(outcome === 'cached'),
+        'keel.step.attempts': outcome === 'executed' ? '1' : '0',
+      };
+      if (explain.key) tags['keel.step.cache_key'] = explain.key;
+      if (explain.sourceRunId && outcome !== 'executed') {
+        tags['keel.step.source_run'] = explain.sourceRunId;
+      }
       stepRun = await keel.tracker.startRun({
         experiment: definition.experiment,
         name: step.name,
         parentRunId: this.runId,
         params: { 'keel.step.version': step.version },
-        tags: { 'keel.pipeline': definition.name, 'keel.step': step.name },
+        tags,
       });
       await logInputs(stepRun, inputs);
-
-      let outcome: Outcome | undefined;
-      const copied = await this.tryCopy(state, inputs, unhashable);
-      if (copied) {
-        outcome = 'copied';
-        explain = copied;
-      }
-      let parts: CacheKeyParts | undefined;
-      if (!outcome && step.cache) {
-        if (unhashable) {
-          explain = {
-            decision: 'uncacheable',
-            message: `not cached: ${unhashable}; return plain JSON data from upstream steps to make it cacheable`,
-          };
-          this.countCache(false, step.name);
-        } else {
-          parts = { pipeline: definition.name, step: step.name, version: step.version, inputs };
-          const looked = await this.lookup(state, parts);
-          explain = looked.explain;
-          this.countCache(looked.hit, step.name);
-          if (looked.hit) {
-            outcome = 'cached';
-            this.emit('step:cached', { ...this.ids(step), key: looked.explain.key ?? '' });
-          }
-        }
-      } else if (!outcome) {
-        explain = { decision: 'off', message: 'caching is off for this step' };
+      if (outcome === 'cached') {
+        this.emit('step:cached', { ...this.ids(step), key: explain.key ?? '' });
       }
 
-      if (!outcome) {
+      if (outcome === 'executed') {
         const ran = await this.executeWithRetries(state, args, stepRun, logs, span);
         attempts = ran.attempts;
         attemptErrors = ran.errors;
         await this.keepOutput(state, ran.value);
-        if (parts && explain) {
+        if (parts) {
           const key = cacheKeyOf(parts);
           await this.store.writeLastKey(step.name, { key, parts, runId: stepRun.id });
           if (state.fingerprint?.ok) {
@@ -409,7 +419,6 @@ class PipelineRun {
             });
           }
         }
-        outcome = 'executed';
       }
 
       const durationMs = keel.clock.now() - started;
@@ -417,15 +426,9 @@ class PipelineRun {
         await stepRun.logOutput({ digest: state.stored, name: 'output', kind: 'step-output' });
       }
       await storeLogs(stepRun, logs);
-      await stepRun.setTags({
-        'keel.step.status': outcome === 'copied' ? 'copied' : 'completed',
-        'keel.step.outcome': outcome,
-        'keel.step.cached': String(outcome === 'cached'),
-        'keel.step.attempts': String(attempts),
-        'keel.step.duration_ms': String(durationMs),
-        ...(explain?.key ? { 'keel.step.cache_key': explain.key } : {}),
-        ...(explain?.sourceRunId ? { 'keel.step.source_run': explain.sourceRunId } : {}),
-      });
+      if (outcome === 'executed' && attempts !== 1) {
+        await stepRun.setTags({ 'keel.step.attempts': String(attempts) });
+      }
       await stepRun.end('completed');
 
       state.phase = outcome === 'copied' ? 'copied' : 'completed';
@@ -477,7 +480,7 @@ class PipelineRun {
       this.observe(step.name, durationMs, 'failed');
       this.emit('step:failed', { ...this.ids(step), error, attempts });
       if (!cancelled) this.fail(state, error);
-      await this.closeFailedRun(stepRun, logs, error, cancelled, attempts, durationMs);
+      await this.closeFailedRun(stepRun, logs, error, cancelled, attempts);
       await this.record(state, inputs).catch(() => {});
     } finally {
       span.end();
@@ -700,17 +703,13 @@ class PipelineRun {
     error: unknown,
     cancelled: boolean,
     attempts: number,
-    durationMs: number,
   ): Promise<void> {
     if (!run) return;
     try {
       await storeLogs(run, logs);
       await run.setTags({
-        'keel.step.status': 'failed',
         'keel.step.outcome': cancelled ? 'cancelled' : 'failed',
-        'keel.step.cached': 'false',
         'keel.step.attempts': String(attempts),
-        'keel.step.duration_ms': String(durationMs),
       });
     } catch {
       // ending the run below matters more than the tags
@@ -758,12 +757,9 @@ function checkKeel(value: unknown, what: string): PipelineKeel {
 
 async function logInputs(run: RunHandle, inputs: Record<string, Digest>): Promise<void> {
   for (const [name, digest] of Object.entries(inputs)) {
-    if (digest === UNDEFINED_DIGEST) continue;
-    const ref: LineageRef = {
-      digest,
-      name,
-      kind: name === 'input' ? 'pipeline-input' : 'step-output',
-    };
+    // The pipeline input is recorded once, on the pipeline's run, not on every step's.
+    if (name === 'input' || digest === UNDEFINED_DIGEST) continue;
+    const ref: LineageRef = { digest, name, kind: 'step-output' };
     await run.logInput(ref);
   }
 }

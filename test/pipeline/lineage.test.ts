@@ -87,8 +87,30 @@ describe('lineage', () => {
     expect(lineage.consumedBy.map((r) => r.id).sort()).toEqual(
       [result.steps.evaluate?.runId, result.steps.report?.runId].sort(),
     );
-    // every step run's input digest is stored content
+    // the pipeline input is stored content, recorded once on the pipeline run
     expect(await keel.artifacts.has(result.inputDigest as `sha256:${string}`)).toBe(true);
+    expect(steps.rows?.inputs).toEqual([]);
+    expect(
+      (await keel.tracker.lineage(result.inputDigest as `sha256:${string}`)).consumedBy.map(
+        (r) => r.id,
+      ),
+    ).toEqual([result.runId]);
+  });
+
+  it('records each step duration on the keel clock, as the step run start and end', async () => {
+    const { keel, clock } = createPipelineTestKeel();
+    const built = pipeline('timed')
+      .step('slow', () => {
+        clock.advance(250);
+        return 1;
+      })
+      .build();
+    const result = await built.run(undefined, { keel, captureEnvironment: false });
+    expect(result.steps.slow?.durationMs).toBe(250);
+    expect(result.durationMs).toBe(250);
+    const { steps } = await recordedRuns(keel, result);
+    const run = steps.slow!;
+    expect(Date.parse(run.endTime ?? '') - Date.parse(run.startTime)).toBe(250);
   });
 
   it('records failed and cancelled steps as failed and killed runs', async () => {
@@ -101,7 +123,7 @@ describe('lineage', () => {
     expect(steps.evaluate).toMatchObject({
       status: 'failed',
       error: { message: 'evaluation data missing' },
-      tags: { 'keel.step.outcome': 'failed', 'keel.step.status': 'failed' },
+      tags: { 'keel.step.outcome': 'failed', 'keel.step.attempts': '1' },
     });
     expect(steps.report).toBeUndefined();
     expectStepStatuses(outcome!, {
@@ -152,9 +174,10 @@ describe('resume', () => {
     const { run, steps } = await recordedRuns(keel, result);
     expect(run.tags['keel.resumed_from']).toBe(runId);
     expect(run.params['keel.resume_from']).toBe(runId);
+    expect(steps.model?.status).toBe('completed');
     expect(steps.model?.tags).toMatchObject({
       'keel.step.outcome': 'copied',
-      'keel.step.status': 'copied',
+      'keel.step.attempts': '0',
       'keel.step.source_run': failed.outcome?.steps.model?.runId,
     });
     expect(steps.model?.outputs[0]?.digest).toBe(failed.outcome?.steps.model?.outputDigest);

@@ -1,0 +1,130 @@
+/**
+ * @module
+ * Benchmark: the pipeline runner's per-step overhead on a 100-step chain of trivial steps
+ * (memory backend; every step is a tracked child run with lineage, a stored output, a span
+ * and events), and a fully cached re-run of a 10-step pipeline. The baseline is the same
+ * functions called in a plain loop, measured in the same run.
+ * Run with `npx tsx bench/pipeline.ts`.
+ */
+
+import { memoryBackend } from '../src/backends/memory/backend.js';
+import { createKeel } from '../src/keel.js';
+import { pipeline } from '../src/pipeline/builder.js';
+import type { Pipeline, PipelineKeel } from '../src/pipeline/types.js';
+
+const CHAIN = 100;
+const CACHED = 10;
+const REPEATS = 15;
+
+type Loose = {
+  step(
+    name: string,
+    deps: string[],
+    fn: (args: Record<string, number>) => number,
+    opts?: object,
+  ): Loose;
+  build(): Pipeline<number, Record<string, number>>;
+};
+
+/** A chain: step i adds 1 to step i-1's output. */
+function chain(
+  name: string,
+  length: number,
+  cache: boolean,
+): Pipeline<number, Record<string, number>> {
+  let builder = pipeline<number>(name) as unknown as Loose;
+  for (let i = 0; i < length; i++) {
+    const previous = i === 0 ? 'input' : `s${i - 1}`;
+    builder = builder.step(
+      i === 0 ? 's0' : `s${i}`,
+      i === 0 ? [] : [previous],
+      (args) => (args[previous] ?? 0) + 1,
+      {
+        cache,
+        version: '1',
+      },
+    );
+  }
+  return builder.build();
+}
+
+const trivial: ((x: number) => number)[] = Array.from(
+  { length: CHAIN },
+  () => (x: number) => x + 1,
+);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function time(fn: () => Promise<unknown> | unknown, repeats = REPEATS): Promise<number> {
+  await fn();
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
+
+function freshKeel(): PipelineKeel {
+  return createKeel({ backend: memoryBackend() });
+}
+
+// Baseline: the same functions in a plain loop.
+const baselineMs = await time(() => {
+  let x = 0;
+  for (const fn of trivial) x = fn(x);
+  return x;
+}, 200);
+
+const longChain = chain('bench-chain', CHAIN, false);
+let input = 0;
+// A fresh input each run, so no two runs store identical outputs (no accidental dedupe).
+const chainMs = await time(async () => {
+  const keel = freshKeel();
+  await longChain.run(input++, { keel, captureEnvironment: false });
+});
+const chainEnvMs = await time(async () => {
+  const keel = freshKeel();
+  await longChain.run(input++, { keel });
+}, 5);
+
+const cachedChain = chain('bench-cached', CACHED, true);
+const cachedKeel = freshKeel();
+const firstMs = await time(async () => {
+  await cachedChain.run(input++, { keel: freshKeel(), captureEnvironment: false });
+});
+await cachedChain.run(-1, { keel: cachedKeel, captureEnvironment: false });
+const cachedMs = await time(async () => {
+  const result = await cachedChain.run(-1, { keel: cachedKeel, captureEnvironment: false });
+  if (!Object.values(result.steps).every((s) => s.cached))
+    throw new Error('expected a fully cached run');
+});
+const cachedBaselineMs = baselineMs * (CACHED / CHAIN);
+
+const perStepUs = ((chainMs - baselineMs) / CHAIN) * 1000;
+const rows: [string, number, number][] = [
+  [`plain loop, ${CHAIN} trivial functions (baseline)`, baselineMs, baselineMs],
+  [`pipeline, ${CHAIN}-step chain, memory`, chainMs, baselineMs],
+  [`pipeline, ${CHAIN}-step chain, memory, environment captured`, chainEnvMs, baselineMs],
+  [
+    `pipeline, ${CACHED}-step chain, all cached steps, first run (misses)`,
+    firstMs,
+    cachedBaselineMs,
+  ],
+  [`pipeline, ${CACHED}-step chain, fully cached re-run`, cachedMs, cachedBaselineMs],
+];
+console.log('| case | median ms | x baseline |');
+console.log('|---|---:|---:|');
+for (const [name, ms, base] of rows) {
+  console.log(`| ${name} | ${ms.toFixed(3)} | ${(ms / base).toFixed(0)} |`);
+}
+console.log();
+console.log(
+  `Per-step runner overhead (100-step chain, memory, no environment capture): ${perStepUs.toFixed(1)} us (goal <= 100 us).`,
+);
+console.log(`Fully cached re-run: ${((cachedMs / CACHED) * 1000).toFixed(1)} us per step.`);
