@@ -398,3 +398,25 @@ describe('router: bad input', () => {
     await Promise.all([unknownModel.close(), unknownAlias.close(), noChallenger.close()]);
   });
 });
+
+describe('router: listeners', () => {
+  it('once() listeners fire a single time', async () => {
+    const keel = await setup(3);
+    const { load } = versionLoader();
+    const router = createRouter({
+      keel,
+      model: 'churn',
+      load,
+      strategy: { kind: 'canary', weight: 0 },
+    });
+    await router.ready();
+    let calls = 0;
+    router.once('swapped', () => calls++);
+    await keel.registry.setAlias('churn', 'champion', 2);
+    await until(() => router.stats().champion.version === 2);
+    await keel.registry.setAlias('churn', 'champion', 3);
+    await until(() => router.stats().champion.version === 3);
+    expect(calls).toBe(1);
+    await router.close();
+  });
+});

@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runTs } from '../helpers/run-ts.js';
+
+describe('examples/lifecycle.ts', () => {
+  it('runs the whole loop on the fs store: train, promote, serve, drift, retrain, canary, release, verify', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'keel-lifecycle-'));
+    try {
+      const output = runTs(join(repoRoot, 'examples', 'lifecycle.ts'), { cwd });
+      expect(output).toContain(`store at ${join(cwd, '.keel')}`);
+      expect(output).toMatch(/promote\s+churn v1 -> champion \(gate pass\)/);
+      expect(output).toMatch(/monitor\s+checked \d+ rows: no drift/);
+      expect(output).toMatch(/monitor\s+drift in .*tenure/);
+      expect(output).toMatch(/retrain\s+run \w{26}: churn v2 .* -> challenger/);
+      expect(output).toMatch(/router\s+challenger now serves v2/);
+      expect(output).toMatch(/release\s+churn v2 (-> champion|rolled back)/);
+      expect(output).toMatch(/history\s+challenger\s+v- -> v2 by ops-demo: training loop: drift/);
+      expect(output).toMatch(/audit\s+verified/);
+      expect(output).toMatch(/lineage\s+churn v\d: intact/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
