@@ -189,3 +189,18 @@ describe('fsBackend', () => {
     expect((await backend.metadata.get('k'))?.value).toBe(1);
   });
 });
+
+describe('fs ArtifactStore body failures', () => {
+  it('passes a failing body error through unchanged and stores nothing', async () => {
+    const root = tempRoot();
+    const store = createFsArtifactStore({ root });
+    const failure = new Error('upload dropped');
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(1000);
+      throw failure;
+    }
+    expect(await errorOf(store.put(failing()))).toBe(failure);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
+  });
+});

@@ -300,8 +300,13 @@ async function writeBody(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await removeFile(temp).catch(() => undefined);
-    throw storageError(error, 'write the temp file', temp);
+    // The caller's own body failing (a dropped upload) is not a storage failure: pass it on.
+    throw isSystemError(error) ? storageError(error, 'write the temp file', temp) : error;
   }
+}
+
+function isSystemError(error: unknown): boolean {
+  return typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
 }
 
 function notFound(digest: Digest): NotFoundError {
