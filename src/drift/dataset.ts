@@ -328,7 +328,10 @@ function testColumn(
         );
       }
     }
-    if (refInfo.type !== curInfo.type) {
+    // A profile fixed the column's type (perhaps forced with options.types): numbers in the
+    // current table are then labels of a categorical profile column.
+    const labelsAsProfiled = refProfile?.type === 'categorical' && curInfo.type === 'numerical';
+    if (refInfo.type !== curInfo.type && !labelsAsProfiled) {
       return skip(
         'type_mismatch',
         `column "${name}" is ${refInfo.type} in the reference but ${curInfo.type} in the current table; ` +

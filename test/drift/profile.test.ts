@@ -327,3 +327,24 @@ describe('sketch profiles (more than exactUpTo values)', () => {
     expect((small.columns.x as NumericColumnProfile).sketch?.n).toBe(8000);
   });
 });
+
+describe('profiled types', () => {
+  it('numbers in the current table are labels of a column profiled as categorical', () => {
+    const codes = profile({ code: [1, 2, 2, 3, 3, 3] }, { types: { code: 'categorical' } });
+    const r = detectDrift(
+      codes,
+      { code: [1, 2, 3, 3, 3, 3] },
+      { columns: { code: { method: 'chisquare' } } },
+    );
+    expect(r.columns.code).toMatchObject({ type: 'categorical', method: 'chisquare' });
+    expect(r.columns.code).toEqual(
+      detectDrift(
+        { code: ['1', '2', '2', '3', '3', '3'] },
+        { code: ['1', '2', '3', '3', '3', '3'] },
+        {
+          columns: { code: { method: 'chisquare' } },
+        },
+      ).columns.code,
+    );
+  });
+});
