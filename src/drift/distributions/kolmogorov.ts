@@ -404,15 +404,23 @@ function smirnov(n: number, x: number): number {
   const step = useUpper ? -1 : 1;
   const nTerms = useUpper ? nUpperTerms : n1mxfl + 1;
   let sum = 0;
+  // log C(n, v) for the few terms of the upper sum, updated term by term.
+  let logC = 0;
   for (let j = 0; j < nTerms; j++) {
     const v = start + j * step;
-    // 1 - x - v/n and x + v/n, from the exact n x.
-    const base1 = (n - v - nxHi - nxLo) / n;
-    const base2 = (nxHi + v + nxLo) / n;
-    const logTerm =
-      logBinomial(n, v) + (n - v) * Math.log(Math.abs(base1)) + (v - 1) * Math.log(base2);
-    let term = Math.exp(logTerm);
-    if (base1 < 0 && (n - v) % 2 === 1) term = -term;
+    // n (x + v/n) and n (1 - x - v/n), from the exact n x; they add up to n.
+    const np = nxHi + v + nxLo;
+    const nq = n - v - nxHi - nxLo;
+    let term: number;
+    if (useUpper) {
+      if (j > 0) logC += Math.log((v + 1) / (n - v));
+      term = Math.exp(logC + (n - v) * Math.log(Math.abs(nq / n)) + (v - 1) * Math.log(np / n));
+      if (nq < 0 && (n - v) % 2 === 1) term = -term;
+    } else {
+      // A_v = C(n, v) p^v q^(n-v) / p with p = x + v/n, q = 1 - p: a binomial probability,
+      // computed with Loader's saddle-point form so that large n keeps full accuracy.
+      term = binomialPmf(v, n, np, nq) / (np / n);
+    }
     sum += term;
     if (
       term !== 0 &&
@@ -426,9 +434,56 @@ function smirnov(n: number, x: number): number {
   return clip01(useUpper ? 1 - prob : prob);
 }
 
-function logBinomial(n: number, k: number): number {
-  if (k === 0 || k === n) return 0;
-  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+/**
+ * Binomial probability C(n, k) p^k q^(n-k) given n p and n q (which add up to n), by
+ * Loader's algorithm ("Fast and Accurate Computation of Binomial Probabilities", 2000),
+ * as R's `dbinom_raw`: relative accuracy near machine precision for any n.
+ */
+function binomialPmf(k: number, n: number, np: number, nq: number): number {
+  if (k === 0) {
+    const p = np / n;
+    return Math.exp(p < 0.1 ? -bd0(n, nq) - np : n * Math.log1p(-p));
+  }
+  if (k === n) {
+    const q = nq / n;
+    return Math.exp(q < 0.1 ? -bd0(n, np) - nq : n * Math.log1p(-q));
+  }
+  const lc = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - bd0(k, np) - bd0(n - k, nq);
+  const lf = LOG_2PI + Math.log(k) + Math.log1p(-k / n);
+  return Math.exp(lc - 0.5 * lf);
+}
+
+/** log(n!) - log(sqrt(2 pi n) (n/e)^n), the error of Stirling's formula (integer n). */
+function stirlerr(n: number): number {
+  if (n <= 15) return logGamma(n + 1) - (n + 0.5) * Math.log(n) + n - LOG_2PI / 2;
+  const S0 = 1 / 12;
+  const S1 = 1 / 360;
+  const S2 = 1 / 1260;
+  const S3 = 1 / 1680;
+  const S4 = 1 / 1188;
+  const nn = n * n;
+  if (n > 500) return (S0 - S1 / nn) / n;
+  if (n > 80) return (S0 - (S1 - S2 / nn) / nn) / n;
+  if (n > 35) return (S0 - (S1 - (S2 - S3 / nn) / nn) / nn) / n;
+  return (S0 - (S1 - (S2 - (S3 - S4 / nn) / nn) / nn) / nn) / n;
+}
+
+/** x log(x / m) + m - x, without cancellation when x is close to m (Loader's bd0). */
+function bd0(x: number, m: number): number {
+  if (Math.abs(x - m) < 0.1 * (x + m)) {
+    let v = (x - m) / (x + m);
+    let s = (x - m) * v;
+    let ej = 2 * x * v;
+    v = v * v;
+    for (let j = 1; j < 1000; j++) {
+      ej *= v;
+      const s1 = s + ej / (2 * j + 1);
+      if (s1 === s) return s1;
+      s = s1;
+    }
+    return s;
+  }
+  return x * Math.log(x / m) + m - x;
 }
 
 /** Dekker's exact product: a * b = hi + lo. */
