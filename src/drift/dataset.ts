@@ -464,7 +464,9 @@ function chooseMethod(
     const d = detectors[o.method] as SampleDetector;
     if (d.supports === 'both' || d.supports === type) return o.method;
   }
-  return defaultMethod(type, ref.size, distinctUpTo(ref, current, 6));
+  const method = defaultMethod(type, ref.size, distinctUpTo(ref, current, 6));
+  // Only with exactUpTo below 1000 can the rule pick a label test for a sketch column.
+  return ref.sketch && !supportsSketch(method) ? 'jensenshannon' : method;
 }
 
 /** Distinct values in both samples, counted up to `limit` (the selection needs no more). */

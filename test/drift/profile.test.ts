@@ -348,3 +348,17 @@ describe('profiled types', () => {
     );
   });
 });
+
+describe('default selection on sketch columns', () => {
+  it('falls back to jensenshannon where the rule would pick a label test (exactUpTo below 1000)', () => {
+    const values = Array.from({ length: 800 }, (_, i) => i % 3);
+    const p = profile({ v: values }, { exactUpTo: 100, sketchK: 16 });
+    expect((p.columns.v as NumericColumnProfile).sketch).toBeDefined();
+    const r = detectDrift(p, { v: values.slice(0, 400) });
+    expect(r.columns.v?.method).toBe('jensenshannon');
+    expect(r.columns.v?.statistic).toBe(
+      detectDrift({ v: values }, { v: values.slice(0, 400) }, { method: 'jensenshannon' }).columns.v
+        ?.statistic,
+    );
+  });
+});
