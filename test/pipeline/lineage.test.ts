@@ -198,6 +198,36 @@ describe('resume', () => {
     });
   });
 
+  it('resumes a run whose process died mid-run (no end record, run still open)', async () => {
+    const { keel } = createPipelineTestKeel();
+    let runId = '';
+    keel.events.on('step:started', (e) => {
+      if (e.step === 'b') runId = e.runId;
+    });
+    const calls: string[] = [];
+    const make = (hang: boolean) =>
+      pipeline('crash')
+        .step('a', () => {
+          calls.push('a');
+          return 1;
+        })
+        .step('b', ({ a }) => {
+          calls.push('b');
+          // the first process "dies" here: this promise never settles
+          return hang ? new Promise<number>(() => {}) : a + 1;
+        })
+        .build();
+    void make(true).run(undefined, { keel, captureEnvironment: false });
+    for (let i = 0; i < 100 && !runId; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(runId).not.toBe('');
+    expect((await keel.tracker.getRun(runId)).status).toBe('running');
+
+    const resumed = await runPipelineForTest(make(false), undefined, { keel, resumeFrom: runId });
+    expectStepStatuses(resumed.result!, { a: 'copied', b: 'completed' });
+    expect(resumed.result?.outputs.b).toBe(2);
+    expect(calls).toEqual(['a', 'b', 'b']);
+  });
+
   it('copies nothing whose inputs changed', async () => {
     const { keel } = createPipelineTestKeel();
     const state = { failEvaluate: true, calls: [] as string[] };
