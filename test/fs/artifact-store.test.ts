@@ -8,16 +8,7 @@ import { type Digest, digestOf, sha256 } from '../../src/core/digest.js';
 import { isKeelError } from '../../src/core/errors.js';
 import { collect } from '../../src/testing/assert.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
-import { tempRoot } from './helpers.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { errorOf, tempRoot } from './helpers.js';
 
 async function drain(chunks: AsyncIterable<Uint8Array>): Promise<number> {
   let size = 0;

@@ -1,4 +1,4 @@
-/** Fresh temp roots for filesystem-store tests, removed when the test file ends. */
+/** Helpers of the filesystem-store tests: fresh temp roots (removed when the file ends), rejections. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,4 +15,14 @@ export function tempRoot(label = 'keel-fs-'): string {
   const root = mkdtempSync(join(tmpdir(), label));
   roots.push(root);
   return root;
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
 }

@@ -16,7 +16,7 @@ import { createFsMetadataStore } from '../../src/backends/fs/metadata-store.js';
 import { sha256 } from '../../src/core/digest.js';
 import { isKeelError } from '../../src/core/errors.js';
 import type { MetadataStore } from '../../src/metadata/types.js';
-import { tempRoot } from './helpers.js';
+import { errorOf, tempRoot } from './helpers.js';
 
 async function keys(
   store: MetadataStore,
@@ -33,15 +33,6 @@ async function entries(store: MetadataStore, log: string, from?: number) {
   for await (const record of store.read(log, from === undefined ? undefined : { from }))
     out.push(record);
   return out;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function lockFile(root: string, kind: 'd' | 'l', key: string): string {

@@ -5,7 +5,7 @@
  * (`<64 hex>.json`) that is written first, so a crash leaves no artifact or a whole one.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { checkPutOptions } from '../../artifacts/checks.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
@@ -25,14 +25,13 @@ import {
   mkdirDurable,
   publish,
   readOptional,
-  removeAbandoned,
   removeFile,
   storageError,
   tempName,
   writeAll,
   writeFileAtomic,
 } from './io.js';
-import { createLocker } from './lock.js';
+import { openStoreRoot } from './store-root.js';
 
 /** Options of {@link createFsArtifactStore}. */
 export interface FsArtifactStoreOptions {
@@ -82,27 +81,8 @@ const optionsSchema = z
 export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactStore {
   const options = parseWith(optionsSchema, opts, 'fs artifact store options');
   const clock = options.clock ?? systemClock;
-  const root = resolve(options.root);
+  const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['sha256']);
   const blobsDir = join(root, 'sha256');
-  const tmpDir = join(root, 'tmp');
-  const locker = createLocker({
-    dir: join(root, 'locks'),
-    ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
-    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
-  });
-
-  let ready: Promise<void> | undefined;
-  const init = (): Promise<void> => {
-    ready ??= (async () => {
-      for (const dir of [blobsDir, tmpDir, join(root, 'locks')]) await mkdirDurable(dir);
-      await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp') || name.endsWith('.blob'));
-      await locker.sweep();
-    })().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    return ready;
-  };
 
   const pathOf = (digest: Digest): string => {
     const hex = digest.slice(PREFIX.length);

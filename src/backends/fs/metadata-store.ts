@@ -5,7 +5,7 @@
  * append-only logs whose torn last record is ignored and truncated by the next append.
  */
 import { constants, type FileHandle, open, rmdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../../core/digest.js';
 import { IntegrityError } from '../../core/errors.js';
@@ -31,15 +31,14 @@ import {
   mkdirDurable,
   publish,
   readOptional,
-  removeAbandoned,
   removeFile,
   storageError,
   writeAll,
   writeTemp,
 } from './io.js';
 import { dirName, isHashedName, keyLocation, segmentOfName } from './key-path.js';
-import { createLocker } from './lock.js';
 import { formatLine, type LogLine, lineEntries, scanLog } from './log-file.js';
+import { openStoreRoot } from './store-root.js';
 
 /** Options of {@link createFsMetadataStore}. */
 export interface FsMetadataStoreOptions {
@@ -81,32 +80,12 @@ const optionsSchema = z
  */
 export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataStore {
   const options = parseWith(optionsSchema, opts, 'fs metadata store options');
-  const root = resolve(options.root);
+  const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['docs', 'logs']);
   const docsDir = join(root, 'docs');
   const logsDir = join(root, 'logs');
-  const tmpDir = join(root, 'tmp');
-  const locksDir = join(root, 'locks');
-  const locker = createLocker({
-    dir: locksDir,
-    ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
-    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
-  });
   const nextRevision = createIdGenerator();
   const logStates = new Map<string, LogState>();
   const checkpoints = new Map<string, Checkpoints>();
-
-  let ready: Promise<void> | undefined;
-  const init = (): Promise<void> => {
-    ready ??= (async () => {
-      for (const dir of [docsDir, logsDir, tmpDir, locksDir]) await mkdirDurable(dir);
-      await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp'));
-      await locker.sweep();
-    })().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    return ready;
-  };
 
   const docPath = (key: string): string => {
     const { dirs, file } = keyLocation(key, DOC_SUFFIX);
