@@ -19,8 +19,10 @@ type Args<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
 };
 
 /**
- * Typed emitter. Each event carries one payload object. `emit` never throws: listener
- * failures (thrown or rejected) are re-emitted as `listener:error`.
+ * Typed emitter. Each event carries one payload object. Listeners are guarded when they are
+ * added, so `emit` never throws: a listener that throws or rejects is reported as
+ * `listener:error` and the other listeners still run. `once`, `off` and contexts behave as
+ * in eventemitter3 (`listeners()` returns the guarded wrappers).
  *
  * @example
  * ```ts
@@ -29,34 +31,82 @@ type Args<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
  * ```
  */
 export class SafeEmitter<E extends EventMap> extends EventEmitter<Args<E>> {
-  override emit<K extends EventEmitter.EventNames<Args<E>>>(
-    event: K,
-    ...args: Parameters<EventEmitter.EventListener<Args<E>, K>>
-  ): boolean {
-    const listeners = this.listeners(event);
-    for (const listener of listeners) {
-      try {
-        const result: unknown = (listener as (...a: unknown[]) => unknown)(...args);
-        if (isPromiseLike(result)) {
-          result.then(undefined, (error: unknown) =>
-            this.reportListenerError(String(event), error),
-          );
-        }
-      } catch (error) {
-        this.reportListenerError(String(event), error);
-      }
+  private readonly guarded = new WeakMap<object, Map<PropertyKey, Listener>>();
+
+  override on<T extends Names<E>>(event: T, fn: EventListener<E, T>, context?: unknown): this {
+    return super.on(event, this.guard(event, fn), context);
+  }
+
+  override addListener<T extends Names<E>>(
+    event: T,
+    fn: EventListener<E, T>,
+    context?: unknown,
+  ): this {
+    return super.addListener(event, this.guard(event, fn), context);
+  }
+
+  override once<T extends Names<E>>(event: T, fn: EventListener<E, T>, context?: unknown): this {
+    return super.once(event, this.guard(event, fn), context);
+  }
+
+  override removeListener<T extends Names<E>>(
+    event: T,
+    fn?: EventListener<E, T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    return super.removeListener(event, fn && this.guardOf(event, fn), context, once);
+  }
+
+  override off<T extends Names<E>>(
+    event: T,
+    fn?: EventListener<E, T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    return super.off(event, fn && this.guardOf(event, fn), context, once);
+  }
+
+  /** The guarded wrapper of `fn` for `event` (one per pair, so `off(fn)` finds it). */
+  private guard<T extends Names<E>>(event: T, fn: EventListener<E, T>): EventListener<E, T> {
+    let byEvent = this.guarded.get(fn);
+    if (!byEvent) {
+      byEvent = new Map();
+      this.guarded.set(fn, byEvent);
     }
-    return listeners.length > 0;
+    let wrapper = byEvent.get(event);
+    if (!wrapper) {
+      const report = (error: unknown): void => this.reportListenerError(String(event), error);
+      const listener = fn as unknown as Listener;
+      wrapper = function (this: unknown, ...args: unknown[]): void {
+        try {
+          const result: unknown = listener.apply(this, args);
+          if (isPromiseLike(result)) result.then(undefined, report);
+        } catch (error) {
+          report(error);
+        }
+      };
+      byEvent.set(event, wrapper);
+    }
+    return wrapper as unknown as EventListener<E, T>;
+  }
+
+  private guardOf<T extends Names<E>>(event: T, fn: EventListener<E, T>): EventListener<E, T> {
+    return (this.guarded.get(fn)?.get(event) as unknown as EventListener<E, T> | undefined) ?? fn;
   }
 
   private reportListenerError(event: string, error: unknown): void {
     if (event === 'listener:error') return; // a failing error listener has nowhere left to report
-    (this.emit as (e: string, p: ListenerErrorEvent) => boolean)('listener:error', {
+    (super.emit as (e: string, p: ListenerErrorEvent) => boolean).call(this, 'listener:error', {
       event,
       error,
     });
   }
 }
+
+type Names<E extends EventMap> = EventEmitter.EventNames<Args<E>>;
+type EventListener<E extends EventMap, T extends Names<E>> = EventEmitter.EventListener<Args<E>, T>;
+type Listener = (this: unknown, ...args: unknown[]) => unknown;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (

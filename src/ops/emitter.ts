@@ -63,13 +63,7 @@ export function listenable<E extends EventMap>(): EmitterPair<E> {
           return self();
         },
         once(event: string, listener: (payload: never) => void) {
-          // SafeEmitter.emit calls listeners itself, bypassing eventemitter3's once-removal,
-          // so a once-listener removes itself here.
-          const wrapper = (payload: never): void => {
-            loose.off(event, wrapper);
-            listener(payload);
-          };
-          loose.on(event, wrapper);
+          loose.once(event, listener);
           return self();
         },
         off(event: string, listener?: (payload: never) => void) {
@@ -89,6 +83,7 @@ export function listenable<E extends EventMap>(): EmitterPair<E> {
 interface LooseEmitter {
   emit(event: string, payload: unknown): boolean;
   on(event: string, listener: (payload: never) => void): unknown;
+  once(event: string, listener: (payload: never) => void): unknown;
   off(event: string, listener: (payload: never) => void): unknown;
   removeAllListeners(event?: string): unknown;
   listenerCount(event: string): number;

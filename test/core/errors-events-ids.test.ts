@@ -116,3 +116,39 @@ describe('parseJsonSafe', () => {
     expect(value).toEqual({ a: { b: 2 } });
   });
 });
+
+describe('SafeEmitter once and off', () => {
+  it('fires a once listener once, also when it throws, and off removes guarded listeners', () => {
+    const events = new SafeEmitter<{ tick: { n: number } }>();
+    const seen: number[] = [];
+    events.once('tick', ({ n }) => seen.push(n));
+    events.once('tick', () => {
+      throw new Error('once and broken');
+    });
+    const always = ({ n }: { n: number }): void => {
+      seen.push(n * 10);
+    };
+    events.on('tick', always);
+    events.emit('tick', { n: 1 });
+    events.emit('tick', { n: 2 });
+    events.off('tick', always);
+    events.emit('tick', { n: 3 });
+    expect(seen).toEqual([1, 10, 20]);
+    expect(events.listenerCount('tick')).toBe(0);
+  });
+
+  it('passes the context through and counts listeners', () => {
+    const events = new SafeEmitter<{ tick: object }>();
+    const owner = { calls: 0 };
+    events.on(
+      'tick',
+      function (this: typeof owner) {
+        this.calls++;
+      },
+      owner,
+    );
+    events.emit('tick', {});
+    expect(owner.calls).toBe(1);
+    expect(events.listenerCount('tick')).toBe(1);
+  });
+});
