@@ -72,6 +72,34 @@ export type {
   StandardSchemaV1,
 } from './core/standard-schema.js';
 export { INSTRUMENTATION_SCOPE, type Telemetry } from './core/telemetry.js';
+export { type MannWhitneyResult, mannWhitneyU } from './drift/detectors/mannwhitney.js';
+export {
+  anderson,
+  chisquare,
+  cramervonmises,
+  detectors,
+  energy,
+  fisher,
+  hellinger,
+  jensenshannon,
+  kl,
+  ks,
+  linf,
+  mannwhitney,
+  psi,
+  type SampleDetector,
+  ttest,
+  tvd,
+  wasserstein,
+  z,
+} from './drift/detectors.js';
+export {
+  type CategoricalSample,
+  categoricalSample,
+  type NumericSample,
+  numericSample,
+  type Sample,
+} from './drift/sample.js';
 export type {
   DatasetDriftReport,
   DriftDetector,
@@ -129,6 +157,62 @@ export type {
   PutDocumentOptions,
   Versioned,
 } from './metadata/types.js';
+export { stableUnit } from './ops/assignment.js';
+export { type ScoreBatchOptions, type ScoredBatch, scoreBatch } from './ops/batch.js';
+export type { EventSource, OpsKeel } from './ops/context.js';
+export type { Listenable, ListenerEvents } from './ops/emitter.js';
+export {
+  createMonitor,
+  type DecayDetected,
+  type DecayDetectorName,
+  type DecayOptions,
+  decayDetectors,
+  type MismatchCounts,
+  type Monitor,
+  type MonitorCheck,
+  type MonitorEvents,
+  type MonitorKeel,
+  type MonitorOptions,
+  type MonitorStats,
+  type WrapOptions,
+} from './ops/monitor.js';
+export {
+  type Arm,
+  type ArmStats,
+  type AutoRelease,
+  createRouter,
+  type Prediction,
+  type PredictionRecorder,
+  type Predictor,
+  type ReleaseActionOptions,
+  type ReleaseStrategy,
+  type Router,
+  type RouterEvents,
+  type RouterOptions,
+  type RouterStats,
+  type ShadowStats,
+} from './ops/router.js';
+export {
+  createTrainingLoop,
+  type LoopOutcome,
+  type LoopStage,
+  type RegisterOptions,
+  type SkipReason,
+  type TrainablePipeline,
+  type TrainingLoop,
+  type TrainingLoopEvents,
+  type TrainingLoopOptions,
+} from './ops/training-loop.js';
+export {
+  every,
+  type FireTrigger,
+  type MonitorSource,
+  onDecay,
+  onDrift,
+  onEvent,
+  type Trigger,
+  type TriggerEvent,
+} from './ops/triggers.js';
 export {
   allowAll,
   type RegistryAction,
