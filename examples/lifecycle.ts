@@ -205,6 +205,7 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     });
     while (outcome === undefined && round < 40) {
       const accuracy = await serve(200, round++);
+      if (round % 5 !== 2 && outcome === undefined) continue; // one line per 1000 requests
       const stats = router.stats();
       say(
         'canary',
