@@ -15,3 +15,9 @@ export {
   type FsMetadataStore,
   type FsMetadataStoreOptions,
 } from './backends/fs/metadata-store.js';
+export {
+  CommandFailedError,
+  type CommandStepOptions,
+  type CommandStepResult,
+  commandStep,
+} from './pipeline/command-step.js';

@@ -51,7 +51,13 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './core/errors.js';
-export { type Emit, type EventMap, type ListenerErrorEvent, SafeEmitter } from './core/events.js';
+export {
+  type Emit,
+  type EmitterArgs,
+  type EventMap,
+  type ListenerErrorEvent,
+  SafeEmitter,
+} from './core/events.js';
 export { createIdGenerator, newId } from './core/ids.js';
 export type { JsonObject, JsonValue } from './core/json.js';
 export { createRandom, type Random, type Seed } from './core/random.js';
@@ -100,7 +106,9 @@ export {
   numericSample,
   type Sample,
 } from './drift/sample.js';
+export type { StreamingDetector, StreamingUpdate } from './drift/streaming/types.js';
 export type {
+  ColumnDriftResult,
   DatasetDriftReport,
   DriftDetector,
   DriftKind,
@@ -214,6 +222,36 @@ export {
   type TriggerEvent,
 } from './ops/triggers.js';
 export {
+  type InferSchemaInput,
+  type InferSchemaOutput,
+  pipeline,
+} from './pipeline/builder.js';
+export { PipelineAbortedError, PipelineRunError } from './pipeline/errors.js';
+export type { PipelineEvents, StepEventBase } from './pipeline/events.js';
+export type {
+  BackoffOptions,
+  CacheExplain,
+  CacheKeyParts,
+  LogSink,
+  NewStepName,
+  Pipeline,
+  PipelineBuilder,
+  PipelineKeel,
+  PipelineOptions,
+  PipelineResult,
+  RunOptions,
+  Simplify,
+  StepArgs,
+  StepContext,
+  StepFn,
+  StepInfo,
+  StepLogEntry,
+  StepLogger,
+  StepOptions,
+  StepResult,
+  StepStatus,
+} from './pipeline/types.js';
+export {
   allowAll,
   type RegistryAction,
   RegistryActions,
@@ -246,6 +284,7 @@ export { type CaptureEnvironmentOptions, captureEnvironment } from './tracking/e
 export type {
   AndExpr,
   AttributeKey,
+  AttributeKey as FilterAttributeKey,
   ComparisonExpr,
   ComparisonOperator,
   FieldKind,
@@ -256,6 +295,7 @@ export type {
   LikeExpr,
   OrExpr,
 } from './tracking/filter/ast.js';
+export { ATTRIBUTE_KEYS, COMPARISON_OPERATORS, FIELD_KINDS } from './tracking/filter/ast.js';
 export { matchesFilter } from './tracking/filter/evaluate.js';
 export { parseFilter } from './tracking/filter/parser.js';
 export { printFilter } from './tracking/filter/print.js';

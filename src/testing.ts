@@ -13,6 +13,19 @@ export {
   type MetadataStoreSuiteOptions,
 } from './testing/metadata-store-suite.js';
 export {
+  createPipelineTestKeel,
+  type ExpectedStep,
+  expectStepStatuses,
+  type PipelineTestKeel,
+  type PipelineTestKeelOptions,
+  type PipelineTestRun,
+  type RecordedPipelineRun,
+  recordedRuns,
+  runPipelineForTest,
+  type TestRunOptions,
+  withStep,
+} from './testing/pipeline.js';
+export {
   type RecordedCall,
   type RecordingArtifactStore,
   recordingArtifactStore,

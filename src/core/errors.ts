@@ -17,6 +17,7 @@ export const ErrorCodes = {
   timeout: 'KEEL_TIMEOUT',
   aborted: 'KEEL_ABORTED',
   pipelineFailed: 'KEEL_PIPELINE_FAILED',
+  commandFailed: 'KEEL_COMMAND_FAILED',
   storage: 'KEEL_STORAGE',
 } as const;
 

@@ -14,7 +14,8 @@ export interface ListenerErrorEvent {
 /** An event map: an interface from event name to payload type. */
 export type EventMap = object;
 
-type Args<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
+/** The argument lists eventemitter3 sees for an event map: one payload per event. */
+export type EmitterArgs<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
   'listener:error': [payload: ListenerErrorEvent];
 };
 
@@ -30,7 +31,7 @@ type Args<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
  * events.on('run:started', ({ runId }) => console.log(runId));
  * ```
  */
-export class SafeEmitter<E extends EventMap> extends EventEmitter<Args<E>> {
+export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>> {
   private readonly guarded = new WeakMap<object, Map<PropertyKey, Listener>>();
 
   override on<T extends Names<E>>(event: T, fn: EventListener<E, T>, context?: unknown): this {
@@ -104,8 +105,11 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<Args<E>> {
   }
 }
 
-type Names<E extends EventMap> = EventEmitter.EventNames<Args<E>>;
-type EventListener<E extends EventMap, T extends Names<E>> = EventEmitter.EventListener<Args<E>, T>;
+type Names<E extends EventMap> = EventEmitter.EventNames<EmitterArgs<E>>;
+type EventListener<E extends EventMap, T extends Names<E>> = EventEmitter.EventListener<
+  EmitterArgs<E>,
+  T
+>;
 type Listener = (this: unknown, ...args: unknown[]) => unknown;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ArtifactMeta, ArtifactRef } from '../artifacts/types.js';
-import { KeelError, type KeelErrorOptions, NotFoundError } from '../core/errors.js';
+import { ErrorCodes, KeelError, type KeelErrorOptions, NotFoundError } from '../core/errors.js';
 import { parseWith } from '../core/validate.js';
 import { stepNameSchema } from './schemas.js';
 import type { StepContext } from './types.js';
@@ -61,7 +61,7 @@ export class CommandFailedError extends KeelError {
       stderrTail: readonly string[];
     },
   ) {
-    super('KEEL_COMMAND_FAILED', message, options);
+    super(ErrorCodes.commandFailed, message, options);
     this.exitCode = options.exitCode;
     this.signal = options.signal;
     this.stderrTail = options.stderrTail;
@@ -139,7 +139,7 @@ export function commandStep<A = unknown>(
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       throw new KeelError(
-        'KEEL_COMMAND_FAILED',
+        ErrorCodes.commandFailed,
         `[keel] command step "${label}" could not start ${JSON.stringify(checked.command)}: ${(error as Error).message}; check the command is installed and on PATH`,
         { cause: error },
       );
