@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
@@ -343,5 +344,48 @@ describe('bad input never crashes: explicit report entries', () => {
       columns: {},
       skipped: {},
     });
+  });
+});
+
+describe('property: any well-formed table gives a report, never a crash or NaN', () => {
+  it('holds on random columns of numbers, labels, missing values and infinities', () => {
+    const cell = fc.oneof(
+      fc.double({ noNaN: false }),
+      fc.integer({ min: -3, max: 3 }),
+      fc.constantFrom(
+        'a',
+        'b',
+        'c',
+        true,
+        false,
+        null,
+        undefined,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+      ),
+    );
+    const column = (n: number) => fc.array(cell, { minLength: n, maxLength: n });
+    const table = fc
+      .integer({ min: 0, max: 40 })
+      .chain((n) => fc.dictionary(fc.constantFrom('x', 'y', 'z', 'w'), column(n), { maxKeys: 4 }));
+    fc.assert(
+      fc.property(
+        table,
+        table,
+        fc.constantFrom('none', 'bonferroni', 'bh'),
+        (ref, cur, correction) => {
+          const r = detectDrift(ref, cur, { correction: correction as 'none' });
+          expect(r.share).toBeGreaterThanOrEqual(0);
+          expect(r.share).toBeLessThanOrEqual(1);
+          for (const c of Object.values(r.columns)) {
+            expect(Number.isNaN(c.statistic)).toBe(false);
+            if (c.pValue !== undefined) expect(c.pValue >= 0 && c.pValue <= 1).toBe(true);
+          }
+          const names = new Set([...Object.keys(ref), ...Object.keys(cur)]);
+          expect(Object.keys(r.columns).length + Object.keys(r.skipped).length).toBe(names.size);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
