@@ -20,6 +20,7 @@ import {
 import { detectors, type SampleDetector } from './detectors.js';
 import { studentTSf } from './distributions/beta.js';
 import { kolmogorovSmirnovSf } from './distributions/kolmogorov.js';
+import { mean as numpyMean, variance as numpyVariance } from './distributions/summation.js';
 import {
   type CategoricalColumnProfile,
   type ColumnProfile,
@@ -630,16 +631,14 @@ function sketchTest(
   const n = column.count;
   const m = cur.length;
   if (detector.name === 'ttest') {
-    const curMean = mean(cur);
-    let curM2 = 0;
-    for (let i = 0; i < m; i++) curM2 += (cur[i]! - curMean) ** 2;
-    const a = column.m2 / (n - 1) / n;
-    const b = m > 1 ? curM2 / (m - 1) / m : 0;
-    const se = Math.sqrt(a + b);
-    const diff = column.mean - curMean;
-    const t = se > 0 ? diff / se : 0;
-    const df = (a + b) ** 2 / (a ** 2 / (n - 1) + (m > 1 ? b ** 2 / (m - 1) : 0));
-    const pValue = se > 0 ? Math.min(1, 2 * studentTSf(Math.abs(t), df)) : 1;
+    const { statistic: t, pValue } = welchFromMoments(
+      n,
+      column.mean,
+      n > 1 ? column.m2 / (n - 1) : 0,
+      m,
+      numpyMean(cur),
+      m > 1 ? numpyVariance(cur, 1) : 0,
+    );
     return {
       method: 'ttest',
       statistic: t,
@@ -705,8 +704,29 @@ function checkThreshold(detector: SampleDetector, threshold: number): void {
   }
 }
 
-function mean(values: Float64Array): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
+/**
+ * Welch's t-test from counts, means and sample variances, with the degenerate cases of the
+ * `ttest` detector (df 1 when undefined; no spread: t = 0 and p = 1 for equal means, else
+ * t = +/-Infinity and p = 0).
+ */
+function welchFromMoments(
+  n1: number,
+  m1: number,
+  v1: number,
+  n2: number,
+  m2: number,
+  v2: number,
+): { statistic: number; pValue: number } {
+  const vn1 = v1 / n1;
+  const vn2 = v2 / n2;
+  let df = (vn1 + vn2) ** 2 / (vn1 ** 2 / (n1 - 1) + vn2 ** 2 / (n2 - 1));
+  if (Number.isNaN(df)) df = 1;
+  const denom = Math.sqrt(vn1 + vn2);
+  const d = m1 - m2;
+  if (!(denom > 0)) {
+    if (d === 0) return { statistic: 0, pValue: 1 };
+    return { statistic: d > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY, pValue: 0 };
+  }
+  const t = d / denom;
+  return { statistic: t, pValue: Math.min(Math.max(studentTSf(Math.abs(t), df) * 2, 0), 1) };
 }

@@ -362,3 +362,22 @@ describe('default selection on sketch columns', () => {
     );
   });
 });
+
+describe('degenerate sketch columns', () => {
+  it('ttest on a sketch of a single or constant value behaves as the raw ttest', () => {
+    for (const [ref, cur] of [
+      [[5], [5, 5]],
+      [[5], [6, 7]],
+      [
+        [1, 1, 1],
+        [1, 1],
+      ],
+    ] as const) {
+      const p = profile({ x: [...ref] }, { exactUpTo: 0, sketchK: 8 });
+      expect((p.columns.x as NumericColumnProfile).sketch).toBeDefined();
+      const got = detectDrift(p, { x: [...cur] }, { method: 'ttest' }).columns.x;
+      const raw = detectDrift({ x: [...ref] }, { x: [...cur] }, { method: 'ttest' }).columns.x;
+      expect([got?.statistic, got?.pValue]).toEqual([raw?.statistic, raw?.pValue]);
+    }
+  });
+});
