@@ -77,3 +77,30 @@ describe('inferColumnType', () => {
     ]);
   });
 });
+
+describe('row tables with inherited names', () => {
+  it('a row without a column named like an Object.prototype member reads undefined', () => {
+    const t = tableColumns([{ toString: 'x', a: 1 }, { a: 2 }], 'table');
+    expect(Array.from(t.column('toString'))).toEqual(['x', undefined]);
+    expect(Array.from(t.column('a'))).toEqual([1, 2]);
+  });
+});
+
+describe('row transposition keeps every value', () => {
+  it('numbers, then labels or missing values, in any row', () => {
+    const rows = [
+      { a: 1, b: -0 },
+      { a: 'x', b: 2 },
+      { a: 3, b: null },
+      { b: Number.NaN },
+      { a: 4 },
+    ];
+    const t = tableColumns(rows, 'table');
+    expect(Array.from(t.column('a'))).toEqual([1, 'x', 3, undefined, 4]);
+    expect(Array.from(t.column('b'))).toEqual([-0, 2, null, Number.NaN, undefined]);
+    expect(Object.is(t.column('b')[0], -0)).toBe(true);
+    expect(t.column('a')).toBeInstanceOf(Array);
+    const numeric = tableColumns([{ v: 1.5 }, { v: 2 }], 'table').column('v');
+    expect(numeric).toBeInstanceOf(Float64Array);
+  });
+});
