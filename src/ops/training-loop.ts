@@ -16,16 +16,19 @@ import { type GatePolicy, gatePolicySchema } from '../gates/schema.js';
 import type { GateReport } from '../gates/types.js';
 import { modelNameSchema, readableAliasSchema } from '../registry/schemas.js';
 import type { ModelVersion } from '../registry/types.js';
-import type { LineageRef, RunHandle, Tracker } from '../tracking/types.js';
-import { checkOpsKeel, type EventSource, type OpsKeel } from './context.js';
+import type { LineageRef } from '../tracking/types.js';
+import { checkOpsKeel, type OpsKeel } from './context.js';
 import { type Listenable, listenable } from './emitter.js';
 import type { Trigger, TriggerEvent } from './triggers.js';
 
 /** A pipeline the loop can run: `pipeline(...).build()` fits. */
 export interface TrainablePipeline<I, O, K> {
   readonly name: string;
-  /** Runs once; resolves with the tracked run id and the steps' outputs, rejects on failure. */
-  run(input: I, options: { keel: K }): Promise<{ runId: string; outputs: O }>;
+  /**
+   * Runs once; resolves with the tracked run id and the steps' outputs, rejects on failure.
+   * `tags` (the trigger's kind, reason and time) belong on the run's tracked run.
+   */
+  run(input: I, options: { keel: K; tags?: Tags }): Promise<{ runId: string; outputs: O }>;
 }
 
 /** How a successful run becomes a registered model version. */
@@ -42,7 +45,7 @@ export interface RegisterOptions<O> {
 
 /** Options of {@link createTrainingLoop}. */
 export interface TrainingLoopOptions<I, O, K extends OpsKeel> {
-  /** A keel instance; with a `tracker`, each pipeline run is tagged with its trigger. */
+  /** A keel instance; each pipeline run is tagged with its trigger (the run option `tags`). */
   keel: K;
   pipeline: TrainablePipeline<I, O, K>;
   /** The pipeline input for a trigger (e.g. the data window to train on). */
@@ -157,7 +160,6 @@ export function createTrainingLoop<I, O, K extends OpsKeel>(
   const maxConcurrent = o.maxConcurrent ?? 1;
   const championAlias = o.champion ?? 'champion';
   const actor = o.actor;
-  const tracker = (keel as { tracker?: Tracker }).tracker;
   const events = listenable<TrainingLoopEvents>();
   const inflight = new Set<Promise<LoopOutcome>>();
   let detach: (() => void)[] = [];
@@ -212,19 +214,14 @@ export function createTrainingLoop<I, O, K extends OpsKeel>(
     try {
       const pipelineInput = await input(trigger);
       stage = 'pipeline';
-      const tagging = tracker
-        ? tagRunOf(keel.events, tracker, pipeline.name, tags, maxConcurrent === 1)
-        : undefined;
       let result: { runId: string; outputs: O };
       try {
-        result = await pipeline.run(pipelineInput, { keel });
+        result = await pipeline.run(pipelineInput, { keel, tags });
       } catch (error) {
         runId = runIdOf(error);
-        await tagging?.settle(runId);
         throw error;
       }
       runId = result.runId;
-      await tagging?.settle(runId);
       if (!register) {
         return completed({
           status: 'completed',
@@ -362,56 +359,4 @@ async function resolveOrNull(
 function runIdOf(error: unknown): string | undefined {
   const id = (error as { result?: { runId?: unknown } } | null)?.result?.runId;
   return typeof id === 'string' ? id : undefined;
-}
-
-/**
- * Tags the pipeline run with its trigger. Pipelines take no tags option, so the run is found
- * by its first step event and tagged while it is still running; when that is not possible
- * (several runs of the loop at once, or the run ended first), a child run carrying the tags is
- * recorded under it instead, so the trigger is never lost.
- */
-function tagRunOf(
-  events: EventSource,
-  tracker: Tracker,
-  pipelineName: string,
-  tags: Tags,
-  exclusive: boolean,
-): { settle(runId: string | undefined): Promise<void> } {
-  let seen: string | undefined;
-  let tagged: Promise<boolean> = Promise.resolve(false);
-  const listener = (payload: object): void => {
-    const step = payload as { pipeline?: unknown; runId?: unknown };
-    if (seen !== undefined || step.pipeline !== pipelineName || typeof step.runId !== 'string') {
-      return;
-    }
-    const runId = step.runId;
-    seen = runId;
-    tagged = tracker
-      .resumeRun(runId)
-      .then((handle: RunHandle) => handle.setTags(tags))
-      .then(
-        () => true,
-        () => false,
-      );
-  };
-  const names = ['step:started', 'step:cached'];
-  if (exclusive) for (const name of names) events.on(name, listener);
-  return {
-    async settle(runId) {
-      if (exclusive) for (const name of names) events.off(name, listener);
-      if (runId === undefined) return;
-      if (seen === runId && (await tagged)) return;
-      try {
-        const child = await tracker.startRun({
-          experiment: `${pipelineName}.triggers`,
-          name: 'trigger',
-          parentRunId: runId,
-          tags: { ...tags, 'keel.trigger.run': runId },
-        });
-        await child.end('completed');
-      } catch {
-        // The trigger is still recorded on the registered version's tags and in the events.
-      }
-    },
-  };
 }

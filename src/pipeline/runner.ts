@@ -8,7 +8,7 @@ import { type Context, context as otelContext, type Span, trace } from '@opentel
 import type { Digest } from '../core/digest.js';
 import { AbortedError, isKeelError, ValidationError } from '../core/errors.js';
 import { parseJsonSafe } from '../core/json.js';
-import type { Params } from '../core/schemas.js';
+import type { Params, Tags } from '../core/schemas.js';
 import { validateStandard } from '../core/standard-schema.js';
 import { recordError } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
@@ -64,6 +64,7 @@ export async function runPipeline(
     logger: options.logger as LogSink | undefined,
     resumeFrom: options.resumeFrom,
     resumeLog,
+    tags: options.tags ?? {},
   });
   return run.execute();
 }
@@ -75,6 +76,8 @@ interface RunSettings {
   logger: LogSink | undefined;
   resumeFrom: string | undefined;
   resumeLog: RunLog | undefined;
+  /** The caller's tags for the pipeline's tracked run. */
+  tags: Tags;
 }
 
 type Phase = 'pending' | 'running' | 'completed' | 'copied' | 'failed' | 'skipped';
@@ -213,7 +216,7 @@ class PipelineRun {
       'keel.steps': definition.steps.length,
     };
     if (settings.resumeFrom) params['keel.resume_from'] = settings.resumeFrom;
-    const tags: Record<string, string> = { 'keel.pipeline': definition.name };
+    const tags: Tags = { ...settings.tags, 'keel.pipeline': definition.name };
     if (settings.resumeFrom) tags['keel.resumed_from'] = settings.resumeFrom;
     const run = await keel.tracker.startRun({
       experiment: definition.experiment,

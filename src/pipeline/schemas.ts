@@ -4,6 +4,7 @@
  * options and run options. Names end up in storage keys, so they are kept path-safe.
  */
 import { z } from 'zod';
+import { type Tags, tagsSchema } from '../core/schemas.js';
 import { isStandardSchema } from '../core/standard-schema.js';
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -93,6 +94,9 @@ export const pipelineOptionsSchema: z.ZodType<{
   experiment: z.string().min(1).max(256).optional(),
 });
 
+// Tags the runner sets on a pipeline's tracked run itself: a caller's tags must not hide them.
+const RUNNER_TAGS = ['keel.pipeline', 'keel.pipeline.status', 'keel.resumed_from'];
+
 /** Options of `Pipeline.run`, apart from `keel` (checked by shape). */
 export const runOptionsSchema: z.ZodType<{
   keel?: unknown;
@@ -101,6 +105,7 @@ export const runOptionsSchema: z.ZodType<{
   concurrency?: number | undefined;
   captureEnvironment?: boolean | undefined;
   logger?: ((entry: never) => void) | undefined;
+  tags?: Tags | undefined;
 }> = z.strictObject({
   keel: z.unknown(),
   signal: z
@@ -114,5 +119,11 @@ export const runOptionsSchema: z.ZodType<{
   captureEnvironment: z.boolean().optional(),
   logger: z
     .custom<(entry: never) => void>((v) => typeof v === 'function', 'must be a function')
+    .optional(),
+  tags: tagsSchema
+    .refine(
+      (tags) => !RUNNER_TAGS.some((key) => Object.hasOwn(tags, key)),
+      `must not set the runner's own tags (${RUNNER_TAGS.join(', ')})`,
+    )
     .optional(),
 });

@@ -4,6 +4,7 @@
  * context, step options, run options and the result a run resolves (or rejects) with.
  */
 import type { Digest } from '../core/digest.js';
+import type { Tags } from '../core/schemas.js';
 import type { Keel } from '../keel.js';
 import type { RunHandle } from '../tracking/types.js';
 
@@ -128,6 +129,12 @@ export interface RunOptions {
   captureEnvironment?: boolean;
   /** Receives every line steps log, as they log it. */
   logger?: LogSink;
+  /**
+   * Tags set on the pipeline's tracked run when it starts (e.g. what triggered the run).
+   * The runner's own tags (`keel.pipeline`, `keel.pipeline.status`, `keel.resumed_from`)
+   * cannot be given here (`ValidationError`).
+   */
+  tags?: Tags;
 }
 
 /** Why a step's output came from the cache, or did not. */

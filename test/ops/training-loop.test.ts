@@ -123,6 +123,57 @@ describe('training loop', () => {
     }
   });
 
+  it('tags each pipeline run with its own trigger, also when runs overlap (maxConcurrent > 1)', async () => {
+    const keel = opsKeel();
+    await withChampion(keel, 0.5);
+    const holds: (() => void)[] = [];
+    const loop = loopFor(
+      keel,
+      () => ({ accuracy: 0.9, wait: new Promise<void>((r) => holds.push(r)) }),
+      { maxConcurrent: 3 },
+    );
+    const runs = [loop.trigger('first'), loop.trigger('second'), loop.trigger('third')];
+    await until(() => holds.length === 3);
+    expect(loop.running).toBe(3);
+    // release in reverse order, so run order and trigger order differ
+    for (const release of [...holds].reverse()) release();
+    const outcomes = await Promise.all(runs);
+    const reasons = ['first', 'second', 'third'];
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.status).toBe('completed');
+      if (outcome.status !== 'completed') continue;
+      const run = await keel.tracker.getRun(outcome.runId);
+      expect(run.tags).toMatchObject({
+        'keel.pipeline': 'train',
+        'keel.trigger.kind': 'manual',
+        'keel.trigger.reason': reasons[i],
+        'keel.trigger.at': outcome.trigger.at,
+        'keel.trigger.coalesced': '0',
+      });
+    }
+    // the tags are on the pipeline runs themselves: no side runs carry them
+    const { runs: tagged } = await keel.tracker.searchRuns({
+      filter: "tags.`keel.trigger.kind` = 'manual'",
+    });
+    expect(tagged.map((r) => r.id).sort()).toEqual(
+      outcomes.map((o) => (o.status === 'completed' ? o.runId : '')).sort(),
+    );
+  });
+
+  it('tags a failed pipeline run with its trigger', async () => {
+    const keel = opsKeel();
+    const loop = loopFor(keel, () => ({ accuracy: 0.9, fail: true }));
+    const outcome = await loop.trigger('broken data');
+    expect(outcome).toMatchObject({ status: 'failed', stage: 'pipeline' });
+    if (outcome.status !== 'failed' || outcome.runId === undefined) throw new Error('no run id');
+    const run = await keel.tracker.getRun(outcome.runId);
+    expect(run.status).toBe('failed');
+    expect(run.tags).toMatchObject({
+      'keel.trigger.kind': 'manual',
+      'keel.trigger.reason': 'broken data',
+    });
+  });
+
   it('survives a failing run and keeps going', async () => {
     const keel = opsKeel();
     await withChampion(keel, 0.5);

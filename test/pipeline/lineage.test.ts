@@ -97,6 +97,48 @@ describe('lineage', () => {
     ).toEqual([result.runId]);
   });
 
+  it('sets the tags run option on the pipeline run when it starts', async () => {
+    const { keel } = createPipelineTestKeel();
+    const seen: Record<string, string>[] = [];
+    const built = pipeline('tagged')
+      .step('look', async (_args, ctx) => {
+        // visible while the run is still running, not only once it ended
+        seen.push((await ctx.keel.tracker.getRun(ctx.runId)).tags);
+        return 1;
+      })
+      .build();
+    const tags = { 'keel.trigger.kind': 'manual', team: 'ml' };
+    const result = await built.run(undefined, { keel, captureEnvironment: false, tags });
+    expect(seen).toEqual([{ ...tags, 'keel.pipeline': 'tagged' }]);
+    const { run, steps } = await recordedRuns(keel, result);
+    expect(run.tags).toEqual({
+      ...tags,
+      'keel.pipeline': 'tagged',
+      'keel.pipeline.status': 'completed',
+    });
+    // the step runs do not inherit them
+    expect(steps.look?.tags).not.toHaveProperty('team');
+  });
+
+  it('refuses tags that would hide the runner tags, before anything is written', async () => {
+    const { keel } = createPipelineTestKeel();
+    const built = pipeline('tagged')
+      .step('a', () => 1)
+      .build();
+    for (const key of ['keel.pipeline', 'keel.pipeline.status', 'keel.resumed_from']) {
+      const error = await built
+        .run(undefined, { keel, captureEnvironment: false, tags: { [key]: 'x' } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toContain("runner's own tags");
+    }
+    const bad = await built
+      .run(undefined, { keel, captureEnvironment: false, tags: { n: 1 as unknown as string } })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect((await keel.tracker.searchRuns({})).runs).toHaveLength(0);
+  });
+
   it('records each step duration on the keel clock, as the step run start and end', async () => {
     const { keel, clock } = createPipelineTestKeel();
     const built = pipeline('timed')
