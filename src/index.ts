@@ -78,6 +78,17 @@ export type {
   StandardSchemaV1,
 } from './core/standard-schema.js';
 export { INSTRUMENTATION_SCOPE, type Telemetry } from './core/telemetry.js';
+export {
+  benjaminiHochberg,
+  type ColumnDriftEntry,
+  type ColumnSpec,
+  type DetectDriftOptions,
+  type DetectDriftReport,
+  defaultMethod,
+  detectDrift,
+  type SkippedColumn,
+  type SkipReason as DriftSkipReason,
+} from './drift/dataset.js';
 export { type MannWhitneyResult, mannWhitneyU } from './drift/detectors/mannwhitney.js';
 export {
   anderson,
@@ -100,13 +111,59 @@ export {
   z,
 } from './drift/detectors.js';
 export {
+  type CategoricalColumnProfile,
+  type ColumnProfile,
+  columnSketch,
+  type EmptyColumnProfile,
+  isProfile,
+  mergeProfiles,
+  type NumericColumnProfile,
+  PROFILE_FORMAT,
+  PROFILE_VERSION,
+  type Profile,
+  type ProfileHistogram,
+  type ProfileOptions,
+  parseProfile,
+  profile,
+} from './drift/profile.js';
+export {
   type CategoricalSample,
   categoricalSample,
   type NumericSample,
   numericSample,
   type Sample,
 } from './drift/sample.js';
+export {
+  createDriftService,
+  type DriftEvents,
+  type DriftService,
+  type DriftServiceOptions,
+} from './drift/service.js';
+export {
+  DEFAULT_SKETCH_K,
+  QuantileSketch,
+  type QuantileSketchJson,
+  type QuantileSketchOptions,
+  upperBound,
+} from './drift/sketch.js';
+export { Adwin, type AdwinOptions, type AdwinUpdate } from './drift/streaming/adwin.js';
+export { Ddm, type DdmOptions } from './drift/streaming/ddm.js';
+export { Eddm, type EddmOptions } from './drift/streaming/eddm.js';
+export { HddmA, type HddmAOptions } from './drift/streaming/hddm-a.js';
+export { HddmW, type HddmWOptions } from './drift/streaming/hddm-w.js';
+export { Kswin, type KswinOptions, type KswinUpdate } from './drift/streaming/kswin.js';
+export { PageHinkley, type PageHinkleyOptions } from './drift/streaming/page-hinkley.js';
 export type { StreamingDetector, StreamingUpdate } from './drift/streaming/types.js';
+export {
+  type ColumnType,
+  type ColumnTypeInfo,
+  inferColumnType,
+  isMissing,
+  type Row,
+  type Table,
+  type TableColumns,
+  tableColumns,
+} from './drift/table.js';
 export type {
   ColumnDriftResult,
   DatasetDriftReport,
@@ -116,6 +173,16 @@ export type {
   DriftTestResult,
   MissingCounts,
 } from './drift/types.js';
+export {
+  type ColumnExpectation,
+  type DataCheck,
+  type DataExpectation,
+  type DataReport,
+  type DataSpec,
+  type DriftExpectation,
+  validateData,
+  validateDataAsync,
+} from './drift/validate-data.js';
 export {
   createGateEvaluator,
   type EvaluateGateOptions,

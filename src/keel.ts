@@ -13,6 +13,7 @@ import { type Emit, SafeEmitter } from './core/events.js';
 import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
 import { parseWith } from './core/validate.js';
+import { createDriftService, type DriftEvents, type DriftService } from './drift/service.js';
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { MetadataStore } from './metadata/types.js';
 import type { PipelineEvents } from './pipeline/events.js';
@@ -45,6 +46,7 @@ export interface KeelEvents
     TrackerEvents,
     RegistryEvents,
     GateEvents,
+    DriftEvents,
     PipelineEvents {}
 
 /** A keel instance: the services over one backend. */
@@ -59,6 +61,8 @@ export interface Keel {
   readonly registry: Registry;
   /** Quality gates whose reports are stored as evidence. */
   readonly gates: GateEvaluator;
+  /** Dataset drift with telemetry and the `drift:detected` event. */
+  readonly drift: DriftService;
   /** All services' events. A throwing listener never breaks the operation that emitted. */
   readonly events: SafeEmitter<KeelEvents>;
   /** The clock every service uses. */
@@ -105,6 +109,7 @@ export function createKeel(options: KeelOptions): Keel {
   };
   const tracker = createTracker({ ...services, emit: emitterFor<TrackerEvents>(events) });
   const gates = createGateEvaluator({ ...services, emit: emitterFor<GateEvents>(events) });
+  const drift = createDriftService({ telemetry, emit: emitterFor<DriftEvents>(events) });
   const registry = createRegistry({
     ...services,
     emit: emitterFor<RegistryEvents>(events),
@@ -120,6 +125,7 @@ export function createKeel(options: KeelOptions): Keel {
     tracker,
     registry,
     gates,
+    drift,
     events,
     clock,
     actor,

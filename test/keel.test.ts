@@ -52,3 +52,20 @@ describe('createKeel', () => {
     }
   });
 });
+
+describe('keel.drift', () => {
+  it('detects drift inside a keel.drift.detect span and emits drift:detected on the bus', async () => {
+    const otel = testTelemetry();
+    const keel = createKeel({ backend: memoryBackend(), tracer: otel.tracer, meter: otel.meter });
+    const detected: number[] = [];
+    keel.events.on('drift:detected', ({ report }) => detected.push(report.driftedColumns));
+    const reference = { x: Array.from({ length: 500 }, (_, i) => (i % 50) / 10) };
+    const current = { x: Array.from({ length: 500 }, (_, i) => (i % 50) / 10 + 3) };
+    const report = keel.drift.detect(reference, current);
+    expect(report.drifted).toBe(true);
+    expect(detected).toEqual([1]);
+    const span = otel.spans().find((s) => s.name === 'keel.drift.detect');
+    expect(span).toBeDefined();
+    expect((await otel.metrics()).some((m) => m.name === 'keel.drift.score')).toBe(true);
+  });
+});
