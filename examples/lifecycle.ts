@@ -7,14 +7,17 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { profile } from '../src/drift/profile.js';
 import { fsBackend } from '../src/fs.js';
-import { createKeel, type GatePolicy } from '../src/index.js';
-import { createMonitor } from '../src/ops/monitor.js';
-import { createRouter } from '../src/ops/router.js';
-import { createTrainingLoop } from '../src/ops/training-loop.js';
-import { onDrift } from '../src/ops/triggers.js';
-import { pipeline } from '../src/pipeline/builder.js';
+import {
+  createKeel,
+  createMonitor,
+  createRouter,
+  createTrainingLoop,
+  type GatePolicy,
+  onDrift,
+  pipeline,
+  profile,
+} from '../src/index.js';
 
 type Row = {
   tenure: number;

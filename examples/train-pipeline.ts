@@ -5,11 +5,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { memoryBackend } from '../src/backends/memory/backend.js';
-import { validateData } from '../src/drift/validate-data.js';
-import { createKeel } from '../src/keel.js';
-import { pipeline } from '../src/pipeline/builder.js';
-import type { Pipeline, PipelineResult } from '../src/pipeline/types.js';
+import {
+  createKeel,
+  memoryBackend,
+  type Pipeline,
+  type PipelineResult,
+  pipeline,
+  validateData,
+} from '../src/index.js';
 
 /** One customer: two features and the label. */
 export interface Row {
