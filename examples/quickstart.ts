@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fsBackend } from '../src/fs.js';
 import { createKeel, formatGateReport, type GatePolicy, roleAuthorizer } from '../src/index.js';
 
-export async function main(root = join(process.cwd(), '.keel')): Promise<void> {
+export async function main(root: string = join(process.cwd(), '.keel')): Promise<void> {
   const keel = createKeel({
     backend: fsBackend({ root }),
     actor: { id: 'trainer', roles: ['trainer'] },
