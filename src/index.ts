@@ -144,7 +144,6 @@ export {
   QuantileSketch,
   type QuantileSketchJson,
   type QuantileSketchOptions,
-  upperBound,
 } from './drift/sketch.js';
 export { Adwin, type AdwinOptions, type AdwinUpdate } from './drift/streaming/adwin.js';
 export { Ddm, type DdmOptions } from './drift/streaming/ddm.js';

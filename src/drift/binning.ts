@@ -101,11 +101,6 @@ export function doaneHistogram(sorted: Float64Array): Histogram {
   return { edges, counts: histogramCounts(sorted, edges) };
 }
 
-/**
- * Alias of {@link doaneHistogram}, kept for modules written against the placeholder name.
- * @deprecated use {@link doaneHistogram}.
- */
-export const DOANE_PLACEHOLDER: (sorted: Float64Array) => Histogram = doaneHistogram;
 
 /**
  * keel's default binning of numerical samples: Doane edges on the reference, NumPy counts,
@@ -227,7 +222,7 @@ export function searchLeft(sorted: Float64Array, x: number): number {
 }
 
 /** Index of the first element > x in a sorted array (`searchsorted(side='right')`). */
-export function searchRight(sorted: Float64Array, x: number): number {
+export function searchRight(sorted: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -17,8 +17,8 @@ import {
   psiOf,
   tvdOf,
 } from './detectors/binned.js';
+import { welchFromMoments } from './detectors/ttest.js';
 import { detectors, type SampleDetector } from './detectors.js';
-import { studentTSf } from './distributions/beta.js';
 import { kolmogorovSmirnovSf } from './distributions/kolmogorov.js';
 import { mean as numpyMean, variance as numpyVariance } from './distributions/summation.js';
 import {
@@ -702,31 +702,4 @@ function checkThreshold(detector: SampleDetector, threshold: number): void {
         '; pass a valid threshold',
     );
   }
-}
-
-/**
- * Welch's t-test from counts, means and sample variances, with the degenerate cases of the
- * `ttest` detector (df 1 when undefined; no spread: t = 0 and p = 1 for equal means, else
- * t = +/-Infinity and p = 0).
- */
-function welchFromMoments(
-  n1: number,
-  m1: number,
-  v1: number,
-  n2: number,
-  m2: number,
-  v2: number,
-): { statistic: number; pValue: number } {
-  const vn1 = v1 / n1;
-  const vn2 = v2 / n2;
-  let df = (vn1 + vn2) ** 2 / (vn1 ** 2 / (n1 - 1) + vn2 ** 2 / (n2 - 1));
-  if (Number.isNaN(df)) df = 1;
-  const denom = Math.sqrt(vn1 + vn2);
-  const d = m1 - m2;
-  if (!(denom > 0)) {
-    if (d === 0) return { statistic: 0, pValue: 1 };
-    return { statistic: d > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY, pValue: 0 };
-  }
-  const t = d / denom;
-  return { statistic: t, pValue: Math.min(Math.max(studentTSf(Math.abs(t), df) * 2, 0), 1) };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { parseWith } from '../core/validate.js';
+import { searchRight } from './binning.js';
 
 /** The JSON form of a {@link QuantileSketch}: plain data, stable across versions 1. */
 export interface QuantileSketchJson {
@@ -157,7 +158,7 @@ export class QuantileSketch {
   /** Estimated number of values `<= x`, within `rankErrorBound` of the truth. */
   rank(x: number): number {
     const view = this.#sorted();
-    const i = upperBound(view.values, x);
+    const i = searchRight(view.values, x);
     return i === 0 ? 0 : view.cumulative[i - 1]!;
   }
 
@@ -297,21 +298,6 @@ export class QuantileSketch {
     this.#view = { values, cumulative };
     return this.#view;
   }
-}
-
-/**
- * Index of the first element of ascending `values` greater than `x` (the number of elements
- * `<= x`).
- */
-export function upperBound(values: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((values[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 interface SortedView {

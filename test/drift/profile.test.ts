@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
+import { searchRight as upperBound } from '../../src/drift/binning.js';
 import { detectDrift } from '../../src/drift/dataset.js';
 import { detectors } from '../../src/drift/detectors.js';
 import {
@@ -10,7 +11,7 @@ import {
   parseProfile,
   profile,
 } from '../../src/drift/profile.js';
-import { QuantileSketch, upperBound } from '../../src/drift/sketch.js';
+import { QuantileSketch } from '../../src/drift/sketch.js';
 
 function normals(seed: string, n: number, mean = 0, sd = 1): number[] {
   const rng = createRandom(seed);

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
-import { QuantileSketch, upperBound } from '../../src/drift/sketch.js';
+import { searchRight as upperBound } from '../../src/drift/binning.js';
+import { QuantileSketch } from '../../src/drift/sketch.js';
 
 function normals(seed: string, n: number): Float64Array {
   const rng = createRandom(seed);

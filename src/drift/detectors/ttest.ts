@@ -27,6 +27,21 @@ export function welchTTest(
   const m2 = pairwiseSum(y) / n2;
   const v1 = sampleVariance(x, m1);
   const v2 = sampleVariance(y, m2);
+  return welchFromMoments(n1, m1, v1, n2, m2, v2);
+}
+
+/**
+ * Welch's t statistic and two-sided p-value from each sample's size, mean and unbiased variance
+ * (`scipy.stats.ttest_ind(..., equal_var=False)`); what a profile without raw values can test.
+ */
+export function welchFromMoments(
+  n1: number,
+  m1: number,
+  v1: number,
+  n2: number,
+  m2: number,
+  v2: number,
+): { statistic: number; pValue: number } {
   const vn1 = v1 / n1;
   const vn2 = v2 / n2;
   let df = (vn1 + vn2) ** 2 / (vn1 ** 2 / (n1 - 1) + vn2 ** 2 / (n2 - 1));
