@@ -101,7 +101,6 @@ export function doaneHistogram(sorted: Float64Array): Histogram {
   return { edges, counts: histogramCounts(sorted, edges) };
 }
 
-
 /**
  * keel's default binning of numerical samples: Doane edges on the reference, NumPy counts,
  * two open outer bins for current values below the first and above the last edge, then the
