@@ -13,6 +13,7 @@ import {
   createMonitor,
   createRouter,
   createTrainingLoop,
+  formatGateReport,
   type GatePolicy,
   onDrift,
   pipeline,
@@ -40,8 +41,11 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   const keel = createKeel({
     backend: fsBackend({ root }),
     actor: { id: 'ops-demo' },
-    // Nothing becomes champion without a passing gate report about that very version.
-    aliasPolicies: [{ alias: 'champion', requireGate: true }],
+    // Nothing becomes champion without a passing gate report about that very version and a
+    // reviewer's approval.
+    aliasPolicies: [
+      { alias: 'champion', requireGate: true, requiredApprovals: 1, approverRoles: ['reviewer'] },
+    ],
   });
   const say = (stage: string, text: string): void => console.log(`${stage.padEnd(9)} ${text}`);
   say('lifecycle', `store at ${root}`);
@@ -94,12 +98,18 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     { candidate: { metrics: v1.metrics } },
     { subject: { model: MODEL, version: v1.version } },
   );
+  const reviewer = { id: 'ana', roles: ['reviewer'] };
+  await keel.registry.approve(MODEL, v1.version, { alias: 'champion', actor: reviewer });
   await keel.registry.setAlias(MODEL, 'champion', v1.version, {
     evidence: firstReport,
     reason: 'first model',
   });
   say('train', `run ${first.runId}: accuracy ${fmt(v1.metrics.accuracy ?? Number.NaN)}`);
-  say('promote', `churn v${v1.version} -> champion (gate ${firstReport.decision})`);
+  console.log(formatGateReport(firstReport).replace(/^/gm, '          '));
+  say(
+    'promote',
+    `churn v${v1.version} -> champion (gate ${firstReport.decision}, approved by ${reviewer.id})`,
+  );
 
   // 3. Serve: a canary router with a monitor on its inputs, a loop that retrains on drift.
   const reference = profile(generate(2000, 1, 0).map(features));
@@ -200,6 +210,9 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   say('serve', `shifted traffic: accuracy ${fmt(await serve(500, 11))}`);
   const challenger = await within(retrained, 30_000, 'the retraining');
   if (challenger !== undefined) {
+    // A reviewer approves the retrained version; the live canary gate still decides.
+    await keel.registry.approve(MODEL, challenger, { alias: 'champion', actor: reviewer });
+    say('approve', `${reviewer.id} approves churn v${challenger} for champion; the canary decides`);
     await router.refresh();
     let round = 12;
     let outcome: string | undefined;

@@ -10,11 +10,13 @@ describe('examples/lifecycle.ts', () => {
     try {
       const output = runTs(join(repoRoot, 'examples', 'lifecycle.ts'), { cwd });
       expect(output).toContain(`store at ${join(cwd, '.keel')}`);
-      expect(output).toMatch(/promote\s+churn v1 -> champion \(gate pass\)/);
+      expect(output).toMatch(/gate "offline-quality" PASS\s+churn v1/);
+      expect(output).toMatch(/promote\s+churn v1 -> champion \(gate pass, approved by ana\)/);
       expect(output).toMatch(/monitor\s+checked \d+ rows: no drift/);
       expect(output).toMatch(/monitor\s+drift in .*tenure/);
       expect(output).toMatch(/retrain\s+run \w{26}: churn v2 .* -> challenger/);
       expect(output).toMatch(/router\s+challenger now serves v2/);
+      expect(output).toMatch(/approve\s+ana approves churn v2 for champion/);
       expect(output).toMatch(/release\s+churn v2 (-> champion|rolled back)/);
       expect(output).toMatch(/history\s+challenger\s+v- -> v2 by ops-demo: training loop: drift/);
       expect(output).toMatch(/audit\s+verified/);
