@@ -110,36 +110,63 @@ async function runAttempt<T>(
 ): Promise<T> {
   const { signal: runSignal, options } = plan;
   runSignal.throwIfAborted();
+  if (options.timeoutMs === undefined) {
+    // Without a time limit the run's signal is the attempt's signal: no controller to set up.
+    const value = attemptFn(runSignal, attempt);
+    if (isPromiseLike(value)) return raceAbort(value, runSignal);
+    // aborted while it ran (by the step itself, or a listener): cancelled, as an async step is
+    runSignal.throwIfAborted();
+    return value;
+  }
   const controller = new AbortController();
   const forward = (): void => controller.abort(runSignal.reason);
   runSignal.addEventListener('abort', forward, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = options.timeoutMs;
+  const timer = setTimeout(() => {
+    controller.abort(
+      new TimeoutError(
+        `[keel] ${plan.what} timed out after ${limit} ms (attempt ${attempt}); make it faster, raise timeoutMs, or add retries`,
+        { details: { timeoutMs: limit, attempt } },
+      ),
+    );
+  }, limit);
   try {
-    // Racing against the signal lets the run move on even when a step ignores ctx.signal.
-    const stopped = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
-        once: true,
-      });
-    });
-    if (options.timeoutMs !== undefined) {
-      const limit = options.timeoutMs;
-      timer = setTimeout(() => {
-        controller.abort(
-          new TimeoutError(
-            `[keel] ${plan.what} timed out after ${limit} ms (attempt ${attempt}); make it faster, raise timeoutMs, or add retries`,
-            { details: { timeoutMs: limit, attempt } },
-          ),
-        );
-      }, limit);
-    }
     const work = Promise.resolve().then(() => attemptFn(controller.signal, attempt));
-    work.catch(() => {}); // an abandoned attempt's late failure must not be unhandled
-    stopped.catch(() => {});
-    return await Promise.race([work, stopped]);
+    return await raceAbort(work, controller.signal);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimeout(timer);
     runSignal.removeEventListener('abort', forward);
   }
+}
+
+/**
+ * Settles with `work`, or rejects with the signal's reason as soon as it aborts: the run
+ * moves on even when a step ignores its signal.
+ */
+async function raceAbort<T>(work: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  const settled = Promise.resolve(work);
+  settled.catch(() => {}); // an abandoned attempt's late failure must not be unhandled
+  // the step itself may have aborted the signal before it returned its promise
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  stopped.catch(() => {});
+  try {
+    return await Promise.race([settled, stopped]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function asError(thrown: unknown, what: string): Error {

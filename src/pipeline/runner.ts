@@ -40,6 +40,9 @@ import type {
   StepResult,
 } from './types.js';
 
+/** A step's tracked run is stored at the latest this long after the step started. */
+const STEP_RUN_DEFER_MS = 50;
+
 /**
  * Runs a built pipeline's definition (what `Pipeline.run` calls). See `Pipeline.run` for the
  * result and error semantics.
@@ -218,18 +221,20 @@ class PipelineRun {
     if (settings.resumeFrom) params['keel.resume_from'] = settings.resumeFrom;
     const tags: Tags = { ...settings.tags, 'keel.pipeline': definition.name };
     if (settings.resumeFrom) tags['keel.resumed_from'] = settings.resumeFrom;
+    const fp = this.inputFingerprint;
+    const inputs: LineageRef[] = [];
+    if (fp.ok && fp.json !== undefined) {
+      const digest = await this.store.putOutput(fp.json, 'input');
+      inputs.push({ digest, name: 'input', kind: 'pipeline-input' });
+    }
     const run = await keel.tracker.startRun({
       experiment: definition.experiment,
       name: definition.name,
       params,
       tags,
       captureEnvironment: settings.captureEnvironment,
+      inputs,
     });
-    const fp = this.inputFingerprint;
-    if (fp.ok && fp.json !== undefined) {
-      const digest = await this.store.putOutput(fp.json, 'input');
-      await run.logInput({ digest, name: 'input', kind: 'pipeline-input' });
-    }
     await this.store.appendRunLog(run.id, [
       {
         type: 'start',
@@ -251,10 +256,10 @@ class PipelineRun {
   ): Promise<void> {
     try {
       await this.store.appendRunLog(this.runId, [{ type: 'end', status, durationMs }]);
-      await run.setTags({ 'keel.pipeline.status': status });
-      if (status === 'completed') await run.end('completed');
-      else if (status === 'aborted') await run.end('killed', this.controller.signal.reason);
-      else await run.end('failed', this.failure?.error);
+      const final = { tags: { 'keel.pipeline.status': status } };
+      if (status === 'completed') await run.end('completed', undefined, final);
+      else if (status === 'aborted') await run.end('killed', this.controller.signal.reason, final);
+      else await run.end('failed', this.failure?.error, final);
     } catch (error) {
       // the run's outcome stands; a bookkeeping failure is reported on the span
       recordError(span, error);
@@ -337,17 +342,11 @@ class PipelineRun {
     const span = keel.telemetry.tracer.startSpan('keel.step.run', { attributes }, this.runContext);
     const args: Record<string, unknown> = { input: this.input };
     const inputs: Record<string, Digest> = {};
-    let unhashable: string | undefined;
-    const note = (name: string, fp: Fingerprint | undefined): void => {
-      if (fp?.ok) inputs[name] = fp.digest;
-      else
-        unhashable ??= `argument "${name}" has no deterministic digest (${fp ? fp.reason : 'it was not produced'})`;
-    };
-    note('input', this.inputFingerprint);
+    let unhashable = noteInput(inputs, 'input', this.inputFingerprint, undefined);
     for (const dep of step.deps) {
       const depState = this.states.get(dep);
       args[dep] = depState?.output;
-      note(dep, depState?.fingerprint);
+      unhashable = noteInput(inputs, dep, depState?.fingerprint, unhashable);
     }
 
     let stepRun: RunHandle | undefined;
@@ -391,14 +390,18 @@ class PipelineRun {
       if (explain.sourceRunId && outcome !== 'executed') {
         tags['keel.step.source_run'] = explain.sourceRunId;
       }
+      // The inputs go into the write that creates the step's run, the outputs and the final
+      // tags into the write that ends it; a step that ends within STEP_RUN_DEFER_MS (and
+      // writes nothing to ctx.run before) is stored once, already ended.
       stepRun = await keel.tracker.startRun({
         experiment: definition.experiment,
         name: step.name,
         parentRunId: this.runId,
         params: { 'keel.step.version': step.version },
         tags,
+        inputs: inputRefs(inputs),
+        deferWriteMs: STEP_RUN_DEFER_MS,
       });
-      await logInputs(stepRun, inputs);
       if (outcome === 'cached') {
         this.emit('step:cached', { ...this.ids(step), key: explain.key ?? '' });
       }
@@ -425,14 +428,16 @@ class PipelineRun {
       }
 
       const durationMs = keel.clock.now() - started;
-      if (state.stored) {
-        await stepRun.logOutput({ digest: state.stored, name: 'output', kind: 'step-output' });
-      }
-      await storeLogs(stepRun, logs);
-      if (outcome === 'executed' && attempts !== 1) {
-        await stepRun.setTags({ 'keel.step.attempts': String(attempts) });
-      }
-      await stepRun.end('completed');
+      const outputs: LineageRef[] = [];
+      if (state.stored) outputs.push({ digest: state.stored, name: 'output', kind: 'step-output' });
+      const logRef = await this.storeLogs(logs);
+      if (logRef) outputs.push(logRef);
+      await stepRun.end('completed', undefined, {
+        outputs,
+        ...(outcome === 'executed' && attempts !== 1
+          ? { tags: { 'keel.step.attempts': String(attempts) } }
+          : {}),
+      });
 
       state.phase = outcome === 'copied' ? 'copied' : 'completed';
       state.result = {
@@ -627,12 +632,18 @@ class PipelineRun {
     attempt: number,
     logs: StepLogEntry[],
   ): StepContext {
+    let logger: StepLogger | undefined;
+    const build = (): StepLogger => this.logger(step, attempt, logs);
     return {
       signal,
       run,
       keel: this.keel,
       attempt,
-      logger: this.logger(step, attempt, logs),
+      // built on first use: most steps never log
+      get logger() {
+        logger ??= build();
+        return logger;
+      },
       pipeline: this.definition.name,
       step: step.name,
       runId: this.runId,
@@ -708,16 +719,28 @@ class PipelineRun {
     attempts: number,
   ): Promise<void> {
     if (!run) return;
+    let logRef: LineageRef | undefined;
     try {
-      await storeLogs(run, logs);
-      await run.setTags({
+      logRef = await this.storeLogs(logs);
+    } catch {
+      // ending the run below matters more than its logs
+    }
+    const final = {
+      tags: {
         'keel.step.outcome': cancelled ? 'cancelled' : 'failed',
         'keel.step.attempts': String(attempts),
-      });
-    } catch {
-      // ending the run below matters more than the tags
-    }
-    await run.end(cancelled ? 'killed' : 'failed', error).catch(() => {});
+      },
+      ...(logRef ? { outputs: [logRef] } : {}),
+    };
+    await run.end(cancelled ? 'killed' : 'failed', error, final).catch(() => {});
+  }
+
+  /** Stores the lines a step logged as an artifact; returns its reference (none: no lines). */
+  private async storeLogs(logs: StepLogEntry[]): Promise<LineageRef | undefined> {
+    if (logs.length === 0) return undefined;
+    const text = `${logs.map(serializeLogEntry).join('\n')}\n`;
+    const meta = await this.keel.artifacts.put(text, { mediaType: 'application/x-ndjson' });
+    return { digest: meta.digest, name: 'logs.ndjson', kind: 'artifact' };
   }
 
   private countCache(hit: boolean, step: string): void {
@@ -758,19 +781,32 @@ function checkKeel(value: unknown, what: string): PipelineKeel {
   return keel as PipelineKeel;
 }
 
-async function logInputs(run: RunHandle, inputs: Record<string, Digest>): Promise<void> {
+/** Records an argument's digest in `inputs`; returns why the step is unhashable, if it is. */
+function noteInput(
+  inputs: Record<string, Digest>,
+  name: string,
+  fp: Fingerprint | undefined,
+  unhashable: string | undefined,
+): string | undefined {
+  if (fp?.ok) {
+    inputs[name] = fp.digest;
+    return unhashable;
+  }
+  return (
+    unhashable ??
+    `argument "${name}" has no deterministic digest (${fp ? fp.reason : 'it was not produced'})`
+  );
+}
+
+/** The lineage references of a step's inputs: its dependencies' outputs. */
+function inputRefs(inputs: Record<string, Digest>): LineageRef[] {
+  const refs: LineageRef[] = [];
   for (const [name, digest] of Object.entries(inputs)) {
     // The pipeline input is recorded once, on the pipeline's run, not on every step's.
     if (name === 'input' || digest === UNDEFINED_DIGEST) continue;
-    const ref: LineageRef = { digest, name, kind: 'step-output' };
-    await run.logInput(ref);
+    refs.push({ digest, name, kind: 'step-output' });
   }
-}
-
-async function storeLogs(run: RunHandle, logs: StepLogEntry[]): Promise<void> {
-  if (logs.length === 0) return;
-  const text = `${logs.map(serializeLogEntry).join('\n')}\n`;
-  await run.logArtifact(text, { name: 'logs.ndjson', mediaType: 'application/x-ndjson' });
+  return refs;
 }
 
 function serializeLogEntry(entry: StepLogEntry): string {

@@ -4,7 +4,7 @@
  * its write sequence number), and the conversions between stored JSON and {@link Run}.
  * Non-finite metric values are stored as the strings "NaN", "Infinity" and "-Infinity".
  */
-import { type Digest, sha256 } from '../core/digest.js';
+import { sha256 } from '../core/digest.js';
 import { IntegrityError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { Params, Tags } from '../core/schemas.js';
@@ -22,8 +22,6 @@ export const trackingKeys: {
   metricsLog(runId: string): string;
   /** Every run-document write appends `[runId, seq]` here first: the search cache follows it. */
   readonly journal: string;
-  lineagePrefix(digest: Digest): string;
-  lineage(digest: Digest, role: LineageRole, runId: string): string;
 } = {
   experimentsPrefix: `${TRACKING_ROOT}/experiments/`,
   experiment: (name) => `${TRACKING_ROOT}/experiments/${experimentId(name)}`,
@@ -31,8 +29,6 @@ export const trackingKeys: {
   run: (runId) => `${TRACKING_ROOT}/runs/${runId}`,
   metricsLog: (runId) => `${TRACKING_ROOT}/metrics/${runId}`,
   journal: `${TRACKING_ROOT}/journal`,
-  lineagePrefix: (digest) => `${TRACKING_ROOT}/lineage/${digest.slice(7)}/`,
-  lineage: (digest, role, runId) => `${TRACKING_ROOT}/lineage/${digest.slice(7)}/${role}/${runId}`,
 };
 
 /** Which side of a run a lineage reference is on. */

@@ -1,28 +1,42 @@
 /**
  * @module
- * The live run handle: a synchronous metric buffer in typed-array columns, flushed in
- * order (one log append and one run-document update per flush), and the run's state
- * machine (open -> closing -> ended). Failures of background flushes are kept and
- * surface as the rejection of the next `flush()` or `end()`; the points stay buffered.
+ * The live run handle: a synchronous metric buffer in typed-array columns, encoded into a
+ * batch when full and flushed in order (one log append and one run-document update per
+ * flush), and the run's state machine (open -> closing -> ended). Each run-document write
+ * starts from the document this handle last wrote (compare-and-swap, read only on conflict).
+ * Failures of background flushes are kept and surface as the rejection of the next
+ * `flush()` or `end()`; the points stay buffered.
  */
 import type { ArtifactMeta } from '../artifacts/types.js';
 import type { Body } from '../core/body.js';
 import { isoNow } from '../core/clock.js';
-import { ConflictError, ValidationError } from '../core/errors.js';
+import { ConflictError, ErrorCodes, isKeelError, ValidationError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { type Params, paramsSchema, type Tags, tagsSchema } from '../core/schemas.js';
 import { inSpan } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
-import { encodeMetricBatch, isLaterOrSame, type MetricColumns } from './metric-batch.js';
-import { type LineageRole, sameRef, trackingKeys } from './records.js';
-import { assertRunning, endedError, type TrackerContext, updateRun } from './run-store.js';
+import { encodeMetricBatch, isLaterOrSame } from './metric-batch.js';
+import { quickEndRun } from './quick-validate.js';
+import { type LineageRole, runFromJson, trackingKeys } from './records.js';
 import {
+  addRefs,
+  assertRunning,
+  copyRun,
+  createRunDocument,
+  endedError,
+  type StoredRun,
+  type TrackerContext,
+  updateRun,
+} from './run-store.js';
+import {
+  endRunSchema,
   finalStatusSchema,
   lineageRefSchema,
   logArtifactSchema,
   metricKeySchema,
 } from './schemas.js';
 import type {
+  EndRunOptions,
   FinalRunStatus,
   LineageRef,
   LogMetricOptions,
@@ -37,11 +51,14 @@ export const MAX_METRIC_KEYS = 100_000;
 /** Longest stored error message of a failed run. */
 const MAX_ERROR_MESSAGE = 6000;
 
+/** Points buffered before the first flush grows the buffer (it grows to `flushSize`). */
+const INITIAL_CAPACITY = 256;
+
+/** A batch encoded when it was sealed, waiting to be written. */
 interface SealedBatch {
-  id: string;
-  columns: MetricColumns;
-  entry?: JsonObject;
-  latest?: MetricPoint[];
+  entry: JsonObject;
+  latest: MetricPoint[];
+  count: number;
   appended: boolean;
 }
 
@@ -52,38 +69,57 @@ export class TrackedRunHandle implements RunHandle {
   private readonly ctx: TrackerContext;
   private state: 'open' | 'closing' | 'ended' = 'open';
   private ending: Promise<Run> | undefined;
-  private readonly writerId: string;
+  /** The run document as this handle last wrote or read it: the first guess of each write. */
+  private stored: StoredRun | undefined;
+  /** A deferred run not stored yet (`deferWriteMs`), and its storing in flight. */
+  private unborn: Run | undefined;
+  private birth: Promise<boolean> | undefined;
+  private deferTimer: ReturnType<typeof setTimeout> | undefined;
+  private writerId: string | undefined;
   private batchSeq = 0;
   // metric keys seen by this handle, validated once each
-  private readonly keyIds = new Map<string, number>();
+  private keyIds: Map<string, number> | undefined;
   private readonly keyNames: string[] = [];
   private readonly lastStep: number[] = [];
-  // the open buffer, in columns
-  private keyIndex: Uint32Array;
-  private values: Float64Array;
-  private steps: Float64Array;
-  private timestamps: Float64Array;
+  // the open buffer, in columns (allocated on the first point, reused after each seal)
+  private keyIndex: Uint32Array = EMPTY_U32;
+  private values: Float64Array = EMPTY_F64;
+  private steps: Float64Array = EMPTY_F64;
+  private timestamps: Float64Array = EMPTY_F64;
   private count = 0;
   private readonly sealed: SealedBatch[] = [];
-  private queue: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = RESOLVED;
   private failure: { error: unknown } | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(ctx: TrackerContext, runId: string) {
+  constructor(ctx: TrackerContext, runId: string, stored?: StoredRun) {
     this.ctx = ctx;
     this.id = runId;
-    this.writerId = ctx.newId();
-    const capacity = Math.min(ctx.flushSize, 1024);
-    this.keyIndex = new Uint32Array(capacity);
-    this.values = new Float64Array(capacity);
-    this.steps = new Float64Array(capacity);
-    this.timestamps = new Float64Array(capacity);
+    this.stored = stored;
   }
 
+  /**
+   * A handle of a run that is not stored yet: it is stored at the first write, after
+   * `deferMs`, or (already ended, in one write) by `end()`.
+   */
+  static deferred(ctx: TrackerContext, run: Run, deferMs: number): TrackedRunHandle {
+    const handle = new TrackedRunHandle(ctx, run.id);
+    handle.unborn = run;
+    ctx.unborn.set(run.id, { store: () => handle.born() });
+    const timer = setTimeout(() => {
+      handle.deferTimer = undefined;
+      // a failure here is retried by the next write or by end()
+      handle.born().catch(() => {});
+    }, deferMs);
+    (timer as { unref?: () => void }).unref?.();
+    handle.deferTimer = timer;
+    return handle;
+  }
   async logParams(params: Params): Promise<void> {
     const checked = parseWith(paramsSchema, params, 'params');
     this.assertOpen();
-    await updateRun(this.ctx, this.id, (run) => {
+    await this.born();
+    await this.update((run) => {
       assertRunning(run);
       let changed = false;
       for (const [key, value] of Object.entries(checked)) {
@@ -105,12 +141,20 @@ export class TrackedRunHandle implements RunHandle {
   }
 
   logMetric(key: string, value: number, opts?: LogMetricOptions): void {
-    this.assertOpen();
-    const index = this.keyIds.get(key) ?? this.registerKey(key);
+    if (this.state !== 'open') this.assertOpen();
+    let index = this.keyIds?.get(key);
+    if (index === undefined) index = this.registerKey(key);
     if (typeof value !== 'number') throw badValue(key, value);
-    const step = opts?.step === undefined ? this.lastStep[index]! + 1 : checkStep(opts.step);
-    const timestamp =
-      opts?.timestamp === undefined ? this.ctx.clock.now() : checkTimestamp(opts.timestamp);
+    let step: number;
+    let timestamp: number;
+    if (opts === undefined) {
+      step = this.lastStep[index]! + 1;
+      timestamp = this.ctx.clock.now();
+    } else {
+      step = opts.step === undefined ? this.lastStep[index]! + 1 : checkStep(opts.step);
+      timestamp =
+        opts.timestamp === undefined ? this.ctx.clock.now() : checkTimestamp(opts.timestamp);
+    }
     this.push(index, value, step, timestamp);
   }
 
@@ -123,7 +167,7 @@ export class TrackedRunHandle implements RunHandle {
     }
     const entries = Object.entries(values);
     const indexes = entries.map(([key, value]) => {
-      const index = this.keyIds.get(key) ?? this.registerKey(key);
+      const index = this.keyIds?.get(key) ?? this.registerKey(key);
       if (typeof value !== 'number') throw badValue(key, value);
       return index;
     });
@@ -139,15 +183,10 @@ export class TrackedRunHandle implements RunHandle {
   async setTags(tags: Tags): Promise<void> {
     const checked = parseWith(tagsSchema, tags, 'tags');
     this.assertOpen();
-    await updateRun(this.ctx, this.id, (run) => {
+    await this.born();
+    await this.update((run) => {
       assertRunning(run);
-      let changed = false;
-      for (const [key, value] of Object.entries(checked)) {
-        if (Object.hasOwn(run.tags, key) && run.tags[key] === value) continue;
-        run.tags[key] = value;
-        changed = true;
-      }
-      return changed;
+      return setTagsOf(run, checked);
     });
   }
 
@@ -177,6 +216,8 @@ export class TrackedRunHandle implements RunHandle {
 
   async flush(): Promise<void> {
     this.seal();
+    // nothing buffered, nothing in flight (a batch leaves `sealed` once written), no failure
+    if (this.sealed.length === 0 && this.failure === undefined) return;
     await this.enqueue(async () => {
       const failure = this.failure;
       if (failure !== undefined) {
@@ -187,16 +228,21 @@ export class TrackedRunHandle implements RunHandle {
     });
   }
 
-  end(status: FinalRunStatus = 'completed', error?: unknown): Promise<Run> {
+  end(status: FinalRunStatus = 'completed', error?: unknown, opts?: EndRunOptions): Promise<Run> {
     if (this.ending) return this.ending;
     let checked: FinalRunStatus;
+    let options: EndRunOptions;
     try {
       checked = parseWith(finalStatusSchema, status, 'run status');
+      options =
+        opts === undefined
+          ? {}
+          : (quickEndRun(opts) ?? parseWith(endRunSchema, opts, 'end options'));
     } catch (problem) {
       return Promise.reject(problem);
     }
     this.state = 'closing';
-    const ending = this.finish(checked, error);
+    const ending = this.finish(checked, error, options);
     this.ending = ending;
     ending.catch(() => {
       // a failed end leaves the run running: a later end() tries again
@@ -208,16 +254,40 @@ export class TrackedRunHandle implements RunHandle {
     return ending;
   }
 
-  private async finish(status: FinalRunStatus, error: unknown): Promise<Run> {
+  private async finish(status: FinalRunStatus, error: unknown, opts: EndRunOptions): Promise<Run> {
     await this.flush();
     this.clearTimer();
-    const run = await updateRun(this.ctx, this.id, (current) => {
-      assertRunning(current);
+    const outputs = opts.outputs ?? [];
+    const final = (current: Run): true => {
       current.status = status;
       current.endTime = isoNow(this.ctx.clock);
       if (error !== undefined) current.error = describeError(error);
+      if (opts.tags !== undefined) setTagsOf(current, opts.tags);
+      addRefs(current.outputs, outputs);
       return true;
-    });
+    };
+    let run: Run;
+    const unborn = this.unborn;
+    if (unborn !== undefined && this.birth === undefined) {
+      // never stored: store it once, already ended
+      const ended = copyRun(unborn);
+      final(ended);
+      this.birth = this.storeUnborn(ended);
+      if (await this.birth) run = ended;
+      else {
+        // an earlier attempt stored it running after all: end it as usual
+        run = await this.update((current) => {
+          assertRunning(current);
+          return final(current);
+        });
+      }
+    } else {
+      await this.born();
+      run = await this.update((current) => {
+        assertRunning(current);
+        return final(current);
+      });
+    }
     this.state = 'ended';
     this.ctx.emit('run:ended', { runId: this.id, experiment: run.experiment, status });
     return run;
@@ -230,22 +300,59 @@ export class TrackedRunHandle implements RunHandle {
       role === 'produced' ? 'output reference' : 'input reference',
     );
     this.assertOpen();
-    // the index entry comes first: lineage() confirms every entry against the run document
-    await this.ctx.metadata.put(trackingKeys.lineage(checked.digest, role, this.id), {
-      digest: checked.digest,
-      runId: this.id,
-      role,
-    });
-    await updateRun(this.ctx, this.id, (run) => {
+    await this.born();
+    await this.update((run) => {
       assertRunning(run);
-      const refs = role === 'produced' ? run.outputs : run.inputs;
-      if (refs.some((existing) => sameRef(existing, checked))) return false;
-      const copy: LineageRef = { digest: checked.digest };
-      if (checked.name !== undefined) copy.name = checked.name;
-      if (checked.kind !== undefined) copy.kind = checked.kind;
-      refs.push(copy);
-      return true;
+      return addRefs(role === 'produced' ? run.outputs : run.inputs, [checked]);
     });
+  }
+
+  /** Stores a deferred run now (once; a failure is retried by the next call). */
+  private async born(): Promise<void> {
+    const run = this.unborn;
+    if (run === undefined) return;
+    this.birth ??= this.storeUnborn(run);
+    await this.birth;
+  }
+
+  /** Stores `run` as the run's first version; `false` when a version was already stored. */
+  private async storeUnborn(run: Run): Promise<boolean> {
+    try {
+      let stored: StoredRun;
+      let mine = true;
+      try {
+        stored = await createRunDocument(this.ctx, run);
+      } catch (error) {
+        // an earlier attempt whose outcome was unknown may have stored it after all
+        const existing = isKeelError(error, ErrorCodes.conflict)
+          ? await this.ctx.metadata.get(trackingKeys.run(this.id))
+          : undefined;
+        if (existing === undefined) throw error;
+        stored = {
+          doc: runFromJson(trackingKeys.run(this.id), existing.value),
+          revision: existing.revision,
+        };
+        this.ctx.index.remember(stored.doc);
+        mine = false;
+      }
+      this.stored = stored;
+      this.unborn = undefined;
+      this.ctx.unborn.delete(this.id);
+      if (this.deferTimer !== undefined) {
+        clearTimeout(this.deferTimer);
+        this.deferTimer = undefined;
+      }
+      return mine;
+    } finally {
+      this.birth = undefined;
+    }
+  }
+
+  /** Read-modify-write of the run document, starting from what this handle last wrote. */
+  private async update(mutate: (run: Run) => boolean): Promise<Run> {
+    const result = await updateRun(this.ctx, this.id, mutate, this.stored);
+    if (this.stored === undefined || this.stored.doc.seq <= result.doc.seq) this.stored = result;
+    return result.doc.run;
   }
 
   private assertOpen(): void {
@@ -264,6 +371,7 @@ export class TrackedRunHandle implements RunHandle {
       );
     }
     const index = this.keyNames.length;
+    this.keyIds ??= new Map();
     this.keyIds.set(key, index);
     this.keyNames.push(key);
     this.lastStep.push(-1);
@@ -271,54 +379,57 @@ export class TrackedRunHandle implements RunHandle {
   }
 
   private push(index: number, value: number, step: number, timestamp: number): void {
-    if (this.count === this.values.length) this.grow();
-    const i = this.count++;
+    const i = this.count;
+    if (i === this.values.length) this.grow();
     this.keyIndex[i] = index;
     this.values[i] = value;
     this.steps[i] = step;
     this.timestamps[i] = timestamp;
     this.lastStep[index] = step;
-    if (this.count >= this.ctx.flushSize) {
+    this.count = i + 1;
+    if (i + 1 >= this.ctx.flushSize) {
       this.background();
     } else if (this.timer === undefined && this.ctx.flushIntervalMs > 0) {
       this.startTimer();
     }
   }
 
+  /** Doubles the open buffer (up to `flushSize`), keeping its points. */
   private grow(): void {
-    const capacity = Math.min(this.ctx.flushSize, this.values.length * 2);
-    const grow = <T extends Float64Array | Uint32Array>(array: T, make: (n: number) => T): T => {
-      const next = make(capacity);
-      next.set(array);
-      return next;
-    };
-    this.keyIndex = grow(this.keyIndex, (n) => new Uint32Array(n));
-    this.values = grow(this.values, (n) => new Float64Array(n));
-    this.steps = grow(this.steps, (n) => new Float64Array(n));
-    this.timestamps = grow(this.timestamps, (n) => new Float64Array(n));
+    const capacity = Math.min(
+      this.ctx.flushSize,
+      Math.max(INITIAL_CAPACITY, this.values.length * 2),
+    );
+    // one allocation for the four columns
+    const buffer = new ArrayBuffer(capacity * 28);
+    const values = new Float64Array(buffer, 0, capacity);
+    const steps = new Float64Array(buffer, capacity * 8, capacity);
+    const timestamps = new Float64Array(buffer, capacity * 16, capacity);
+    const keyIndex = new Uint32Array(buffer, capacity * 24, capacity);
+    values.set(this.values.subarray(0, this.count));
+    steps.set(this.steps.subarray(0, this.count));
+    timestamps.set(this.timestamps.subarray(0, this.count));
+    keyIndex.set(this.keyIndex.subarray(0, this.count));
+    this.values = values;
+    this.steps = steps;
+    this.timestamps = timestamps;
+    this.keyIndex = keyIndex;
   }
 
-  /** Moves the open buffer into the queue of batches to write. */
+  /** Encodes the open buffer into a batch waiting to be written; the buffer is reused. */
   private seal(): void {
     this.clearTimer();
     if (this.count === 0) return;
-    this.sealed.push({
-      id: `${this.writerId}-${this.batchSeq++}`,
-      columns: {
-        keys: this.keyNames,
-        keyIndex: this.keyIndex,
-        values: this.values,
-        steps: this.steps,
-        timestamps: this.timestamps,
-        count: this.count,
-      },
-      appended: false,
+    this.writerId ??= this.ctx.newId();
+    const { entry, latest } = encodeMetricBatch(`${this.writerId}-${this.batchSeq++}`, {
+      keys: this.keyNames,
+      keyIndex: this.keyIndex,
+      values: this.values,
+      steps: this.steps,
+      timestamps: this.timestamps,
+      count: this.count,
     });
-    const capacity = Math.min(this.ctx.flushSize, Math.max(this.count, 64));
-    this.keyIndex = new Uint32Array(capacity);
-    this.values = new Float64Array(capacity);
-    this.steps = new Float64Array(capacity);
-    this.timestamps = new Float64Array(capacity);
+    this.sealed.push({ entry, latest, count: this.count, appended: false });
     this.count = 0;
   }
 
@@ -345,11 +456,9 @@ export class TrackedRunHandle implements RunHandle {
   private async drain(): Promise<void> {
     const batches = this.sealed.slice();
     if (batches.length === 0) return;
+    await this.born();
     let count = 0;
-    for (const batch of batches) {
-      batch.entry ??= this.encode(batch);
-      count += batch.columns.count;
-    }
+    for (const batch of batches) count += batch.count;
     const { telemetry, metadata } = this.ctx;
     const attributes = { 'keel.tracker.run_id': this.id, 'keel.tracker.points': count };
     const keys = new Set<string>();
@@ -358,14 +467,14 @@ export class TrackedRunHandle implements RunHandle {
       if (toAppend.length > 0) {
         await metadata.append(
           trackingKeys.metricsLog(this.id),
-          toAppend.map((batch) => batch.entry!),
+          toAppend.map((batch) => batch.entry),
         );
         for (const batch of toAppend) batch.appended = true;
       }
-      await updateRun(this.ctx, this.id, (run) => {
+      await this.update((run) => {
         let changed = false;
         for (const batch of batches) {
-          for (const point of batch.latest!) {
+          for (const point of batch.latest) {
             keys.add(point.key);
             const current = Object.hasOwn(run.metrics, point.key)
               ? run.metrics[point.key]
@@ -380,48 +489,6 @@ export class TrackedRunHandle implements RunHandle {
     });
     this.sealed.splice(0, batches.length);
     this.ctx.emit('metric:logged', { runId: this.id, count, keys: [...keys] });
-  }
-
-  /** Encodes a batch with only the keys it uses, and finds its latest point per key. */
-  private encode(batch: SealedBatch): JsonObject {
-    const { columns } = batch;
-    const remap = new Int32Array(columns.keys.length).fill(-1);
-    const best = new Int32Array(columns.keys.length).fill(-1);
-    const used: number[] = [];
-    const keyIndex = new Uint32Array(columns.count);
-    for (let i = 0; i < columns.count; i++) {
-      const original = columns.keyIndex[i]!;
-      let mapped = remap[original]!;
-      if (mapped < 0) {
-        mapped = used.length;
-        remap[original] = mapped;
-        used.push(original);
-      }
-      keyIndex[i] = mapped;
-      const previous = best[original]!;
-      if (
-        previous < 0 ||
-        columns.steps[i]! > columns.steps[previous]! ||
-        (columns.steps[i] === columns.steps[previous] &&
-          columns.timestamps[i]! >= columns.timestamps[previous]!)
-      ) {
-        best[original] = i;
-      }
-    }
-    batch.latest = used.map((original) => {
-      const i = best[original]!;
-      return {
-        key: columns.keys[original]!,
-        value: columns.values[i]!,
-        step: columns.steps[i]!,
-        timestamp: columns.timestamps[i]!,
-      };
-    });
-    return encodeMetricBatch(batch.id, {
-      ...columns,
-      keys: used.map((original) => columns.keys[original]!),
-      keyIndex,
-    });
   }
 
   private startTimer(): void {
@@ -439,6 +506,21 @@ export class TrackedRunHandle implements RunHandle {
       this.timer = undefined;
     }
   }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+
+/** Sets tags on a run; returns whether any changed. */
+function setTagsOf(run: Run, tags: Tags): boolean {
+  let changed = false;
+  for (const [key, value] of Object.entries(tags)) {
+    if (Object.hasOwn(run.tags, key) && run.tags[key] === value) continue;
+    run.tags[key] = value;
+    changed = true;
+  }
+  return changed;
 }
 
 function checkStep(step: unknown): number {

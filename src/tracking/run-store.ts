@@ -21,10 +21,11 @@ import {
   type RunDocument,
   runFromJson,
   runToJson,
+  sameRef,
   trackingKeys,
 } from './records.js';
 import type { RunIndex } from './run-index.js';
-import type { Run, TrackerEvents } from './types.js';
+import type { LineageRef, Run, TrackerEvents } from './types.js';
 
 /** What the tracker and its run handles share. */
 export interface TrackerContext {
@@ -37,6 +38,29 @@ export interface TrackerContext {
   newId: () => string;
   flushSize: number;
   flushIntervalMs: number;
+  /** Experiments known to exist (they are never deleted): saves a read per startRun. */
+  experiments: Set<string>;
+  /** Runs started with `deferWriteMs` and not stored yet, by id: reads store them first. */
+  unborn: Map<string, { store(): Promise<void> }>;
+}
+
+/** Stores the deferred runs `ids` (default: all) of this tracker, so that reads see them. */
+export async function storeDeferred(ctx: TrackerContext, ids?: readonly string[]): Promise<void> {
+  if (ctx.unborn.size === 0) return;
+  const handles =
+    ids === undefined
+      ? [...ctx.unborn.values()]
+      : ids.flatMap((id) => {
+          const handle = ctx.unborn.get(id);
+          return handle === undefined ? [] : [handle];
+        });
+  await Promise.all(handles.map((handle) => handle.store()));
+}
+
+/** A run document as this process last wrote it, with its revision: the first guess of a write. */
+export interface StoredRun {
+  doc: RunDocument;
+  revision: string;
 }
 
 /** Compare-and-swap attempts before a write gives up with `ConflictError`. */
@@ -74,41 +98,73 @@ export async function requireRun(ctx: TrackerContext, runId: string): Promise<Ru
 }
 
 /** Writes a new run document (`ConflictError` if the id exists). */
-export async function createRunDocument(ctx: TrackerContext, run: Run): Promise<void> {
+export async function createRunDocument(ctx: TrackerContext, run: Run): Promise<StoredRun> {
+  const doc: RunDocument = { run, seq: 0 };
   await ctx.metadata.append(trackingKeys.journal, [[run.id, 0]]);
-  await ctx.metadata.put(trackingKeys.run(run.id), runToJson({ run, seq: 0 }), {
+  const { revision } = await ctx.metadata.put(trackingKeys.run(run.id), runToJson(doc), {
     ifRevision: null,
   });
-  ctx.index.remember({ run, seq: 0 });
+  ctx.index.remember(doc);
+  return { doc, revision };
+}
+
+/** Appends copies of the references not yet in `refs`; returns whether any was added. */
+export function addRefs(refs: LineageRef[], added: readonly LineageRef[]): boolean {
+  let changed = false;
+  for (const ref of added) {
+    if (refs.some((existing) => sameRef(existing, ref))) continue;
+    const copy: LineageRef = { digest: ref.digest };
+    if (ref.name !== undefined) copy.name = ref.name;
+    if (ref.kind !== undefined) copy.kind = ref.kind;
+    refs.push(copy);
+    changed = true;
+  }
+  return changed;
 }
 
 /**
  * Applies `mutate` to the current run and stores the result with compare-and-swap, retrying
  * on conflict. `mutate` edits the run in place and returns whether it changed anything; it
- * may throw (nothing is written then). Returns the run as stored.
+ * may throw (nothing is written then). Returns the run as stored, with its revision.
+ *
+ * `known` (what this process last wrote) is tried first without reading the document: when
+ * someone else wrote in between, the compare-and-swap fails and the document is read.
  */
 export async function updateRun(
   ctx: TrackerContext,
   runId: string,
   mutate: (run: Run) => boolean,
-): Promise<Run> {
+  known?: StoredRun,
+): Promise<StoredRun> {
   const key = trackingKeys.run(runId);
   for (let attempt = 1; ; attempt++) {
-    const stored = await ctx.metadata.get(key);
-    if (stored === undefined) throw notFound(runId);
-    const doc = runFromJson(key, stored.value);
-    if (!mutate(doc.run)) {
-      ctx.index.remember(doc);
-      return doc.run;
+    let doc: RunDocument;
+    let revision: string;
+    const guess = attempt === 1 ? known : undefined;
+    if (guess !== undefined) {
+      doc = { run: copyRun(guess.doc.run), seq: guess.doc.seq };
+      revision = guess.revision;
+      // "nothing to change" judged on a possibly stale copy is not trusted: read and judge again
+      if (!mutate(doc.run)) continue;
+    } else {
+      const stored = await ctx.metadata.get(key);
+      if (stored === undefined) throw notFound(runId);
+      doc = runFromJson(key, stored.value);
+      revision = stored.revision;
+      if (!mutate(doc.run)) {
+        ctx.index.remember(doc);
+        return { doc, revision };
+      }
     }
     const next: RunDocument = { run: doc.run, seq: doc.seq + 1 };
     await ctx.metadata.append(trackingKeys.journal, [[runId, next.seq]]);
     try {
-      await ctx.metadata.put(key, runToJson(next), { ifRevision: stored.revision });
+      const written = await ctx.metadata.put(key, runToJson(next), { ifRevision: revision });
       ctx.index.remember(next);
-      return next.run;
+      return { doc: next, revision: written.revision };
     } catch (error) {
       if (!isKeelError(error, ErrorCodes.conflict)) throw error;
+      if (guess !== undefined) continue;
       if (attempt >= MAX_ATTEMPTS) {
         throw new ConflictError(
           `[keel] could not update run ${runId}: ${MAX_ATTEMPTS} concurrent writers won in a row; retry later`,
@@ -140,6 +196,18 @@ export function notFound(runId: string): NotFoundError {
   return new NotFoundError(`[keel] no run ${shown}: check the id (Run.id / RunHandle.id)`, {
     details: { runId },
   });
+}
+
+/** A copy of a run that `mutate` callbacks may edit without touching the original. */
+export function copyRun(run: Run): Run {
+  return {
+    ...run,
+    params: { ...run.params },
+    tags: { ...run.tags },
+    metrics: { ...run.metrics },
+    inputs: [...run.inputs],
+    outputs: [...run.outputs],
+  };
 }
 
 function sleep(ms: number): Promise<void> {

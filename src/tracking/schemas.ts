@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { digestSchema, keySchema, nameSchema, paramsSchema, tagsSchema } from '../core/schemas.js';
-import type { FinalRunStatus, LineageRef, SearchRunsQuery, StartRunOptions } from './types.js';
+import type {
+  EndRunOptions,
+  FinalRunStatus,
+  LineageRef,
+  SearchRunsQuery,
+  StartRunOptions,
+} from './types.js';
 
 /** Largest page of searchRuns. */
 export const MAX_SEARCH_LIMIT = 10_000;
@@ -16,6 +22,20 @@ export const DEFAULT_SEARCH_LIMIT = 100;
 export const envNameSchema: z.ZodString = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name');
+
+/** Validates a {@link LineageRef}. */
+export const lineageRefSchema: z.ZodType<LineageRef> = z
+  .object({
+    digest: digestSchema,
+    name: z.string().min(1).max(1000).optional(),
+    kind: keySchema.optional(),
+  })
+  .strict() as z.ZodType<LineageRef>;
+
+/** Most lineage references one call records. */
+export const MAX_REFS_PER_CALL = 10_000;
+
+const refsSchema = z.array(lineageRefSchema).max(MAX_REFS_PER_CALL);
 
 /** Validates {@link StartRunOptions}. */
 export const startRunSchema: z.ZodType<StartRunOptions> = z
@@ -28,8 +48,15 @@ export const startRunSchema: z.ZodType<StartRunOptions> = z
     captureEnvironment: z
       .union([z.boolean(), z.object({ env: z.array(envNameSchema).max(100).optional() }).strict()])
       .optional(),
+    inputs: refsSchema.optional(),
+    deferWriteMs: z.number().int().min(0).max(3_600_000).optional(),
   })
   .strict() as z.ZodType<StartRunOptions>;
+
+/** Validates {@link EndRunOptions}. */
+export const endRunSchema: z.ZodType<EndRunOptions> = z
+  .object({ tags: tagsSchema.optional(), outputs: refsSchema.optional() })
+  .strict() as z.ZodType<EndRunOptions>;
 
 /** Validates a {@link SearchRunsQuery}. */
 export const searchRunsSchema: z.ZodType<SearchRunsQuery> = z
@@ -41,15 +68,6 @@ export const searchRunsSchema: z.ZodType<SearchRunsQuery> = z
     cursor: z.string().max(100_000).optional(),
   })
   .strict() as z.ZodType<SearchRunsQuery>;
-
-/** Validates a {@link LineageRef}. */
-export const lineageRefSchema: z.ZodType<LineageRef> = z
-  .object({
-    digest: digestSchema,
-    name: z.string().min(1).max(1000).optional(),
-    kind: keySchema.optional(),
-  })
-  .strict() as z.ZodType<LineageRef>;
 
 /** Validates the options of `logArtifact`. */
 export const logArtifactSchema: z.ZodType<{ name?: string; mediaType?: string }> = z

@@ -19,14 +19,17 @@ import { parseFilter } from './filter/parser.js';
 import { printField, printFilter } from './filter/print.js';
 import { decodeMetricBatch } from './metric-batch.js';
 import { compareSortValues, parseOrderBy, sortValues } from './order.js';
-import { experimentId, type LineageRole, trackingKeys } from './records.js';
+import { quickStartRun } from './quick-validate.js';
+import { experimentId, trackingKeys } from './records.js';
 import { TrackedRunHandle } from './run-handle.js';
 import { RunIndex } from './run-index.js';
 import {
+  addRefs,
   checkRunId,
   createRunDocument,
   endedError,
   requireRun,
+  storeDeferred,
   type TrackerContext,
 } from './run-store.js';
 import {
@@ -107,14 +110,21 @@ export function createTracker(options: TrackerOptions): Tracker {
       'flushIntervalMs',
       0,
     ),
+    experiments: new Set(),
+    unborn: new Map(),
   };
   const cwd = options.cwd;
 
   return {
     async startRun(opts: StartRunOptions): Promise<RunHandle> {
-      const checked = parseWith(startRunSchema, opts, 'startRun options');
-      if (checked.parentRunId !== undefined)
-        await requireRun(ctx, checkRunId(checked.parentRunId, 'parentRunId'));
+      const checked = quickStartRun(opts) ?? parseWith(startRunSchema, opts, 'startRun options');
+      if (checked.parentRunId !== undefined) {
+        const parentId = checkRunId(checked.parentRunId, 'parentRunId');
+        // a child is never stored before its parent
+        await storeDeferred(ctx, [parentId]);
+        // a run this process has seen exists: runs are never deleted
+        if (!ctx.index.has(parentId)) await requireRun(ctx, parentId);
+      }
       await ensureExperiment(ctx, checked.experiment);
       const id = ctx.newId();
       const run: Run = {
@@ -128,6 +138,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         inputs: [],
         outputs: [],
       };
+      addRefs(run.inputs, checked.inputs ?? []);
       if (checked.name !== undefined) run.name = checked.name;
       if (checked.parentRunId !== undefined) run.parentRunId = checked.parentRunId;
       const capture = checked.captureEnvironment;
@@ -138,22 +149,30 @@ export function createTracker(options: TrackerOptions): Tracker {
           ...(typeof capture === 'object' && capture.env ? { env: capture.env } : {}),
         });
       }
-      await createRunDocument(ctx, run);
+      const deferMs = checked.deferWriteMs ?? 0;
+      const handle =
+        deferMs > 0
+          ? TrackedRunHandle.deferred(ctx, run, deferMs)
+          : new TrackedRunHandle(ctx, id, await createRunDocument(ctx, run));
       const event: TrackerEvents['run:started'] = { runId: id, experiment: run.experiment };
       if (run.name !== undefined) event.name = run.name;
       if (run.parentRunId !== undefined) event.parentRunId = run.parentRunId;
       ctx.emit('run:started', event);
-      return new TrackedRunHandle(ctx, id);
+      return handle;
     },
 
     async resumeRun(runId: string): Promise<RunHandle> {
-      const { run } = await requireRun(ctx, checkRunId(runId));
+      const id = checkRunId(runId);
+      await storeDeferred(ctx, [id]);
+      const { run } = await requireRun(ctx, id);
       if (run.status !== 'running') throw endedError(run.id, run.status);
       return new TrackedRunHandle(ctx, run.id);
     },
 
     async getRun(runId: string): Promise<Run> {
-      return (await requireRun(ctx, checkRunId(runId))).run;
+      const id = checkRunId(runId);
+      await storeDeferred(ctx, [id]);
+      return (await requireRun(ctx, id)).run;
     },
 
     async searchRuns(query: SearchRunsQuery = {}): Promise<SearchRunsResult> {
@@ -170,6 +189,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       ).slice(7, 31);
       const after =
         q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keys.length);
+      await storeDeferred(ctx);
       const rows: { run: Run; values: ReturnType<typeof sortValues> }[] = [];
       for (const run of await ctx.index.snapshot()) {
         if (q.experiment !== undefined && run.experiment !== q.experiment) continue;
@@ -189,6 +209,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {
       const id = checkRunId(runId);
       parseWith(metricKeySchema, key, 'metric key');
+      await storeDeferred(ctx, [id]);
       await requireRun(ctx, id);
       const log = trackingKeys.metricsLog(id);
       const seen = new Set<string>();
@@ -225,51 +246,31 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async lineage(digest: Digest): Promise<LineageResult> {
       assertDigest(digest);
-      const candidates: { runId: string; role: LineageRole }[] = [];
-      const prefix = trackingKeys.lineagePrefix(digest);
-      for await (const { key } of ctx.metadata.list(prefix)) {
-        const [role, runId] = key.slice(prefix.length).split('/');
-        if ((role === 'produced' || role === 'consumed') && runId !== undefined)
-          candidates.push({ runId, role });
-      }
-      const result: LineageResult = { producedBy: [], consumedBy: [] };
-      const runs = new Map<string, Run | undefined>();
-      for (const { runId, role } of candidates) {
-        if (!runs.has(runId)) runs.set(runId, (await requireRunOrUndefined(ctx, runId))?.run);
-        const run = runs.get(runId);
-        if (run === undefined) continue;
-        // the index entry is written before the run document: trust only what the run confirms
-        const refs = role === 'produced' ? run.outputs : run.inputs;
-        if (!refs.some((ref) => ref.digest === digest)) continue;
-        (role === 'produced' ? result.producedBy : result.consumedBy).push(structuredClone(run));
-      }
-      return result;
+      await storeDeferred(ctx);
+      // Runs list their refs in their documents, and the search cache follows every run
+      // document through the journal: no separate index to write on every logInput/logOutput.
+      const found = await ctx.index.lineage(digest);
+      return {
+        producedBy: found.producedBy.map((run) => structuredClone(run)),
+        consumedBy: found.consumedBy.map((run) => structuredClone(run)),
+      };
     },
   };
 }
 
 async function ensureExperiment(ctx: TrackerContext, name: string): Promise<void> {
+  if (ctx.experiments.has(name)) return;
   const key = trackingKeys.experiment(name);
   const existing = await ctx.metadata.get(key);
-  if (existing !== undefined) return;
-  try {
-    await ctx.metadata.put(key, { name, createdAt: isoNow(ctx.clock) }, { ifRevision: null });
-  } catch (error) {
-    // another process created it first: that is the same experiment
-    if (!isKeelError(error, ErrorCodes.conflict)) throw error;
+  if (existing === undefined) {
+    try {
+      await ctx.metadata.put(key, { name, createdAt: isoNow(ctx.clock) }, { ifRevision: null });
+    } catch (error) {
+      // another process created it first: that is the same experiment
+      if (!isKeelError(error, ErrorCodes.conflict)) throw error;
+    }
   }
-}
-
-async function requireRunOrUndefined(
-  ctx: TrackerContext,
-  runId: string,
-): Promise<{ run: Run } | undefined> {
-  try {
-    return await requireRun(ctx, runId);
-  } catch (error) {
-    if (isKeelError(error, ErrorCodes.notFound)) return undefined;
-    throw error;
-  }
+  ctx.experiments.add(name);
 }
 
 function positiveInteger(value: unknown, fallback: number, what: string, min: number): number {

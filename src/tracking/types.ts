@@ -100,6 +100,27 @@ export interface StartRunOptions {
   parentRunId?: string;
   /** `true`: record the {@link Environment}; `{ env }`: also record the named environment variables. */
   captureEnvironment?: boolean | { env?: string[] };
+  /**
+   * Content the run consumes, known when it starts: recorded as `logInput` would, in the
+   * write that creates the run.
+   */
+  inputs?: LineageRef[];
+  /**
+   * Delays storing the new run by up to this many milliseconds (default 0: stored before
+   * `startRun` resolves). It is stored at the first write through its handle, when this
+   * delay has passed, or by `end()`: a run that ends sooner is stored once, already ended.
+   * Until then only this tracker knows it; its `getRun`, `searchRuns`, `lineage`,
+   * `metricHistory` and `resumeRun` store it first. For many short runs (pipeline steps).
+   */
+  deferWriteMs?: number;
+}
+
+/** Options of {@link RunHandle.end}: last writes folded into the write that ends the run. */
+export interface EndRunOptions {
+  /** Tags set (or overwritten) as the run ends. */
+  tags?: Tags;
+  /** Content the run produced: recorded as `logOutput` would. */
+  outputs?: LineageRef[];
 }
 
 /** Options of {@link RunHandle.logMetric}. */
@@ -160,8 +181,12 @@ export interface RunHandle {
   logArtifact(body: Body, opts?: { name?: string; mediaType?: string }): Promise<ArtifactMeta>;
   /** Writes buffered metrics; rejects with the error of an earlier failed background flush. */
   flush(): Promise<void>;
-  /** Flushes, then ends the run (default `completed`); idempotent: later calls return the same Run. */
-  end(status?: FinalRunStatus, error?: unknown): Promise<Run>;
+  /**
+   * Flushes, then ends the run (default `completed`) in one run-document write that also
+   * applies `opts` (final tags and outputs). Idempotent: later calls return the same Run
+   * (their arguments are ignored).
+   */
+  end(status?: FinalRunStatus, error?: unknown, opts?: EndRunOptions): Promise<Run>;
 }
 
 /** Experiments, runs, metrics, search and lineage over a MetadataStore and an ArtifactStore. */

@@ -287,13 +287,16 @@ describe('metric batches, cursors and base64', () => {
             timestamps: Float64Array.from(points.map((p) => p[3])),
             count,
           };
-          const entry = JSON.parse(JSON.stringify(encodeMetricBatch('b1', columns)));
+          const entry = JSON.parse(JSON.stringify(encodeMetricBatch('b1', columns).entry));
           const decoded = decodeMetricBatch('log', entry);
           expect(decoded.batch).toBe('b1');
+          expect(decoded.columns.count).toBe(count);
           for (let i = 0; i < count; i++) {
             expect(Object.is(decoded.columns.values[i], points[i]![1])).toBe(true);
             expect(decoded.columns.steps[i]).toBe(points[i]![2]);
-            expect(decoded.columns.keyIndex[i]).toBe(points[i]![0]);
+            expect(decoded.columns.timestamps[i]).toBe(points[i]![3]);
+            const key = decoded.columns.keys[decoded.columns.keyIndex[i]!];
+            expect(key).toBe(columns.keys[points[i]![0]]);
           }
         },
       ),
