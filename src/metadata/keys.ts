@@ -34,18 +34,27 @@ export function assertKey(key: unknown, what = 'key'): asserts key is string {
 /** Throws `ValidationError` unless `prefix` is a string that could start a key (may be empty). */
 export function assertPrefix(prefix: unknown): asserts prefix is string {
   if (typeof prefix !== 'string' || prefix.length > MAX_KEY_LENGTH || CONTROL.test(prefix)) {
-    throw new ValidationError('[keel] invalid list prefix: pass a string of printable characters (or "")');
+    throw new ValidationError(
+      '[keel] invalid list prefix: pass a string of printable characters (or "")',
+    );
   }
 }
 
 /** Validates `list` options and returns the limit to apply (Infinity when none). */
 export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined): number {
   if (opts?.after !== undefined && typeof opts.after !== 'string') {
-    throw new ValidationError('[keel] invalid list option "after": pass the last key (or digest) you saw');
+    throw new ValidationError(
+      '[keel] invalid list option "after": pass the last key (or digest) you saw',
+    );
   }
   if (opts?.limit === undefined) return Number.POSITIVE_INFINITY;
   const limit = opts.limit;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+  if (
+    typeof limit !== 'number' ||
+    !Number.isInteger(limit) ||
+    limit < 1 ||
+    limit > MAX_LIST_LIMIT
+  ) {
     throw new ValidationError(
       `[keel] invalid list option "limit": pass an integer from 1 to ${MAX_LIST_LIMIT}`,
     );
@@ -57,7 +66,9 @@ export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined
 export function readFrom(opts: { from?: unknown } | undefined): number {
   const from = opts?.from ?? 0;
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
-    throw new ValidationError('[keel] invalid log option "from": pass a non-negative integer offset');
+    throw new ValidationError(
+      '[keel] invalid log option "from": pass a non-negative integer offset',
+    );
   }
   return from;
 }
@@ -73,7 +84,9 @@ export function assertRevisionOption(value: unknown, allowNull: boolean): void {
 /** Validates a document value and returns a detached plain-JSON copy of it. */
 export function copyJsonValue(value: unknown): JsonValue {
   if (value === undefined) {
-    throw new ValidationError('[keel] cannot store undefined: pass a JSON value (null, if you mean nothing)');
+    throw new ValidationError(
+      '[keel] cannot store undefined: pass a JSON value (null, if you mean nothing)',
+    );
   }
   return toJsonValue(value);
 }
