@@ -36,6 +36,8 @@ interface Weights {
 }
 
 const MODEL = 'churn';
+const LEARNING_RATE = 0.5;
+const EPOCHS = 200;
 
 export async function main(root: string = join(process.cwd(), '.keel')): Promise<void> {
   const keel = createKeel({
@@ -60,8 +62,12 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
       return { rows, digest: meta.digest };
     })
     .step('model', ['data'], async ({ data }, ctx) => {
-      const weights = fitLogistic(data.rows.slice(0, 1500));
-      const meta = await ctx.keel.artifacts.put(JSON.stringify(weights), {
+      await ctx.run.logParams({ learning_rate: LEARNING_RATE, epochs: EPOCHS, model: 'logistic' });
+      const weights = fitLogistic(data.rows.slice(0, 1500), (epoch, loss) =>
+        ctx.run.logMetric('loss', loss, { step: epoch }),
+      );
+      const meta = await ctx.run.logArtifact(JSON.stringify(weights), {
+        name: 'weights.json',
         mediaType: 'application/json',
       });
       return { weights, digest: meta.digest };
@@ -105,6 +111,13 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     reason: 'first model',
   });
   say('train', `run ${first.runId}: accuracy ${fmt(v1.metrics.accuracy ?? Number.NaN)}`);
+  const modelRun = await keel.tracker.getRun(first.steps.model?.runId ?? first.runId);
+  const params = Object.entries(modelRun.params).filter(([k]) => !k.startsWith('keel.'));
+  const losses = await keel.tracker.metricHistory(modelRun.id, 'loss');
+  say(
+    'train',
+    `step "model" run ${modelRun.id}: params ${params.map(([k, v]) => `${k}=${v}`).join(' ')}, loss ${fmt(losses[0]?.value ?? Number.NaN)} -> ${fmt(losses.at(-1)?.value ?? Number.NaN)} over ${losses.length} epochs, artifact ${modelRun.outputs.find((o) => o.name === 'weights.json')?.digest.slice(0, 19)}...`,
+  );
   console.log(formatGateReport(firstReport).replace(/^/gm, '          '));
   say(
     'promote',
@@ -284,7 +297,10 @@ function features({ tenure, spend, plan }: Row): Row {
 }
 
 /** Logistic regression by batch gradient descent on standardized features. */
-function fitLogistic(rows: Labeled[]): Weights {
+function fitLogistic(
+  rows: Labeled[],
+  onEpoch: (epoch: number, loss: number) => void = () => {},
+): Weights {
   const mean: [number, number] = [avg(rows.map((r) => r.tenure)), avg(rows.map((r) => r.spend))];
   const std: [number, number] = [
     sd(
@@ -298,18 +314,21 @@ function fitLogistic(rows: Labeled[]): Weights {
   ];
   const w: [number, number, number] = [0, 0, 0];
   let b = 0;
-  for (let epoch = 0; epoch < 200; epoch++) {
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
     const g = [0, 0, 0];
     let gb = 0;
+    let loss = 0;
     for (const r of rows) {
       const x = vector({ w, b, mean, std }, r);
       const p = 1 / (1 + Math.exp(-(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)));
       const e = p - r.churned;
+      loss -= Math.log(r.churned === 1 ? p : 1 - p) / rows.length;
       for (let j = 0; j < 3; j++) g[j]! += e * x[j]!;
       gb += e;
     }
-    for (let j = 0; j < 3; j++) w[j]! -= (0.5 * g[j]!) / rows.length;
-    b -= (0.5 * gb) / rows.length;
+    for (let j = 0; j < 3; j++) w[j]! -= (LEARNING_RATE * g[j]!) / rows.length;
+    b -= (LEARNING_RATE * gb) / rows.length;
+    onEpoch(epoch, loss);
   }
   return { w, b, mean, std };
 }
