@@ -22,6 +22,8 @@ export const trackingKeys: {
   metricsLog(runId: string): string;
   /** Every run-document write appends `[runId, seq]` here first: the search cache follows it. */
   readonly journal: string;
+  /** The search cache stored whole now and then, so a new process need not read every run. */
+  readonly searchSnapshot: string;
 } = {
   experimentsPrefix: `${TRACKING_ROOT}/experiments/`,
   experiment: (name) => `${TRACKING_ROOT}/experiments/${experimentId(name)}`,
@@ -29,6 +31,7 @@ export const trackingKeys: {
   run: (runId) => `${TRACKING_ROOT}/runs/${runId}`,
   metricsLog: (runId) => `${TRACKING_ROOT}/metrics/${runId}`,
   journal: `${TRACKING_ROOT}/journal`,
+  searchSnapshot: `${TRACKING_ROOT}/search-snapshot`,
 };
 
 /** Which side of a run a lineage reference is on. */

@@ -10,11 +10,19 @@
  * document write has not landed yet; such runs stay "pending" and are re-read on each
  * refresh until their document reaches the announced sequence number (or, when the writer
  * died in between, until {@link PENDING_GIVE_UP_MS} passed).
+ *
+ * The first search of a process would have to read every run document. So, now and then,
+ * the cache is stored whole as one document (`tracking/search-snapshot`): the journal offset
+ * it is complete up to, the journal entry just before that offset, the runs and the pending
+ * entries. A new process starts from it when the journal still holds that same entry at that
+ * place (else it ignores it), and then follows the journal from there as usual: the snapshot
+ * can be old, never wrong, because the journal stays the source of truth.
  */
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
+import { type JsonValue, parseJsonSafe } from '../core/json.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { type RunDocument, runFromJson, trackingKeys } from './records.js';
+import { type RunDocument, runFromJson, runToJson, trackingKeys } from './records.js';
 import type { Run } from './types.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
@@ -26,9 +34,19 @@ const LIST_THRESHOLD = 256;
 /** Run documents reads run concurrently, at most this many at once. */
 const READ_CONCURRENCY = 32;
 
+/** The `format` of a stored search snapshot. */
+export const SEARCH_SNAPSHOT_FORMAT = 'keel.search-snapshot/1';
+
 /** A cache of run documents that follows the journal. */
 export class RunIndex {
   private offset = 0;
+  /** The journal entry at `offset - 1`, which a snapshot names to be recognized. */
+  private lastEntry: JsonValue | undefined;
+  private snapshotTried = false;
+  /** The journal offset of the last snapshot this process wrote or loaded. */
+  private snapshotOffset = 0;
+  private writesSinceSnapshot = 0;
+  private snapshotting = false;
   private readonly runs = new Map<string, RunDocument>();
   private readonly pending = new Map<string, { seq: number; since: number }>();
   // digest -> ids of the runs whose documents list it (refs are only ever added to a run)
@@ -36,10 +54,29 @@ export class RunIndex {
   private readonly consumed = new Map<string, Set<string>>();
   private refreshing: Promise<void> = Promise.resolve();
 
+  /**
+   * `snapshotEvery`: store a snapshot after at least this many journal entries (and at least
+   * as many as there are runs, so that the cost stays proportional to the writes); 0 never.
+   */
   constructor(
     private readonly metadata: MetadataStore,
     private readonly clock: Clock,
+    private readonly snapshotEvery = 0,
   ) {}
+
+  /**
+   * Counts a run-document write of this process; after enough of them, the cache catches up
+   * with the journal and stores a snapshot, in the background (a failure only costs speed).
+   */
+  noteWrite(): void {
+    if (this.snapshotEvery === 0) return;
+    this.writesSinceSnapshot++;
+    if (this.snapshotting || this.writesSinceSnapshot < this.threshold()) return;
+    this.writesSinceSnapshot = 0;
+    this.catchUp()
+      .then(() => this.saveSnapshot())
+      .catch(() => {});
+  }
 
   /** Records a document version this process read or wrote (older versions are ignored). */
   remember(doc: RunDocument): void {
@@ -91,11 +128,17 @@ export class RunIndex {
   }
 
   private async refresh(): Promise<void> {
+    if (!this.snapshotTried && this.offset === 0 && this.snapshotEvery > 0) {
+      this.snapshotTried = true;
+      await this.loadSnapshot().catch(() => {});
+    }
     const now = this.clock.now();
+    let read = 0;
     for await (const { offset, entry } of this.metadata.read(trackingKeys.journal, {
       from: this.offset,
     })) {
       this.offset = offset + 1;
+      this.lastEntry = entry;
       if (!Array.isArray(entry)) continue;
       const [runId, seq] = entry;
       if (typeof runId !== 'string' || typeof seq !== 'number') continue;
@@ -108,9 +151,11 @@ export class RunIndex {
       // many unknown runs (a first search): one listing reads them faster than one get each
       for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix)) {
         this.remember(runFromJson(key, value));
+        read++;
       }
     }
     const ids = [...this.pending.keys()];
+    read += ids.length;
     await forEachLimited(ids, READ_CONCURRENCY, async (runId) => {
       const key = trackingKeys.run(runId);
       const stored = await this.metadata.get(key);
@@ -119,7 +164,107 @@ export class RunIndex {
       if (pending !== undefined && now - pending.since > PENDING_GIVE_UP_MS)
         this.pending.delete(runId);
     });
+    // the next process should not have to read all that again
+    if (
+      this.snapshotEvery > 0 &&
+      !this.snapshotting &&
+      (read > LIST_THRESHOLD || this.offset - this.snapshotOffset >= this.threshold())
+    ) {
+      this.saveSnapshot().catch(() => {});
+    }
   }
+
+  private threshold(): number {
+    return Math.max(this.snapshotEvery, this.runs.size);
+  }
+
+  /** Stores the cache as it is now (one consistent state: nothing awaits while it is taken). */
+  private async saveSnapshot(): Promise<void> {
+    if (this.snapshotting || this.offset === 0 || this.offset === this.snapshotOffset) return;
+    this.snapshotting = true;
+    try {
+      const offset = this.offset;
+      const value: JsonValue = {
+        format: SEARCH_SNAPSHOT_FORMAT,
+        offset,
+        check: this.lastEntry ?? null,
+        pending: Array.from(this.pending, ([id, { seq, since }]) => [id, seq, since]),
+        // one string: far cheaper for a store to parse safely than 10 000 nested objects
+        runs: JSON.stringify(Array.from(this.runs.values(), runToJson)),
+      };
+      await this.metadata.put(trackingKeys.searchSnapshot, value);
+      this.snapshotOffset = Math.max(this.snapshotOffset, offset);
+      this.writesSinceSnapshot = 0;
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  /** Starts from the stored snapshot when the journal confirms it; otherwise leaves all as is. */
+  private async loadSnapshot(): Promise<void> {
+    const stored = await this.metadata.get(trackingKeys.searchSnapshot);
+    const snapshot = stored === undefined ? undefined : snapshotOf(stored.value);
+    if (snapshot === undefined) return;
+    let confirmed = false;
+    for await (const { offset, entry } of this.metadata.read(trackingKeys.journal, {
+      from: snapshot.offset - 1,
+    })) {
+      confirmed =
+        offset === snapshot.offset - 1 && JSON.stringify(entry) === JSON.stringify(snapshot.check);
+      break;
+    }
+    if (!confirmed || this.offset !== 0) return;
+    const docs: RunDocument[] = [];
+    const list = snapshot.runs.includes('"__proto__"')
+      ? parseJsonSafe(snapshot.runs)
+      : (JSON.parse(snapshot.runs) as JsonValue);
+    if (!Array.isArray(list)) return;
+    for (const item of list) {
+      const id = (item as { id?: unknown } | null)?.id;
+      docs.push(runFromJson(trackingKeys.run(typeof id === 'string' ? id : '?'), item));
+    }
+    for (const doc of docs) this.remember(doc);
+    for (const [runId, seq, since] of snapshot.pending) {
+      if ((this.runs.get(runId)?.seq ?? -1) >= seq) continue;
+      const known = this.pending.get(runId);
+      if (known === undefined || known.seq < seq) this.pending.set(runId, { seq, since });
+    }
+    this.offset = snapshot.offset;
+    this.lastEntry = snapshot.check;
+    this.snapshotOffset = snapshot.offset;
+  }
+}
+
+interface Snapshot {
+  offset: number;
+  check: JsonValue;
+  pending: [string, number, number][];
+  runs: string;
+}
+
+function snapshotOf(value: JsonValue): Snapshot | undefined {
+  const doc = value as Partial<Record<keyof Snapshot | 'format', unknown>> | null;
+  if (
+    doc === null ||
+    typeof doc !== 'object' ||
+    doc.format !== SEARCH_SNAPSHOT_FORMAT ||
+    typeof doc.offset !== 'number' ||
+    !Number.isSafeInteger(doc.offset) ||
+    doc.offset < 1 ||
+    doc.check === undefined ||
+    typeof doc.runs !== 'string' ||
+    !Array.isArray(doc.pending) ||
+    !doc.pending.every(
+      (p: unknown) =>
+        Array.isArray(p) &&
+        typeof p[0] === 'string' &&
+        typeof p[1] === 'number' &&
+        typeof p[2] === 'number',
+    )
+  ) {
+    return undefined;
+  }
+  return doc as Snapshot;
 }
 
 function addTo(index: Map<string, Set<string>>, digest: string, runId: string): void {

@@ -105,6 +105,7 @@ export async function createRunDocument(ctx: TrackerContext, run: Run): Promise<
     ifRevision: null,
   });
   ctx.index.remember(doc);
+  ctx.index.noteWrite();
   return { doc, revision };
 }
 
@@ -161,6 +162,7 @@ export async function updateRun(
     try {
       const written = await ctx.metadata.put(key, runToJson(next), { ifRevision: revision });
       ctx.index.remember(next);
+      ctx.index.noteWrite();
       return { doc: next, revision: written.revision };
     } catch (error) {
       if (!isKeelError(error, ErrorCodes.conflict)) throw error;

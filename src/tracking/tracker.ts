@@ -66,12 +66,20 @@ export interface TrackerOptions {
   flushSize?: number;
   /** Directory whose git checkout and package.json `captureEnvironment` reads (default `process.cwd()`). */
   cwd?: string;
+  /**
+   * Store the search cache whole after at least this many run writes (and at least as many
+   * as there are runs), so that the first search of a new process need not read every run
+   * (docs/tracking.md). 0 never. Default: 1024 on stores shared across processes (fs), else 0.
+   */
+  searchSnapshotEvery?: number;
 }
 
 /** Default number of points between automatic flushes. */
 export const DEFAULT_FLUSH_SIZE = 1000;
 /** Default time between automatic flushes (ms). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+/** Default run writes between two stored search snapshots, on stores shared across processes. */
+export const DEFAULT_SEARCH_SNAPSHOT_EVERY = 1024;
 
 /**
  * Creates a {@link Tracker}.
@@ -101,7 +109,16 @@ export function createTracker(options: TrackerOptions): Tracker {
     clock,
     telemetry: options.telemetry ?? createTelemetry(),
     emit: options.emit ?? (emitNothing as Emit<TrackerEvents>),
-    index: new RunIndex(options.metadata, clock),
+    index: new RunIndex(
+      options.metadata,
+      clock,
+      positiveInteger(
+        options.searchSnapshotEvery,
+        options.metadata.capabilities?.sharedAcrossProcesses ? DEFAULT_SEARCH_SNAPSHOT_EVERY : 0,
+        'searchSnapshotEvery',
+        0,
+      ),
+    ),
     newId: createIdGenerator(clock),
     flushSize: positiveInteger(options.flushSize, DEFAULT_FLUSH_SIZE, 'flushSize', 1),
     flushIntervalMs: positiveInteger(

@@ -17,8 +17,8 @@ export interface LogLine {
   offset: number;
   /** Number of entries in the line. */
   count: number;
-  /** The entries' JSON array text. */
-  json: string;
+  /** The entries' JSON array, as UTF-8 bytes (decoded only for the lines a reader wants). */
+  json: Uint8Array;
   /** Byte position where the line starts. */
   start: number;
   /** Byte position just past the line's newline. */
@@ -45,7 +45,7 @@ export function formatLine(offset: number, entries: readonly JsonValue[]): Buffe
 
 /** Parses a line's JSON text into its entries (prototype-safe), checking the count. */
 export function lineEntries(line: LogLine, path: string): JsonValue[] {
-  const entries = parseJsonSafe(line.json);
+  const entries = parseJsonSafe(decoder.decode(line.json));
   if (!Array.isArray(entries) || entries.length !== line.count) {
     throw corrupt(path, line.start, line.offset);
   }
@@ -56,12 +56,17 @@ export function lineEntries(line: LogLine, path: string): JsonValue[] {
  * Reads the lines of a log file from byte `start`, whose first line must have offset
  * `offset`, then reports where the valid part ends. A bad or incomplete last line is
  * reported as torn; a bad line followed by more data throws `IntegrityError`.
+ *
+ * Lines whose entries all come before `skip.before` are checked the same way but handed to
+ * `skip.visit` instead of being yielded: a reader that starts far into a log does not pay an
+ * asynchronous step per line it does not want.
  */
 export async function* scanLog(
   handle: FileHandle,
   path: string,
   start: number,
   offset: number,
+  skip?: { before: number; visit(line: LogLine): void },
 ): AsyncGenerator<LogLine | LogEnd> {
   let pos = start;
   let next = offset;
@@ -84,7 +89,7 @@ export async function* scanLog(
       yield { kind: 'end', end: pos, next, torn: buffer.length > 0 };
       return;
     }
-    const parsed = parseLine(buffer.toString('utf8', 0, newline));
+    const parsed = parseLine(buffer.subarray(0, newline));
     if (parsed === undefined || parsed.offset !== next) {
       // A reader may have stitched a torn tail to a line appended after its truncation:
       // read the line again from disk before judging it.
@@ -100,7 +105,16 @@ export async function* scanLog(
       return;
     }
     const end = pos + newline + 1;
-    yield { kind: 'line', offset: next, count: parsed.count, json: parsed.json, start: pos, end };
+    const line: LogLine = {
+      kind: 'line',
+      offset: next,
+      count: parsed.count,
+      json: parsed.json,
+      start: pos,
+      end,
+    };
+    if (skip !== undefined && next + parsed.count <= skip.before) skip.visit(line);
+    else yield line;
     next += parsed.count;
     pos = end;
     buffer = buffer.subarray(newline + 1);
@@ -108,18 +122,67 @@ export async function* scanLog(
 }
 
 const NEWLINE = 0x0a;
+const SPACE = 0x20;
 const CHUNK = 1 << 16;
-const LINE = /^(\d{1,16}) (\d{1,16}) ([0-9a-f]{8}) (\[.*\])$/s;
+const decoder = new TextDecoder();
 
-function parseLine(text: string): { offset: number; count: number; json: string } | undefined {
-  const match = LINE.exec(text);
-  if (!match) return undefined;
-  const [, offset, count, crc, json] = match as unknown as [string, string, string, string, string];
-  const head = `${offset} ${count} `;
-  if (checksum(head, json) !== crc) return undefined;
-  const n = Number(count);
-  if (n < 1) return undefined;
-  return { offset: Number(offset), count: n, json };
+/**
+ * Parses one line (without its newline) of the form `<offset> <count> <crc32> <[json]>`:
+ * 1 to 16 digits, a space, 1 to 16 digits, a space, 8 lowercase hex digits, a space and a JSON
+ * array, whose checksum must match. Works on the bytes: the lines a reader skips are never
+ * decoded into strings.
+ */
+function parseLine(
+  line: Uint8Array,
+): { offset: number; count: number; json: Uint8Array } | undefined {
+  const offset = digitsAt(line, 0);
+  if (offset === undefined || line[offset.end] !== SPACE) return undefined;
+  const count = digitsAt(line, offset.end + 1);
+  if (count === undefined || line[count.end] !== SPACE) return undefined;
+  const headEnd = count.end + 1;
+  let crc = 0;
+  for (let i = headEnd; i < headEnd + 8; i++) {
+    const c = line[i];
+    const digit =
+      c === undefined
+        ? -1
+        : c >= 0x30 && c <= 0x39
+          ? c - 0x30
+          : c >= 0x61 && c <= 0x66
+            ? c - 0x57
+            : -1;
+    if (digit < 0) return undefined;
+    crc = crc * 16 + digit;
+  }
+  const jsonStart = headEnd + 9;
+  if (
+    line[headEnd + 8] !== SPACE ||
+    line.length < jsonStart + 2 ||
+    line[jsonStart] !== 0x5b ||
+    line[line.length - 1] !== 0x5d
+  ) {
+    return undefined;
+  }
+  const json = line.subarray(jsonStart);
+  if (crc32(json, crc32(line.subarray(0, headEnd))) !== crc) return undefined;
+  if (count.value < 1) return undefined;
+  return { offset: offset.value, count: count.value, json };
+}
+
+/** 1 to 16 ASCII digits starting at `start`: their value and where they end. */
+function digitsAt(line: Uint8Array, start: number): { value: number; end: number } | undefined {
+  let value = 0;
+  let i = start;
+  for (; i < line.length && i - start < 17; i++) {
+    const c = line[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  const digits = i - start;
+  if (digits < 1 || digits > 16) return undefined;
+  // past 15 digits the running sum may round differently from Number(): let Number() decide
+  if (digits > 15) value = Number(decoder.decode(line.subarray(start, i)));
+  return { value, end: i };
 }
 
 function checksum(head: string, json: string): string {

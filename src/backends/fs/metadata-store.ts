@@ -312,6 +312,7 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
           path,
           points.positions[start]!,
           points.offsets[start]!,
+          { before: from, visit: (line) => addCheckpoint(points, line) },
         )) {
           if (item.kind === 'end') return;
           addCheckpoint(points, item);
