@@ -367,6 +367,7 @@ export { parseFilter } from './tracking/filter/parser.js';
 export { printFilter } from './tracking/filter/print.js';
 export { createTracker, type TrackerOptions } from './tracking/tracker.js';
 export type {
+  EndRunOptions,
   Environment,
   Experiment,
   FinalRunStatus,
