@@ -6,6 +6,7 @@ import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
 import { benjaminiHochberg, defaultMethod, detectDrift } from '../../src/drift/dataset.js';
 import { detectors } from '../../src/drift/detectors.js';
+import { normals } from '../helpers/data.js';
 
 interface MultipleTesting {
   inputs: { p_values: number[]; p_val: number };
@@ -24,16 +25,6 @@ const reference = JSON.parse(
     'utf8',
   ),
 ) as { multiple_testing: MultipleTesting };
-
-function normals(seed: string, n: number, mean = 0, sd = 1): Float64Array {
-  const rng = createRandom(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] =
-      mean + sd * Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-  }
-  return out;
-}
 
 function labels(seed: string, n: number, values: readonly string[], weights?: number[]): string[] {
   const rng = createRandom(seed);

@@ -12,14 +12,10 @@ import {
   profile,
 } from '../../src/drift/profile.js';
 import { QuantileSketch } from '../../src/drift/sketch.js';
+import { normals as normalArray } from '../helpers/data.js';
 
-function normals(seed: string, n: number, mean = 0, sd = 1): number[] {
-  const rng = createRandom(seed);
-  return Array.from(
-    { length: n },
-    () => mean + sd * Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next()),
-  );
-}
+const normals = (seed: string, n: number, mean = 0, sd = 1): number[] =>
+  Array.from(normalArray(seed, n, mean, sd));
 
 function withMissing<T>(values: T[], every: number): (T | null)[] {
   return values.map((v, i) => (i % every === 3 ? null : v));

@@ -4,15 +4,7 @@ import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
 import { searchRight as upperBound } from '../../src/drift/binning.js';
 import { QuantileSketch } from '../../src/drift/sketch.js';
-
-function normals(seed: string, n: number): Float64Array {
-  const rng = createRandom(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-  }
-  return out;
-}
+import { normals } from '../helpers/data.js';
 
 /** The largest absolute rank error of the sketch over every distinct value of the data. */
 function maxRankError(sketch: QuantileSketch, data: ArrayLike<number>): number {
