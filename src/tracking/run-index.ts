@@ -56,7 +56,7 @@ export class RunIndex {
 
   /**
    * `snapshotEvery`: store a snapshot after at least this many journal entries (and at least
-   * as many as there are runs, so that the cost stays proportional to the writes); 0 never.
+   * a quarter as many as there are runs, so that the cost per write stays constant); 0 never.
    */
   constructor(
     private readonly metadata: MetadataStore,
@@ -147,7 +147,7 @@ export class RunIndex {
       if (pending === undefined || pending.seq < seq)
         this.pending.set(runId, { seq, since: pending?.since ?? now });
     }
-    if (this.pending.size > LIST_THRESHOLD) {
+    if (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runs.size) {
       // many unknown runs (a first search): one listing reads them faster than one get each
       for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix)) {
         this.remember(runFromJson(key, value));
@@ -175,7 +175,9 @@ export class RunIndex {
   }
 
   private threshold(): number {
-    return Math.max(this.snapshotEvery, this.runs.size);
+    // a snapshot costs in proportion to the runs: at most every runs/4 writes keeps it a
+    // small constant per write, and the journal a new process must catch up on short
+    return Math.max(this.snapshotEvery, this.runs.size >> 2);
   }
 
   /** Stores the cache as it is now (one consistent state: nothing awaits while it is taken). */

@@ -67,8 +67,8 @@ export interface TrackerOptions {
   /** Directory whose git checkout and package.json `captureEnvironment` reads (default `process.cwd()`). */
   cwd?: string;
   /**
-   * Store the search cache whole after at least this many run writes (and at least as many
-   * as there are runs), so that the first search of a new process need not read every run
+   * Store the search cache whole after at least this many run writes (and at least a quarter
+   * as many as there are runs), so that the first search of a new process need not read every run
    * (docs/tracking.md). 0 never. Default: 1024 on stores shared across processes (fs), else 0.
    */
   searchSnapshotEvery?: number;
