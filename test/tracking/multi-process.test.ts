@@ -12,6 +12,7 @@ import { repoRoot } from '../helpers/run-ts.js';
 const run = promisify(execFile);
 const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 const worker = join(import.meta.dirname, 'workers/log-metrics.ts');
+const snapshotWriter = join(import.meta.dirname, 'workers/snapshot-writer.ts');
 const roots: string[] = [];
 afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
@@ -58,5 +59,35 @@ describe('tracker across processes on one fs store', () => {
     });
     expect(filtered.runs).toHaveLength(2);
     await shared.end();
+  }, 120_000);
+
+  it('3 processes writing runs and search snapshots at once: a new process sees every run as it ended', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'keel-tracker-snap-'));
+    roots.push(root);
+    await Promise.all(
+      [0, 1, 2].map((n) =>
+        run(process.execPath, ['--import', tsx, snapshotWriter, root, String(n), '40'], {
+          cwd: repoRoot,
+        }),
+      ),
+    );
+    const search = async (searchSnapshotEvery: number) => {
+      const backend = fsBackend({ root });
+      const tracker = createTracker({
+        metadata: backend.metadata,
+        artifacts: backend.artifacts,
+        searchSnapshotEvery,
+      });
+      return (await tracker.searchRuns({ limit: 1000, orderBy: ['attributes.name'] })).runs;
+    };
+    expect(await fsBackend({ root }).metadata.get('tracking/search-snapshot')).toBeDefined();
+    const withSnapshot = await search(4);
+    expect(withSnapshot).toHaveLength(120);
+    for (const r of withSnapshot) {
+      expect(r.status).toBe('completed');
+      expect(r.tags).toEqual({ phase: 'done' });
+      expect(r.metrics.acc?.value).toBe(r.params.i);
+    }
+    expect(withSnapshot).toEqual(await search(0));
   }, 120_000);
 });
