@@ -12,10 +12,10 @@ import { createKeel } from '../keel.js';
 import { replaceStep } from '../pipeline/builder.js';
 import { PipelineAbortedError, PipelineRunError } from '../pipeline/errors.js';
 import type {
-  LogSink,
   Pipeline,
   PipelineKeel,
   PipelineResult,
+  RunOptions,
   StepContext,
   StepResult,
 } from '../pipeline/types.js';
@@ -58,15 +58,11 @@ export function createPipelineTestKeel(opts: PipelineTestKeelOptions = {}): Pipe
 }
 
 /** Options of {@link runPipelineForTest}. */
-export interface TestRunOptions {
+export interface TestRunOptions extends Omit<RunOptions, 'keel'> {
   /** Run against this keel (e.g. to run twice against the same store). Default: a fresh one. */
   keel?: PipelineKeel;
   /** The clock of a fresh keel. */
   clock?: ManualClock;
-  signal?: AbortSignal;
-  resumeFrom?: string;
-  concurrency?: number;
-  logger?: LogSink;
 }
 
 /** What {@link runPipelineForTest} captured. Exactly one of `result` and `error` is set. */
@@ -105,14 +101,8 @@ export async function runPipelineForTest<In, Outs>(
     clock = created.clock;
   }
   try {
-    const result = await built.run(input, {
-      keel,
-      captureEnvironment: false,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
-      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-      ...(opts.logger ? { logger: opts.logger } : {}),
-    });
+    const { keel: _given, clock: _clock, ...runOptions } = opts;
+    const result = await built.run(input, { captureEnvironment: false, ...runOptions, keel });
     return { keel, clock, result, outcome: result as PipelineResult };
   } catch (error) {
     const outcome =
