@@ -101,43 +101,27 @@ function compare(
   literal: FilterValue,
 ): boolean {
   if (field.kind === 'attributes' && (field.key === 'start_time' || field.key === 'end_time')) {
-    return compareNumbers(
+    return compareValues(
       actual as number,
       op,
       typeof literal === 'number' ? literal : Date.parse(literal),
     );
   }
   if (typeof literal === 'number') {
-    if (typeof actual === 'number') return compareNumbers(actual, op, literal);
+    if (typeof actual === 'number') return compareValues(actual, op, literal);
     // a param logged as a numeric string still compares as a number
     if (typeof actual === 'string' && actual.trim() !== '') {
       const parsed = Number(actual);
-      if (Number.isFinite(parsed)) return compareNumbers(parsed, op, literal);
+      if (Number.isFinite(parsed)) return compareValues(parsed, op, literal);
     }
     return false;
   }
   // a string literal compares with a param's string form, as MLflow params are strings
-  return compareStrings(typeof actual === 'string' ? actual : String(actual), op, literal);
+  return compareValues(typeof actual === 'string' ? actual : String(actual), op, literal);
 }
 
-function compareNumbers(a: number, op: ComparisonOperator, b: number): boolean {
-  switch (op) {
-    case '=':
-      return a === b;
-    case '!=':
-      return a !== b;
-    case '<':
-      return a < b;
-    case '<=':
-      return a <= b;
-    case '>':
-      return a > b;
-    case '>=':
-      return a >= b;
-  }
-}
-
-function compareStrings(a: string, op: ComparisonOperator, b: string): boolean {
+/** Numbers compare numerically, strings by UTF-16 code units: the same operators for both. */
+function compareValues<T extends number | string>(a: T, op: ComparisonOperator, b: T): boolean {
   switch (op) {
     case '=':
       return a === b;
