@@ -29,6 +29,8 @@ export function toJsonValue(value: unknown): JsonValue {
   return JSON.parse(canonicalJson(value)) as JsonValue;
 }
 
+// `path` is one stack shared by the whole walk (pushed and popped, copied only on failure):
+// canonical JSON is on every content hash's path, so it must not allocate per value.
 function write(value: unknown, path: PropertyKey[], seen: Set<object>): string {
   if (value === null) return 'null';
   switch (typeof value) {
@@ -56,8 +58,10 @@ function write(value: unknown, path: PropertyKey[], seen: Set<object>): string {
     const items: string[] = [];
     for (let i = 0; i < object.length; i++) {
       const item: unknown = object[i];
-      if (item === undefined) fail([...path, i], 'arrays cannot hold undefined');
-      items.push(write(item, [...path, i], seen));
+      path.push(i);
+      if (item === undefined) fail(path, 'arrays cannot hold undefined');
+      items.push(write(item, path, seen));
+      path.pop();
     }
     out = `[${items.join(',')}]`;
   } else {
@@ -74,7 +78,9 @@ function write(value: unknown, path: PropertyKey[], seen: Set<object>): string {
       if (key === '__proto__') fail([...path, key], 'the key "__proto__" is not allowed');
       const item = record[key];
       if (item === undefined) continue;
-      parts.push(`${JSON.stringify(key)}:${write(item, [...path, key], seen)}`);
+      path.push(key);
+      parts.push(`${JSON.stringify(key)}:${write(item, path, seen)}`);
+      path.pop();
     }
     out = `{${parts.join(',')}}`;
   }
@@ -86,7 +92,8 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function fail(path: PropertyKey[], problem: string): never {
+function fail(stack: readonly PropertyKey[], problem: string): never {
+  const path = [...stack];
   const where = path.length === 0 ? 'the value' : `value at ${path.map(String).join('.')}`;
   throw new ValidationError(
     `[keel] cannot serialize ${where} as JSON: ${problem}; pass plain JSON data`,

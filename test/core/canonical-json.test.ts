@@ -66,6 +66,17 @@ describe('canonicalJson', () => {
     expect(isKeelError(caught, 'KEEL_VALIDATION')).toBe(true);
   });
 
+  it('names the path of the offending value', () => {
+    let caught: unknown;
+    try {
+      canonicalJson({ a: [1, { b: Number.NaN }], c: 1 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ issues: [{ path: ['a', 1, 'b'] }] });
+    expect((caught as Error).message).toContain('value at a.1.b');
+  });
+
   it('refuses cycles but accepts shared subtrees', () => {
     const shared = { x: 1 };
     expect(canonicalJson({ a: shared, b: shared })).toBe('{"a":{"x":1},"b":{"x":1}}');
