@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/errors.js';
-import { createRandom } from '../../src/core/random.js';
 import { searchRight as upperBound } from '../../src/drift/binning.js';
 import { QuantileSketch } from '../../src/drift/sketch.js';
 import { normals } from '../helpers/data.js';

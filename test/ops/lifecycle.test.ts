@@ -11,7 +11,9 @@ describe('examples/lifecycle.ts', () => {
       const output = runTs(join(repoRoot, 'examples', 'lifecycle.ts'), { cwd });
       expect(output).toContain(`store at ${join(cwd, '.keel')}`);
       expect(output).toMatch(/gate "offline-quality" PASS\s+churn v1/);
-      expect(output).toMatch(/train\s+step "model" run \w{26}: params .*learning_rate=0.5.*, loss 0.693 -> 0.\d+ over 200 epochs, artifact sha256:/);
+      expect(output).toMatch(
+        /train\s+step "model" run \w{26}: params .*learning_rate=0.5.*, loss 0.693 -> 0.\d+ over 200 epochs, artifact sha256:/,
+      );
       expect(output).toMatch(/promote\s+churn v1 -> champion \(gate pass, approved by ana\)/);
       expect(output).toMatch(/monitor\s+checked \d+ rows: no drift/);
       expect(output).toMatch(/monitor\s+drift in .*tenure/);
