@@ -1,0 +1,107 @@
+/**
+ * The layering of ARCHITECTURE.md, checked on the import graph: imports only point down,
+ * the pure rooms stay pure, and the root entry needs no Node built-in.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/run-ts.js';
+
+const src = join(repoRoot, 'src');
+const IMPORT = /^(?:import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms;
+
+interface Edge {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(dir, entry.name)]
+        : [],
+  );
+}
+
+const edges: Edge[] = sourceFiles(src).flatMap((file) =>
+  [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => {
+    const spec = m[2]!;
+    const to = spec.startsWith('.')
+      ? relative(src, resolve(dirname(file), spec.replace(/\.js$/, '.ts')))
+      : spec;
+    return { from: relative(src, file), to, typeOnly: m[1] !== undefined };
+  }),
+);
+
+const room = (path: string): string => (path.includes('/') ? path.split('/')[0]! : path);
+const local = (edge: Edge): boolean => edge.to.endsWith('.ts');
+
+function reachable(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [entry];
+  while (stack.length) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const edge of edges)
+      if (edge.from === file && local(edge) && !edge.typeOnly) stack.push(edge.to);
+  }
+  return seen;
+}
+
+describe('architecture', () => {
+  it('reads the import graph (sanity check of the parser)', () => {
+    expect(edges.length).toBeGreaterThan(300);
+    expect(edges).toContainEqual({ from: 'keel.ts', to: 'tracking/tracker.ts', typeOnly: false });
+    expect(edges.some((e) => e.from === 'backends/fs/io.ts' && e.to.startsWith('node:'))).toBe(
+      true,
+    );
+  });
+
+  it('the root entry reaches no Node built-in (it runs in any JS runtime)', () => {
+    const files = reachable('index.ts');
+    const offenders = edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'));
+    expect(offenders).toEqual([]);
+    expect(files.has('backends/fs/metadata-store.ts')).toBe(false);
+  });
+
+  it('core imports nothing of keel outside core', () => {
+    expect(
+      edges.filter((e) => room(e.from) === 'core' && local(e) && room(e.to) !== 'core'),
+    ).toEqual([]);
+  });
+
+  it('drift is pure: it imports only core and drift', () => {
+    const allowed = new Set(['core', 'drift']);
+    expect(
+      edges.filter((e) => room(e.from) === 'drift' && local(e) && !allowed.has(room(e.to))),
+    ).toEqual([]);
+  });
+
+  it('gates is pure: core, drift numerics, and only the ArtifactStore contract type for persistence', () => {
+    const offenders = edges.filter(
+      (e) =>
+        room(e.from) === 'gates' &&
+        local(e) &&
+        !['core', 'gates', 'drift'].includes(room(e.to)) &&
+        !(e.typeOnly && e.to === 'artifacts/types.ts'),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('storage never imports the services, and the services never import a backend', () => {
+    const services = ['tracking', 'registry', 'gates', 'drift', 'pipeline', 'ops'];
+    const storage = ['artifacts', 'metadata', 'backends'];
+    expect(
+      edges.filter((e) => storage.includes(room(e.from)) && services.includes(room(e.to))),
+    ).toEqual([]);
+    expect(
+      edges.filter(
+        (e) => services.includes(room(e.from)) && room(e.to) === 'backends' && !e.typeOnly,
+      ),
+    ).toEqual([]);
+  });
+});
