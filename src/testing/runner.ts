@@ -18,6 +18,12 @@ export interface TestRunner {
 export interface SuiteOptions<Subject> {
   /** `{ describe, it }` of your runner; default: the runner's globals, else vitest. */
   runner?: TestRunner;
+  /** Your runner's `describe`, when passed directly (`{ describe, it, expect }`). */
+  describe?: TestRunner['describe'];
+  /** Your runner's `it`, when passed directly. */
+  it?: TestRunner['it'];
+  /** Accepted for symmetry with `{ describe, it, expect }`; the suites use their own assertions. */
+  expect?: unknown;
   /** Tests to skip, by name, each with the reason (a skip without a reason is refused). */
   skip?: Record<string, string>;
   /** Your own extra tests, run inside the suite with a fresh subject. */
@@ -39,7 +45,9 @@ export function registerSuite<Subject>(
   cases: readonly SuiteCase<Subject>[],
   options: SuiteOptions<Subject> & { dispose?: (subject: Subject) => unknown } = {},
 ): void {
-  const runner = options.runner ?? defaultRunner();
+  const given =
+    options.describe && options.it ? { describe: options.describe, it: options.it } : undefined;
+  const runner = options.runner ?? given ?? defaultRunner();
   const skip = options.skip ?? {};
   for (const [name, reason] of Object.entries(skip)) {
     if (typeof reason !== 'string' || reason.trim() === '') {
