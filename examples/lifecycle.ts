@@ -51,6 +51,15 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   });
   const say = (stage: string, text: string): void => console.log(`${stage.padEnd(9)} ${text}`);
   say('lifecycle', `store at ${root}`);
+  const startedAt = new Date(keel.clock.now()).toISOString();
+  // A store kept from an earlier run: retire its challenger, so this run's canary is this run's.
+  if ((await keel.registry.listModels()).models.some((m) => m.name === MODEL)) {
+    const aliases = await keel.registry.listAliases(MODEL);
+    if (aliases.challenger !== undefined) {
+      await keel.registry.deleteAlias(MODEL, 'challenger', { reason: 'new demo run' });
+      say('lifecycle', `retired the previous run's challenger v${aliases.challenger}`);
+    }
+  }
 
   // 1. A training pipeline: data -> model -> evaluation, every step a tracked run.
   const train = pipeline<{ seed: number; shift: number }>('churn-train')
@@ -250,7 +259,10 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
 
   // 4. What happened, as the registry recorded it.
   for (const alias of ['champion', 'challenger']) {
-    for (const c of await keel.registry.aliasHistory(MODEL, alias)) {
+    const thisRun = (await keel.registry.aliasHistory(MODEL, alias)).filter(
+      (c) => c.at >= startedAt,
+    );
+    for (const c of thisRun) {
       say(
         'history',
         `${alias.padEnd(10)} v${c.previousVersion ?? '-'} -> ${c.version === null ? 'deleted' : `v${c.version}`} by ${c.actor.id}: ${c.reason ?? ''}`,

@@ -24,6 +24,14 @@ describe('examples/lifecycle.ts', () => {
       expect(output).toMatch(/history\s+challenger\s+v- -> v2 by ops-demo: training loop: drift/);
       expect(output).toMatch(/audit\s+verified/);
       expect(output).toMatch(/lineage\s+churn v\d: intact/);
+
+      // Run again on the same store: versions continue, the old challenger is retired first.
+      const again = runTs(join(repoRoot, 'examples', 'lifecycle.ts'), { cwd });
+      expect(again).toMatch(/lifecycle retired the previous run's challenger v2/);
+      expect(again).toMatch(/promote\s+churn v3 -> champion/);
+      expect(again).toMatch(/retrain\s+run \w{26}: churn v4 .* -> challenger/);
+      expect(again).toMatch(/release\s+churn v4 (-> champion|rolled back)/);
+      expect(again).toMatch(/audit\s+verified/);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
