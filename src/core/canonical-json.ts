@@ -1,7 +1,8 @@
 /**
  * @module
  * Canonical JSON: one byte sequence per value (sorted keys, ECMAScript number
- * formatting as in RFC 8785), used for every content hash in keel.
+ * formatting as in RFC 8785), used for every content hash in keel; and the validated
+ * deep copy every store takes of the values written to it.
  */
 import { ValidationError } from './errors.js';
 import type { JsonValue } from './json.js';
@@ -21,75 +22,110 @@ import type { JsonValue } from './json.js';
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, [], new Set());
+  const walk: Walk = { sortKeys: true, indexLikeKeys: false };
+  const data = copy(value, [], new Set(), walk);
+  // With keys inserted in sorted order, the engine's JSON.stringify writes the canonical form,
+  // except that objects list integer-like keys ("2", "10") first: those take the slow path.
+  return walk.indexLikeKeys ? serialize(data) : JSON.stringify(data);
 }
 
-/** Returns `value` as plain JSON data (a deep copy), validated as {@link canonicalJson} does. */
+/**
+ * Returns `value` as plain JSON data (a detached deep copy), validated exactly as
+ * {@link canonicalJson} validates it. One pass, no serialization.
+ */
 export function toJsonValue(value: unknown): JsonValue {
-  return JSON.parse(canonicalJson(value)) as JsonValue;
+  return copy(value, [], new Set(), { sortKeys: false, indexLikeKeys: false });
 }
 
-// `path` is one stack shared by the whole walk (pushed and popped, copied only on failure):
-// canonical JSON is on every content hash's path, so it must not allocate per value.
-function write(value: unknown, path: PropertyKey[], seen: Set<object>): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) fail(path, `${value} is not a JSON number`);
-      return JSON.stringify(value);
-    case 'object':
-      break;
-    default:
-      fail(path, `a ${typeof value} cannot be stored as JSON`);
-  }
-  const object = value as object;
+interface Walk {
+  sortKeys: boolean;
+  /** Set when an object key is an array index, which engines order before other keys. */
+  indexLikeKeys: boolean;
+}
+
+// The walk validates and copies in one pass. `path` is one stack shared by the whole walk
+// (pushed and popped, copied only on failure): nothing is allocated per value on the happy path.
+function copy(value: unknown, path: PropertyKey[], seen: Set<object>, walk: Walk): JsonValue {
+  const object = scalarOrObject(value, path);
+  if (object === undefined) return value === 0 ? 0 : (value as JsonValue);
   const withToJson = object as { toJSON?: unknown };
   if (typeof withToJson.toJSON === 'function') {
-    return write((withToJson.toJSON as () => unknown).call(object), path, seen);
+    return copy((withToJson.toJSON as () => unknown).call(object), path, seen, walk);
   }
   if (seen.has(object)) fail(path, 'the value contains a cycle');
   seen.add(object);
-  let out: string;
+  let out: JsonValue;
   if (Array.isArray(object)) {
-    const items: string[] = [];
+    const items = new Array<JsonValue>(object.length);
     for (let i = 0; i < object.length; i++) {
-      const item: unknown = object[i];
       path.push(i);
+      const item: unknown = object[i];
       if (item === undefined) fail(path, 'arrays cannot hold undefined');
-      items.push(write(item, path, seen));
+      items[i] = copy(item, path, seen, walk);
       path.pop();
     }
-    out = `[${items.join(',')}]`;
+    out = items;
   } else {
-    const proto = Object.getPrototypeOf(object);
-    if (proto !== Object.prototype && proto !== null) {
-      fail(
-        path,
-        `an instance of ${proto?.constructor?.name ?? 'a class'} has no JSON form (give it toJSON())`,
-      );
-    }
-    const record = object as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const key of Object.keys(record).sort(compareCodeUnits)) {
-      if (key === '__proto__') fail([...path, key], 'the key "__proto__" is not allowed');
+    const record = plainRecord(object, path);
+    const fields: { [key: string]: JsonValue } = {};
+    const keys = Object.keys(record);
+    // The default sort compares UTF-16 code units: RFC 8785's key order.
+    if (walk.sortKeys) keys.sort();
+    for (const key of keys) {
       const item = record[key];
       if (item === undefined) continue;
+      if (key === '__proto__') fail([...path, key], 'the key "__proto__" is not allowed');
+      if (walk.sortKeys && !walk.indexLikeKeys && isIndexLike(key)) walk.indexLikeKeys = true;
       path.push(key);
-      parts.push(`${JSON.stringify(key)}:${write(item, path, seen)}`);
+      fields[key] = copy(item, path, seen, walk);
       path.pop();
     }
-    out = `{${parts.join(',')}}`;
+    out = fields;
   }
   seen.delete(object);
   return out;
 }
 
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Canonical text of validated JSON data, sorting keys itself (the slow path). */
+function serialize(data: JsonValue): string {
+  if (data === null || typeof data !== 'object') return JSON.stringify(data);
+  if (Array.isArray(data)) return `[${data.map(serialize).join(',')}]`;
+  const parts: string[] = [];
+  for (const key of Object.keys(data).sort())
+    parts.push(`${JSON.stringify(key)}:${serialize(data[key]!)}`);
+  return `{${parts.join(',')}}`;
+}
+
+function isIndexLike(key: string): boolean {
+  const first = key.charCodeAt(0);
+  return first >= 48 && first <= 57 && /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+}
+
+/** `undefined` for a valid scalar (string, finite number, boolean, null); the object otherwise. */
+function scalarOrObject(value: unknown, path: PropertyKey[]): object | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      if (!Number.isFinite(value)) fail(path, `${value} is not a JSON number`);
+      return undefined;
+    case 'object':
+      return value === null ? undefined : value;
+    default:
+      return fail(path, `a ${typeof value} cannot be stored as JSON`);
+  }
+}
+
+function plainRecord(object: object, path: PropertyKey[]): Record<string, unknown> {
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) {
+    fail(
+      path,
+      `an instance of ${proto?.constructor?.name ?? 'a class'} has no JSON form (give it toJSON())`,
+    );
+  }
+  return object as Record<string, unknown>;
 }
 
 function fail(stack: readonly PropertyKey[], problem: string): never {

@@ -34,6 +34,48 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('orders integer-like keys by code unit too (engines list them first)', () => {
+    expect(canonicalJson({ a: 3, '9': 2, '10': 1, '01': 0 })).toBe('{"01":0,"10":1,"9":2,"a":3}');
+    expect(canonicalJson([{ '2': 'x', '1': { b: 1, '0': 2 } }])).toBe(
+      '[{"1":{"0":2,"b":1},"2":"x"}]',
+    );
+  });
+
+  it('property: equals a plain reference implementation of RFC 8785 ordering', () => {
+    const reference = (v: unknown): string => {
+      if (v === null || typeof v !== 'object') return JSON.stringify(v);
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+      const record = v as Record<string, unknown>;
+      const keys = Object.keys(record).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(record[k])}`).join(',')}}`;
+    };
+    const key = fc.oneof(
+      fc.string(),
+      fc.nat({ max: 5000 }).map(String),
+      fc.constantFrom('0', '01', '4294967295'),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.string(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(
+          key.filter((k) => k !== '__proto__'),
+          tie('node'),
+          { maxKeys: 5 },
+        ),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(reference(v));
+      }),
+    );
+  });
+
   it('writes numbers in their shortest round-trip form, -0 as 0', () => {
     expect(canonicalJson([1e21, 1e-7, 0.1 + 0.2, -0, 5e-324, 2 ** 53])).toBe(
       '[1e+21,1e-7,0.30000000000000004,0,5e-324,9007199254740992]',
@@ -108,6 +150,22 @@ describe('canonicalJson', () => {
         expect(canonicalJson(JSON.parse(once))).toBe(once);
       }),
     );
+  });
+
+  it('toJsonValue refuses exactly what canonicalJson refuses', () => {
+    for (const bad of [
+      Number.NaN,
+      [undefined],
+      new Map(),
+      { f: () => 1 },
+      JSON.parse('{"__proto__":1}'),
+    ]) {
+      expect(() => toJsonValue(bad)).toThrow(/cannot serialize/);
+    }
+    expect(toJsonValue({ d: new Date(0), gone: undefined, z: -0 })).toEqual({
+      d: '1970-01-01T00:00:00.000Z',
+      z: 0,
+    });
   });
 
   it('toJsonValue returns a detached copy', () => {
