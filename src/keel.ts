@@ -132,7 +132,12 @@ export function createKeel(options: KeelOptions): Keel {
     telemetry,
     close() {
       closing ??= (async () => {
-        await backend.close?.();
+        try {
+          // buffered metrics and deferred runs are written while the backend is still open
+          await tracker.close();
+        } finally {
+          await backend.close?.();
+        }
       })();
       return closing;
     },

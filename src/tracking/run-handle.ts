@@ -21,11 +21,14 @@ import { type LineageRole, runFromJson, trackingKeys } from './records.js';
 import {
   addRefs,
   assertRunning,
+  closedError,
   copyRun,
   createRunDocument,
   endedError,
+  type LiveHandle,
   type StoredRun,
   type TrackerContext,
+  track,
   updateRun,
 } from './run-store.js';
 import {
@@ -63,7 +66,7 @@ interface SealedBatch {
 }
 
 /** The {@link RunHandle} of one run in this process. */
-export class TrackedRunHandle implements RunHandle {
+export class TrackedRunHandle implements RunHandle, LiveHandle {
   /** The run's id. */
   readonly id: string;
   private readonly ctx: TrackerContext;
@@ -96,6 +99,8 @@ export class TrackedRunHandle implements RunHandle {
     this.ctx = ctx;
     this.id = runId;
     this.stored = stored;
+    // until its run ends through it, Tracker.close() flushes it
+    ctx.live.add(this);
   }
 
   /**
@@ -115,33 +120,35 @@ export class TrackedRunHandle implements RunHandle {
     handle.deferTimer = timer;
     return handle;
   }
-  async logParams(params: Params): Promise<void> {
-    const checked = parseWith(paramsSchema, params, 'params');
-    this.assertOpen();
-    await this.born();
-    await this.update((run) => {
-      assertRunning(run);
-      let changed = false;
-      for (const [key, value] of Object.entries(checked)) {
-        if (Object.hasOwn(run.params, key)) {
-          const existing = run.params[key];
-          if (existing !== value) {
-            throw new ConflictError(
-              `[keel] param "${key}" of run ${this.id} is already ${JSON.stringify(existing)}: params are immutable; log the new value under another key or start a new run`,
-              { details: { key, existing, attempted: value } },
-            );
+  logParams(params: Params): Promise<void> {
+    return this.write(async () => {
+      const checked = parseWith(paramsSchema, params, 'params');
+      this.assertOpen();
+      await this.born();
+      await this.update((run) => {
+        assertRunning(run);
+        let changed = false;
+        for (const [key, value] of Object.entries(checked)) {
+          if (Object.hasOwn(run.params, key)) {
+            const existing = run.params[key];
+            if (existing !== value) {
+              throw new ConflictError(
+                `[keel] param "${key}" of run ${this.id} is already ${JSON.stringify(existing)}: params are immutable; log the new value under another key or start a new run`,
+                { details: { key, existing, attempted: value } },
+              );
+            }
+            continue;
           }
-          continue;
+          run.params[key] = value;
+          changed = true;
         }
-        run.params[key] = value;
-        changed = true;
-      }
-      return changed;
+        return changed;
+      });
     });
   }
 
   logMetric(key: string, value: number, opts?: LogMetricOptions): void {
-    if (this.state !== 'open') this.assertOpen();
+    if (this.state !== 'open' || this.ctx.closed) this.assertOpen();
     let index = this.keyIds?.get(key);
     if (index === undefined) index = this.registerKey(key);
     if (typeof value !== 'number') throw badValue(key, value);
@@ -180,38 +187,40 @@ export class TrackedRunHandle implements RunHandle {
     }
   }
 
-  async setTags(tags: Tags): Promise<void> {
-    const checked = parseWith(tagsSchema, tags, 'tags');
-    this.assertOpen();
-    await this.born();
-    await this.update((run) => {
-      assertRunning(run);
-      return setTagsOf(run, checked);
+  setTags(tags: Tags): Promise<void> {
+    return this.write(async () => {
+      const checked = parseWith(tagsSchema, tags, 'tags');
+      this.assertOpen();
+      await this.born();
+      await this.update((run) => {
+        assertRunning(run);
+        return setTagsOf(run, checked);
+      });
     });
   }
 
   logInput(ref: LineageRef): Promise<void> {
-    return this.logRef(ref, 'consumed');
+    return this.write(async () => this.storeRef(this.checkRef(ref, 'consumed'), 'consumed'));
   }
 
   logOutput(ref: LineageRef): Promise<void> {
-    return this.logRef(ref, 'produced');
+    return this.write(async () => this.storeRef(this.checkRef(ref, 'produced'), 'produced'));
   }
 
-  async logArtifact(
-    body: Body,
-    opts?: { name?: string; mediaType?: string },
-  ): Promise<ArtifactMeta> {
-    const checked = parseWith(logArtifactSchema, opts ?? {}, 'logArtifact options');
-    this.assertOpen();
-    const meta = await this.ctx.artifacts.put(
-      body,
-      checked.mediaType === undefined ? undefined : { mediaType: checked.mediaType },
-    );
-    const ref: LineageRef = { digest: meta.digest, kind: 'artifact' };
-    if (checked.name !== undefined) ref.name = checked.name;
-    await this.logOutput(ref);
-    return meta;
+  logArtifact(body: Body, opts?: { name?: string; mediaType?: string }): Promise<ArtifactMeta> {
+    return this.write(async () => {
+      const checked = parseWith(logArtifactSchema, opts ?? {}, 'logArtifact options');
+      this.assertOpen();
+      const meta = await this.ctx.artifacts.put(
+        body,
+        checked.mediaType === undefined ? undefined : { mediaType: checked.mediaType },
+      );
+      const ref: LineageRef = { digest: meta.digest, kind: 'artifact' };
+      if (checked.name !== undefined) ref.name = checked.name;
+      // checked before the upload: a close() since then waits for this call instead
+      await this.storeRef(ref, 'produced');
+      return meta;
+    });
   }
 
   async flush(): Promise<void> {
@@ -230,6 +239,7 @@ export class TrackedRunHandle implements RunHandle {
 
   end(status: FinalRunStatus = 'completed', error?: unknown, opts?: EndRunOptions): Promise<Run> {
     if (this.ending) return this.ending;
+    if (this.ctx.closed) return Promise.reject(closedError());
     let checked: FinalRunStatus;
     let options: EndRunOptions;
     try {
@@ -289,21 +299,50 @@ export class TrackedRunHandle implements RunHandle {
       });
     }
     this.state = 'ended';
+    this.ctx.live.delete(this);
     this.ctx.emit('run:ended', { runId: this.id, experiment: run.experiment, status });
     return run;
   }
 
-  private async logRef(ref: LineageRef, role: LineageRole): Promise<void> {
+  /**
+   * For `Tracker.close()`: stores the run if its storing is still deferred and writes every
+   * buffered point, including those an earlier failed background flush kept (that failure is
+   * then moot). The run stays running. Rejects when something could not be written; the
+   * points stay buffered and the next call tries again.
+   */
+  async persist(): Promise<void> {
+    // an end() under way writes everything itself; if it fails, the run is open again
+    if (this.ending !== undefined) await this.ending.catch(() => {});
+    if (this.state === 'ended') return;
+    await this.born();
+    this.seal();
+    await this.enqueue(async () => {
+      this.failure = undefined;
+      await this.drain();
+    });
+  }
+
+  /** Runs one asynchronous write, counted as under way for `Tracker.close()`. */
+  private write<T>(work: () => Promise<T>): Promise<T> {
+    return track(this.ctx, work());
+  }
+
+  /** Validates a lineage reference and checks that the handle accepts writes. */
+  private checkRef(ref: LineageRef, role: LineageRole): LineageRef {
     const checked = parseWith(
       lineageRefSchema,
       ref,
       role === 'produced' ? 'output reference' : 'input reference',
     );
     this.assertOpen();
+    return checked;
+  }
+
+  private async storeRef(ref: LineageRef, role: LineageRole): Promise<void> {
     await this.born();
     await this.update((run) => {
       assertRunning(run);
-      return addRefs(role === 'produced' ? run.outputs : run.inputs, [checked]);
+      return addRefs(role === 'produced' ? run.outputs : run.inputs, [ref]);
     });
   }
 
@@ -356,8 +395,9 @@ export class TrackedRunHandle implements RunHandle {
   }
 
   private assertOpen(): void {
-    if (this.state === 'open') return;
     if (this.state === 'ended') throw endedError(this.id, 'ended');
+    if (this.ctx.closed) throw closedError();
+    if (this.state === 'open') return;
     throw new ConflictError(
       `[keel] run ${this.id} is ending: it accepts no more writes; start a new run`,
     );

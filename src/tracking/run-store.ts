@@ -42,6 +42,41 @@ export interface TrackerContext {
   experiments: Set<string>;
   /** Runs started with `deferWriteMs` and not stored yet, by id: reads store them first. */
   unborn: Map<string, { store(): Promise<void> }>;
+  /** Set by `Tracker.close()`: no run starts and no handle writes after it. */
+  closed: boolean;
+  /** The handles of this tracker whose run has not ended through them: `close()` flushes them. */
+  live: Set<LiveHandle>;
+  /** Calls started before `close()` and still under way: `close()` waits for them. */
+  pending: Set<Promise<unknown>>;
+}
+
+/** What `Tracker.close()` needs of a run handle. */
+export interface LiveHandle {
+  /** Stores the deferred run and writes every buffered point; the run stays running. */
+  persist(): Promise<void>;
+}
+
+/** Counts `work` as under way (`ctx.pending`) until it settles; returns it. */
+export function track<T>(ctx: TrackerContext, work: Promise<T>): Promise<T> {
+  ctx.pending.add(work);
+  const done = (): void => {
+    ctx.pending.delete(work);
+  };
+  // the caller gets the rejection through `work`; this branch only forgets it
+  work.then(done, done);
+  return work;
+}
+
+/** The error of every write and `startRun`/`resumeRun` after `Tracker.close()`. */
+export function closedError(): ConflictError {
+  return new ConflictError(
+    '[keel] the tracker is closed: it starts no runs and accepts no writes after close(); create a new tracker (or keel) to record more',
+  );
+}
+
+/** Throws the error of {@link closedError} once the tracker is closed. */
+export function assertNotClosed(ctx: TrackerContext): void {
+  if (ctx.closed) throw closedError();
 }
 
 /** Stores the deferred runs `ids` (default: all) of this tracker, so that reads see them. */

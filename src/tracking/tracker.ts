@@ -25,12 +25,14 @@ import { TrackedRunHandle } from './run-handle.js';
 import { RunIndex } from './run-index.js';
 import {
   addRefs,
+  assertNotClosed,
   checkRunId,
   createRunDocument,
   endedError,
   requireRun,
   storeDeferred,
   type TrackerContext,
+  track,
 } from './run-store.js';
 import {
   DEFAULT_SEARCH_LIMIT,
@@ -129,61 +131,88 @@ export function createTracker(options: TrackerOptions): Tracker {
     ),
     experiments: new Set(),
     unborn: new Map(),
+    closed: false,
+    live: new Set(),
+    pending: new Set(),
   };
   const cwd = options.cwd;
+  let closing: Promise<void> | undefined;
 
   return {
-    async startRun(opts: StartRunOptions): Promise<RunHandle> {
-      const checked = quickStartRun(opts) ?? parseWith(startRunSchema, opts, 'startRun options');
-      if (checked.parentRunId !== undefined) {
-        const parentId = checkRunId(checked.parentRunId, 'parentRunId');
-        // a child is never stored before its parent
-        await storeDeferred(ctx, [parentId]);
-        // a run this process has seen exists: runs are never deleted
-        if (!ctx.index.has(parentId)) await requireRun(ctx, parentId);
-      }
-      await ensureExperiment(ctx, checked.experiment);
-      const id = ctx.newId();
-      const run: Run = {
-        id,
-        experiment: checked.experiment,
-        status: 'running',
-        startTime: isoNow(clock),
-        params: { ...checked.params },
-        tags: { ...checked.tags },
-        metrics: {},
-        inputs: [],
-        outputs: [],
-      };
-      addRefs(run.inputs, checked.inputs ?? []);
-      if (checked.name !== undefined) run.name = checked.name;
-      if (checked.parentRunId !== undefined) run.parentRunId = checked.parentRunId;
-      const capture = checked.captureEnvironment;
-      if (capture) {
-        run.environment = await captureEnvironment({
-          clock,
-          ...(cwd === undefined ? {} : { cwd }),
-          ...(typeof capture === 'object' && capture.env ? { env: capture.env } : {}),
-        });
-      }
-      const deferMs = checked.deferWriteMs ?? 0;
-      const handle =
-        deferMs > 0
-          ? TrackedRunHandle.deferred(ctx, run, deferMs)
-          : new TrackedRunHandle(ctx, id, await createRunDocument(ctx, run));
-      const event: TrackerEvents['run:started'] = { runId: id, experiment: run.experiment };
-      if (run.name !== undefined) event.name = run.name;
-      if (run.parentRunId !== undefined) event.parentRunId = run.parentRunId;
-      ctx.emit('run:started', event);
-      return handle;
+    startRun(opts: StartRunOptions): Promise<RunHandle> {
+      // counted from the call on: close() waits for a start under way and flushes its handle
+      return track(
+        ctx,
+        (async () => {
+          assertNotClosed(ctx);
+          const checked =
+            quickStartRun(opts) ?? parseWith(startRunSchema, opts, 'startRun options');
+          if (checked.parentRunId !== undefined) {
+            const parentId = checkRunId(checked.parentRunId, 'parentRunId');
+            // a child is never stored before its parent
+            await storeDeferred(ctx, [parentId]);
+            // a run this process has seen exists: runs are never deleted
+            if (!ctx.index.has(parentId)) await requireRun(ctx, parentId);
+          }
+          await ensureExperiment(ctx, checked.experiment);
+          const id = ctx.newId();
+          const run: Run = {
+            id,
+            experiment: checked.experiment,
+            status: 'running',
+            startTime: isoNow(clock),
+            params: { ...checked.params },
+            tags: { ...checked.tags },
+            metrics: {},
+            inputs: [],
+            outputs: [],
+          };
+          addRefs(run.inputs, checked.inputs ?? []);
+          if (checked.name !== undefined) run.name = checked.name;
+          if (checked.parentRunId !== undefined) run.parentRunId = checked.parentRunId;
+          const capture = checked.captureEnvironment;
+          if (capture) {
+            run.environment = await captureEnvironment({
+              clock,
+              ...(cwd === undefined ? {} : { cwd }),
+              ...(typeof capture === 'object' && capture.env ? { env: capture.env } : {}),
+            });
+          }
+          const deferMs = checked.deferWriteMs ?? 0;
+          const handle =
+            deferMs > 0
+              ? TrackedRunHandle.deferred(ctx, run, deferMs)
+              : new TrackedRunHandle(ctx, id, await createRunDocument(ctx, run));
+          const event: TrackerEvents['run:started'] = { runId: id, experiment: run.experiment };
+          if (run.name !== undefined) event.name = run.name;
+          if (run.parentRunId !== undefined) event.parentRunId = run.parentRunId;
+          ctx.emit('run:started', event);
+          return handle;
+        })(),
+      );
     },
 
-    async resumeRun(runId: string): Promise<RunHandle> {
-      const id = checkRunId(runId);
-      await storeDeferred(ctx, [id]);
-      const { run } = await requireRun(ctx, id);
-      if (run.status !== 'running') throw endedError(run.id, run.status);
-      return new TrackedRunHandle(ctx, run.id);
+    resumeRun(runId: string): Promise<RunHandle> {
+      return track(
+        ctx,
+        (async () => {
+          assertNotClosed(ctx);
+          const id = checkRunId(runId);
+          await storeDeferred(ctx, [id]);
+          const { run } = await requireRun(ctx, id);
+          if (run.status !== 'running') throw endedError(run.id, run.status);
+          return new TrackedRunHandle(ctx, run.id);
+        })(),
+      );
+    },
+
+    close(): Promise<void> {
+      closing ??= closeTracker(ctx).catch((error: unknown) => {
+        // a failed flush keeps its points: the next close() tries again
+        closing = undefined;
+        throw error;
+      });
+      return closing;
     },
 
     async getRun(runId: string): Promise<Run> {
@@ -273,6 +302,18 @@ export function createTracker(options: TrackerOptions): Tracker {
       };
     },
   };
+}
+
+/**
+ * Refuses new runs and writes, waits for the calls under way, then flushes every live handle
+ * (all of them, even when one fails) and rejects with the first failure.
+ */
+async function closeTracker(ctx: TrackerContext): Promise<void> {
+  ctx.closed = true;
+  // calls refused from now on settle at once, so this ends
+  while (ctx.pending.size > 0) await Promise.allSettled([...ctx.pending]);
+  const results = await Promise.allSettled([...ctx.live].map((handle) => handle.persist()));
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
 }
 
 async function ensureExperiment(ctx: TrackerContext, name: string): Promise<void> {

@@ -159,7 +159,8 @@ export interface LineageResult {
 }
 
 /**
- * A live run. Writes are refused with `ConflictError` once the run has ended.
+ * A live run. Writes are refused with `ConflictError` once the run has ended or its tracker
+ * is closed ({@link Tracker.close}).
  * `logMetric` is synchronous and buffered; the buffer is written by `flush()`, `end()`,
  * every `flushSize` points and every `flushIntervalMs`.
  */
@@ -205,6 +206,23 @@ export interface Tracker {
   listExperiments(): Promise<Experiment[]>;
   /** The runs that produced (`logOutput`) and consumed (`logInput`) a digest. */
   lineage(digest: Digest): Promise<LineageResult>;
+  /**
+   * Writes what this tracker holds back, for a process that is shutting down: waits for the
+   * calls under way, then flushes every handle whose run has not ended through it (buffered
+   * metrics, including points an earlier background flush failed to write, and runs whose
+   * storing is still deferred by `deferWriteMs`), so that nothing logged before `close()` is
+   * lost. It does not end runs: they stay `running`, as when a process exits without `end()`.
+   * An `end()` under way is awaited.
+   *
+   * From the call on, `startRun`, `resumeRun` and every write through this tracker's handles
+   * (`logMetric`, `logParams`, `end`, ...) throw `ConflictError` (the tracker is closed);
+   * reads still work while the stores are open. Idempotent: while it runs and once it has
+   * succeeded, calls return the same promise. When a write fails, the other handles are still
+   * flushed and `close()` rejects with the first error (never silently); the points stay
+   * buffered and calling `close()` again retries.
+   * `keel.close()` calls it before closing the backend.
+   */
+  close(): Promise<void>;
 }
 
 /** The events the Tracker emits: event name to payload. */
