@@ -710,4 +710,28 @@ const trackerCases: SuiteCase<Backend>[] = [
       checkEqual((seen[2]![1] as { status: string }).status, 'completed', 'ended status');
     },
   ],
+  [
+    'close() writes what open runs buffered, keeps them running, and refuses later writes',
+    async (backend) => {
+      const tracker = make(backend);
+      const handle = await tracker.startRun({ experiment: 'closing', deferWriteMs: 60_000 });
+      for (let step = 0; step < 30; step++) handle.logMetric('loss', 1 / (step + 1), { step });
+      await tracker.close();
+      await tracker.close();
+      const reader = make(backend);
+      const run = await reader.getRun(handle.id);
+      checkEqual(run.status, 'running', 'status after close');
+      checkEqual((await reader.metricHistory(handle.id, 'loss')).length, 30, 'points written');
+      await checkThrows(
+        () => handle.logMetric('loss', 0),
+        ErrorCodes.conflict,
+        'logMetric after close',
+      );
+      await checkThrows(
+        () => tracker.startRun({ experiment: 'closing' }),
+        ErrorCodes.conflict,
+        'startRun after close',
+      );
+    },
+  ],
 ];
