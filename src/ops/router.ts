@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson } from '../core/canonical-json.js';
-import { isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ErrorCodes, isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
 import { createIdGenerator } from '../core/ids.js';
 import { type Actor, actorSchema } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
@@ -245,7 +245,10 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
   const champion: ArmState<I, O> = { arm: 'champion', alias: parsed.champion, seq: 0 };
   const challenger: ArmState<I, O> = { arm: 'challenger', alias: parsed.challenger, seq: 0 };
   const predictors = new Map<number, Promise<Predictor<I, O>>>();
-  const evaluated = new Set<number>();
+  // Per challenger version: the request count at which auto-release judges it next. A judgement
+  // whose promotion the registry refuses (e.g. an approval still missing) is tried again after
+  // another `minSamples` requests, so a late approval still releases the version.
+  const nextJudgement = new Map<number, number>();
   const background = new Set<Promise<unknown>>();
   const shadowQueue: ShadowJob<I, O>[] = [];
   let shadowRunning = 0;
@@ -493,12 +496,17 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
   const afterChallengerRequest = (serving: Serving<I, O>): void => {
     if (!autoRelease || closed) return;
     const version = serving.version.version;
-    if (serving.counters.count < autoRelease.minSamples || evaluated.has(version)) return;
-    evaluated.add(version);
+    const due = nextJudgement.get(version) ?? autoRelease.minSamples;
+    if (serving.counters.count < due) return;
+    nextJudgement.set(version, Number.POSITIVE_INFINITY);
     // Judged off the caller's path.
     setTimeout(() => {
       track(release(serving, autoRelease)).catch((error: unknown) => {
-        if (!closed) emitError('auto-release', error, version);
+        if (closed) return;
+        if (isKeelError(error, ErrorCodes.policy) || isKeelError(error, ErrorCodes.unauthorized)) {
+          nextJudgement.set(version, serving.counters.count + autoRelease.minSamples);
+        }
+        emitError('auto-release', error, version);
       });
     }, 0);
   };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { isKeelError } from '../../src/core/errors.js';
 import type { GatePolicy } from '../../src/gates/schema.js';
+import { createKeel } from '../../src/keel.js';
 import { createRouter, type Predictor } from '../../src/ops/router.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import { opsKeel, registerVersions, sleep, until, versionLoader } from './helpers.js';
@@ -300,6 +302,42 @@ describe('router: release decisions', () => {
     expect(history.at(-1)).toMatchObject({ version: 2, evidence: event.report?.digest });
     expect(router.stats().champion.version).toBe(2);
     expect((await router.predict('y')).version).toBe(2);
+    await router.close();
+  });
+
+  it('a promotion the registry refuses is judged again later, so a late approval still releases', async () => {
+    const keel = createKeel({
+      backend: memoryBackend(),
+      actor: { id: 'ops-test' },
+      aliasPolicies: [{ alias: 'champion', requiredApprovals: 1, approverRoles: ['reviewer'] }],
+    });
+    await registerVersions(keel, 'churn', 2);
+    await keel.registry.approve('churn', 1, {
+      alias: 'champion',
+      actor: { id: 'ana', roles: ['reviewer'] },
+    });
+    await keel.registry.setAlias('churn', 'champion', 1);
+    await keel.registry.setAlias('churn', 'challenger', 2);
+    const { load } = versionLoader();
+    const router = createRouter({
+      keel,
+      model: 'churn',
+      load,
+      strategy: { kind: 'canary', weight: 1 },
+      autoRelease: { policy: errorPolicy, minSamples: 10, onPass: 'promote', onFail: 'rollback' },
+    });
+    const refused = new Promise<unknown>((r) => router.once('error', ({ error }) => r(error)));
+    for (let i = 0; i < 10; i++) await router.predict('x', { key: `u${i}` });
+    expect(isKeelError(await refused, 'KEEL_POLICY')).toBe(true);
+    expect((await keel.registry.resolve('churn', 'champion')).version).toBe(1);
+    await keel.registry.approve('churn', 2, {
+      alias: 'champion',
+      actor: { id: 'ana', roles: ['reviewer'] },
+    });
+    const promoted = new Promise<{ version: number }>((r) => router.once('promoted', r));
+    for (let i = 10; i < 20; i++) await router.predict('x', { key: `u${i}` });
+    expect((await promoted).version).toBe(2);
+    expect((await keel.registry.resolve('churn', 'champion')).version).toBe(2);
     await router.close();
   });
 
