@@ -15,10 +15,12 @@ import {
   createTrainingLoop,
   formatGateReport,
   type GatePolicy,
+  memoryBackend,
   onDrift,
   pipeline,
   profile,
 } from '../src/index.js';
+import { trainPipeline } from './train-pipeline.js';
 
 type Row = {
   tenure: number;
@@ -60,6 +62,17 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
       say('lifecycle', `retired the previous run's challenger v${aliases.challenger}`);
     }
   }
+
+  // 0. The offline pipeline of examples/train-pipeline.ts, twice in memory: the re-run hits the cache.
+  const scratch = createKeel({ backend: memoryBackend() });
+  const once = await trainPipeline.run({ rows: 400, seed: 7 }, { keel: scratch });
+  const again = await trainPipeline.run({ rows: 400, seed: 7 }, { keel: scratch });
+  const cached = Object.entries(again.steps).filter(([, step]) => step.cached);
+  say(
+    'pipeline',
+    `train-pipeline.ts in memory: ${Object.keys(once.steps).length} steps, accuracy ${fmt(once.outputs.metrics.accuracy)}; re-run took ${cached.map(([name]) => `"${name}"`).join(', ')} from the cache`,
+  );
+  await scratch.close();
 
   // 1. A training pipeline: data -> model -> evaluation, every step a tracked run.
   const train = pipeline<{ seed: number; shift: number }>('churn-train')

@@ -10,6 +10,9 @@ describe('examples/lifecycle.ts', () => {
     try {
       const output = runTs(join(repoRoot, 'examples', 'lifecycle.ts'), { cwd });
       expect(output).toContain(`store at ${join(cwd, '.keel')}`);
+      expect(output).toMatch(
+        /pipeline\s+train-pipeline.ts in memory: 6 steps, .*re-run took "model" from the cache/,
+      );
       expect(output).toMatch(/gate "offline-quality" PASS\s+churn v1/);
       expect(output).toMatch(
         /train\s+step "model" run \w{26}: params .*learning_rate=0.5.*, loss 0.693 -> 0.\d+ over 200 epochs, artifact sha256:/,
