@@ -6,7 +6,7 @@
 import { sha256 } from './digest.js';
 import { ValidationError } from './errors.js';
 
-/** A seed: any string, or a finite number. `1` and `'1'` are different seeds. */
+/** A seed: a string of your choice, or a finite number. `1` and `'1'` are different seeds. */
 export type Seed = string | number;
 
 /** A deterministic stream of pseudo-random numbers. Not for cryptography. */

@@ -32,7 +32,7 @@ export interface CommandStepOptions<A = unknown> {
 
 /** What a command step returns: references only (it caches and resumes like any JSON output). */
 export interface CommandStepResult {
-  /** Always 0: any other exit fails the step. */
+  /** Always 0: every other exit code fails the step. */
   exitCode: number;
   /** The program's standard output, stored as it streamed. */
   stdout: ArtifactRef;

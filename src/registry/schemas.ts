@@ -37,7 +37,7 @@ export const aliasSchema: z.ZodType<string> = z
     '"latest" is reserved: it always means the highest non-archived version',
   );
 
-/** An alias to read: any settable alias, or `latest`. */
+/** An alias to read: one that can be set, or `latest`. */
 export const readableAliasSchema: z.ZodType<string> = z
   .string()
   .regex(ALIAS_PATTERN, 'must match [a-z][a-z0-9_-]{0,63}');
