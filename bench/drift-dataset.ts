@@ -12,21 +12,11 @@ import { join } from 'node:path';
 import { createRandom } from '../src/core/random.js';
 import { detectDrift } from '../src/drift/dataset.js';
 import { profile } from '../src/drift/profile.js';
+import { normals } from './_data.js';
 
 const COLUMNS = 100;
 const ROWS = 100_000;
 const REPEATS = 3;
-
-function normals(rng: { next(): number }, n: number, mean: number, sd: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - rng.next()));
-    const v = 2 * Math.PI * rng.next();
-    out[i] = mean + sd * r * Math.cos(v);
-    if (i + 1 < n) out[i + 1] = mean + sd * r * Math.sin(v);
-  }
-  return out;
-}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

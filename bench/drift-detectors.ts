@@ -13,31 +13,6 @@ import { numericSample } from '../src/drift/sample.js';
 const N = 1_000_000;
 const REPEATS = 5;
 
-/** Mulberry32: a small seeded generator, so every run sees the same data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normals(n: number, mean: number, sd: number, seed: number): Float64Array {
-  const rand = mulberry32(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - rand();
-    const v = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    out[i] = mean + sd * r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = mean + sd * r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -75,6 +50,9 @@ print(json.dumps({
   "ks": [float(ks.statistic), float(ks.pvalue)], "wasserstein": float(wd)}))
 `;
 
+import { createRandom } from '../src/core/random.js';
+import { normals } from './_data.js';
+
 interface SciPyTimes {
   scipy: string;
   ks_ms: number;
@@ -102,8 +80,8 @@ function runSciPy(ref: Float64Array, cur: Float64Array): SciPyTimes | undefined 
   }
 }
 
-const ref = normals(N, 0, 1, 1);
-const cur = normals(N, 0.01, 1, 2);
+const ref = normals(createRandom('bench-drift-reference'), N, 0, 1);
+const cur = normals(createRandom('bench-drift-current'), N, 0.01, 1);
 const ksResult = ks.test(ref, cur);
 const wdResult = wasserstein.test(ref, cur);
 const keelKs = time(() => ks.test(ref, cur));

@@ -19,17 +19,10 @@ import { createFsArtifactStore } from '../src/backends/fs/artifact-store.js';
 import { createFsMetadataStore } from '../src/backends/fs/metadata-store.js';
 import { createMemoryArtifactStore } from '../src/backends/memory/artifact-store.js';
 import { createMemoryMetadataStore } from '../src/backends/memory/metadata-store.js';
-
-interface Row {
-  name: string;
-  keel: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
+import { type BenchRow, printTable } from './_table.js';
 
 const BYTES = Number(process.env.KEEL_BENCH_BYTES ?? 1024 ** 3);
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const root = mkdtempSync(join(tmpdir(), 'keel-bench-fs-'));
 
 try {
@@ -43,12 +36,7 @@ try {
 process.stdout.write(
   `Size ${mib(BYTES)} MiB; ratio = keel throughput / baseline throughput (higher is better).\n\n`,
 );
-process.stdout.write('| benchmark | keel | baseline | ratio | goal |\n|---|---|---|---|---|\n');
-for (const row of rows) {
-  process.stdout.write(
-    `| ${row.name} | ${row.keel} | ${row.baseline} | ${row.ratio} | ${row.goal} |\n`,
-  );
-}
+printTable(rows);
 
 async function artifactBench(): Promise<void> {
   const source = join(root, 'source.bin');
@@ -274,14 +262,14 @@ async function memoryBench(): Promise<void> {
   });
   rows.push({
     name: 'memory artifact put (64 KiB)',
-    keel: `${fmt(artifactPut)} ops/s`,
+    figure: `${fmt(artifactPut)} ops/s`,
     baseline: '',
     ratio: '',
     goal: 'info',
   });
   rows.push({
     name: 'memory artifact get (64 KiB)',
-    keel: `${fmt(artifactGet)} ops/s`,
+    figure: `${fmt(artifactGet)} ops/s`,
     baseline: '',
     ratio: '',
     goal: 'info',
@@ -318,20 +306,26 @@ function throughputRow(
   baseSeconds: number,
   baseline: string,
   goal: string,
-): Row {
+): BenchRow {
   return {
     name,
-    keel: `${fmt(BYTES / 1024 ** 2 / keelSeconds)} MiB/s`,
+    figure: `${fmt(BYTES / 1024 ** 2 / keelSeconds)} MiB/s`,
     baseline: `${baseline}: ${fmt(BYTES / 1024 ** 2 / baseSeconds)} MiB/s`,
     ratio: `${(baseSeconds / keelSeconds).toFixed(2)}x`,
     goal,
   };
 }
 
-function opsRow(name: string, keel: number, base: number, baseline: string, goal: string): Row {
+function opsRow(
+  name: string,
+  keel: number,
+  base: number,
+  baseline: string,
+  goal: string,
+): BenchRow {
   return {
     name,
-    keel: `${fmt(keel)} ops/s`,
+    figure: `${fmt(keel)} ops/s`,
     baseline: `${baseline}: ${fmt(base)} ops/s`,
     ratio: `${(keel / base).toFixed(2)}x`,
     goal,

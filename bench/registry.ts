@@ -12,15 +12,9 @@ import { fsBackend } from '../src/backends/fs/backend.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
 import { createRegistry } from '../src/registry/registry.js';
 import type { ModelVersion } from '../src/registry/types.js';
+import { type BenchRow, printTable } from './_table.js';
 
-interface Row {
-  name: string;
-  figure: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const root = mkdtempSync(join(tmpdir(), 'keel-bench-registry-'));
 
 try {
@@ -33,12 +27,7 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-process.stdout.write('| benchmark | keel | baseline | ratio | goal |\n|---|---|---|---|---|\n');
-for (const row of rows) {
-  process.stdout.write(
-    `| ${row.name} | ${row.figure} | ${row.baseline} | ${row.ratio} | ${row.goal} |\n`,
-  );
-}
+printTable(rows);
 
 /** ns per awaited call of an async function returning Map.get: the floor of any async lookup. */
 async function mapBaseline(): Promise<number> {

@@ -13,15 +13,9 @@ import { join } from 'node:path';
 import { fsBackend } from '../src/backends/fs/backend.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
 import { createTracker } from '../src/tracking/tracker.js';
+import { type BenchRow, printTable } from './_table.js';
 
-interface Row {
-  name: string;
-  figure: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const root = mkdtempSync(join(tmpdir(), 'keel-bench-tracker-'));
 
 try {
@@ -32,12 +26,7 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-process.stdout.write('| benchmark | keel | baseline | ratio | goal |\n|---|---|---|---|---|\n');
-for (const row of rows) {
-  process.stdout.write(
-    `| ${row.name} | ${row.figure} | ${row.baseline} | ${row.ratio} | ${row.goal} |\n`,
-  );
-}
+printTable(rows);
 
 async function memoryLogging(): Promise<void> {
   const n = 1_000_000;
