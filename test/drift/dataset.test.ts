@@ -6,7 +6,7 @@ import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
 import { benjaminiHochberg, defaultMethod, detectDrift } from '../../src/drift/dataset.js';
 import { detectors } from '../../src/drift/detectors.js';
-import { normals } from '../helpers/data.js';
+import { labels, normals, thrown } from '../helpers/data.js';
 
 interface MultipleTesting {
   inputs: { p_values: number[]; p_val: number };
@@ -26,32 +26,9 @@ const reference = JSON.parse(
   ),
 ) as { multiple_testing: MultipleTesting };
 
-function labels(seed: string, n: number, values: readonly string[], weights?: number[]): string[] {
-  const rng = createRandom(seed);
-  const w = weights ?? values.map(() => 1);
-  const total = w.reduce((a, b) => a + b, 0);
-  return Array.from({ length: n }, () => {
-    let u = rng.next() * total;
-    for (let i = 0; i < values.length; i++) {
-      u -= w[i]!;
-      if (u < 0) return values[i]!;
-    }
-    return values[values.length - 1]!;
-  });
-}
-
 function ints(seed: string, n: number, k: number): number[] {
   const rng = createRandom(seed);
   return Array.from({ length: n }, () => rng.int(k));
-}
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 describe('default method selection (DRIFT.md)', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/errors.js';
-import { createRandom } from '../../src/core/random.js';
 import { searchRight as upperBound } from '../../src/drift/binning.js';
 import { detectDrift } from '../../src/drift/dataset.js';
 import { detectors } from '../../src/drift/detectors.js';
@@ -12,31 +11,13 @@ import {
   profile,
 } from '../../src/drift/profile.js';
 import { QuantileSketch } from '../../src/drift/sketch.js';
-import { normals as normalArray } from '../helpers/data.js';
+import { labels, normals as normalArray } from '../helpers/data.js';
 
 const normals = (seed: string, n: number, mean = 0, sd = 1): number[] =>
   Array.from(normalArray(seed, n, mean, sd));
 
 function withMissing<T>(values: T[], every: number): (T | null)[] {
   return values.map((v, i) => (i % every === 3 ? null : v));
-}
-
-function labels(
-  seed: string,
-  n: number,
-  values: readonly string[],
-  weights: readonly number[],
-): string[] {
-  const rng = createRandom(seed);
-  const total = weights.reduce((a, b) => a + b, 0);
-  return Array.from({ length: n }, () => {
-    let u = rng.next() * total;
-    for (let i = 0; i < values.length; i++) {
-      u -= weights[i]!;
-      if (u < 0) return values[i]!;
-    }
-    return values[values.length - 1]!;
-  });
 }
 
 function thrown(f: () => unknown): unknown {

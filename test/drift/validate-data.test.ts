@@ -4,6 +4,7 @@ import { isKeelError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
 import { profile } from '../../src/drift/profile.js';
 import { validateData, validateDataAsync } from '../../src/drift/validate-data.js';
+import { thrown } from '../helpers/data.js';
 
 const rows = [
   { id: 1, age: 34, country: 'NO', score: 0.5 },
@@ -12,15 +13,6 @@ const rows = [
   { id: 3, age: 40, country: 'NO', score: Number.NaN },
   { id: 5, age: '41', country: 'DK', score: 0.1 },
 ];
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('validateData', () => {
   it('reports each failed expectation with counts and example row indices', () => {
