@@ -367,13 +367,21 @@ export function createRegistry(options: RegistryOptions): Registry {
     }
   }
 
-  /** Validates, authorizes and role-checks a delete or rollback of an alias. */
-  async function prepareAliasMove(
+  /**
+   * A delete or rollback of an alias: validates, authorizes and role-checks it, then moves the
+   * alias to what `decide` picks, audits the change and announces it.
+   */
+  async function guardedAliasMove(
     name: string,
     alias: string,
     opts: unknown,
     action: RegistryAction,
-  ): Promise<{ model: string; checkedAlias: string; actor: Actor; extra: { reason?: string } }> {
+    decide: (
+      current: AliasDoc | undefined,
+      model: string,
+      alias: string,
+    ) => Promise<{ version: number | null; kind: AliasChangeKind }>,
+  ): Promise<AliasChange> {
     const model = parseWith(modelNameSchema, name, 'model name');
     const checkedAlias = parseWith(aliasSchema, alias, 'alias');
     const o = parseWith(actorReasonSchema, opts ?? {}, `${action} options`);
@@ -381,12 +389,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     const resource: AuditResource = { model, alias: checkedAlias };
     await guard(actor, action, resource);
     await checkAliasRoles(actor, action, resource, findPolicy(policies, model, checkedAlias));
-    return {
+    const change = await moveAlias(
       model,
       checkedAlias,
       actor,
-      extra: o.reason === undefined ? {} : { reason: o.reason },
-    };
+      (current) => decide(current, model, checkedAlias),
+      o.reason === undefined ? {} : { reason: o.reason },
+    );
+    return afterAliasMove(change, action);
   }
 
   const registry: Registry = {
@@ -598,55 +608,38 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
 
     async deleteAlias(name, alias, opts) {
-      const action = RegistryActions.aliasDelete;
-      const { model, checkedAlias, actor, extra } = await prepareAliasMove(
+      await guardedAliasMove(
         name,
         alias,
         opts,
-        action,
-      );
-      const change = await moveAlias(
-        model,
-        checkedAlias,
-        actor,
-        async (current) => {
-          if (current === undefined || current.version === null)
-            throw noAliasError(model, checkedAlias);
+        RegistryActions.aliasDelete,
+        async (current, model, a) => {
+          if (current === undefined || current.version === null) throw noAliasError(model, a);
           return { version: null, kind: 'delete' };
         },
-        extra,
       );
-      await afterAliasMove(change, action);
     },
 
-    async rollback(name, alias, opts) {
-      const action = RegistryActions.aliasRollback;
-      const { model, checkedAlias, actor, extra } = await prepareAliasMove(
+    rollback(name, alias, opts) {
+      return guardedAliasMove(
         name,
         alias,
         opts,
-        action,
-      );
-      const change = await moveAlias(
-        model,
-        checkedAlias,
-        actor,
-        async (current) => {
-          if (current === undefined) throw noAliasError(model, checkedAlias);
+        RegistryActions.aliasRollback,
+        async (current, model, a) => {
+          if (current === undefined) throw noAliasError(model, a);
           const target = rollbackTarget(current.history);
           if (target === undefined) {
             throw new ConflictError(
-              `[keel] [registry] alias "${checkedAlias}" of "${model}" has no earlier version to roll back to: set it explicitly with setAlias`,
-              { details: { model, alias: checkedAlias } },
+              `[keel] [registry] alias "${a}" of "${model}" has no earlier version to roll back to: set it explicitly with setAlias`,
+              { details: { model, alias: a } },
             );
           }
           const { record: targetVersion } = await readVersion(metadata, model, target);
-          if (targetVersion.status === 'archived') throw archivedError(model, target, checkedAlias);
+          if (targetVersion.status === 'archived') throw archivedError(model, target, a);
           return { version: target, kind: 'rollback' };
         },
-        extra,
       );
-      return afterAliasMove(change, action);
     },
 
     async aliasHistory(name, alias) {
