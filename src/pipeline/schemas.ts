@@ -21,18 +21,10 @@ export const pipelineNameSchema: z.ZodType<string> = z
   );
 
 /** A step name: like a pipeline name, and not `input` (the argument every step receives). */
-export const stepNameSchema: z.ZodType<string> = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters')
-  .regex(
-    SAFE_NAME,
-    'must start with a letter or digit and hold only letters, digits, "_", "." or "-"',
-  )
-  .refine(
-    (s) => !RESERVED.has(s),
-    'is reserved (input, __proto__, constructor, prototype, toString)',
-  );
+export const stepNameSchema: z.ZodType<string> = pipelineNameSchema.refine(
+  (s) => !RESERVED.has(s),
+  'is reserved (input, __proto__, constructor, prototype, toString)',
+);
 
 const positiveFinite = z.number().positive().finite();
 
