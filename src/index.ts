@@ -224,6 +224,9 @@ export {
 export type { GateDecision, GateReport, GateSubject, RuleResult } from './gates/types.js';
 export { createKeel, type Keel, type KeelEvents, type KeelOptions } from './keel.js';
 export type {
+  BatchOperation,
+  BatchResult,
+  DocumentChange,
   ListDocumentsOptions,
   LogRecord,
   MetadataCapabilities,

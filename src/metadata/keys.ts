@@ -6,6 +6,7 @@
 import { toJsonValue } from '../core/canonical-json.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
+import type { BatchOperation } from './types.js';
 
 /** Longest accepted key, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 1024;
@@ -137,4 +138,82 @@ function keyProblem(key: unknown): string | undefined {
     if (segment === '__proto__') return 'it has a "__proto__" segment';
   }
   return undefined;
+}
+
+/**
+ * Validates an atomic batch and returns detached copies of its operations: every key,
+ * log name, value and condition as the single operations check them, a non-empty list,
+ * and each key or log at most once.
+ */
+export function copyBatch(operations: unknown): BatchOperation[] {
+  if (!Array.isArray(operations) || operations.length === 0) {
+    throw new ValidationError('[keel] batch needs a non-empty array of operations');
+  }
+  const seen = new Set<string>();
+  return operations.map((operation: unknown, index): BatchOperation => {
+    const op = (operation as { op?: unknown } | null)?.op;
+    const at = `batch operation ${index}`;
+    if (op === 'put' || op === 'delete') {
+      const { key, ifRevision } = operation as { key: unknown; ifRevision?: unknown };
+      assertKey(key);
+      once(seen, `d:${key}`, at);
+      assertRevisionOption(ifRevision, op === 'put');
+      if (op === 'delete') {
+        return ifRevision === undefined
+          ? { op, key }
+          : { op, key, ifRevision: ifRevision as string };
+      }
+      const value = copyJsonValue((operation as { value?: unknown }).value);
+      return ifRevision === undefined
+        ? { op, key, value }
+        : { op, key, value, ifRevision: ifRevision as string | null };
+    }
+    if (op === 'append') {
+      const { log, entries, expectedOffset } = operation as {
+        log: unknown;
+        entries: unknown;
+        expectedOffset?: unknown;
+      };
+      assertKey(log, 'log name');
+      once(seen, `l:${log}`, at);
+      const copies = copyLogEntries(entries);
+      if (expectedOffset === undefined) return { op, log, entries: copies };
+      if (
+        typeof expectedOffset !== 'number' ||
+        !Number.isInteger(expectedOffset) ||
+        expectedOffset < 0
+      ) {
+        throw new ValidationError(
+          `[keel] ${at}: "expectedOffset" must be a non-negative integer (the log's current length)`,
+        );
+      }
+      return { op, log, entries: copies, expectedOffset };
+    }
+    throw new ValidationError(
+      `[keel] ${at}: unknown op ${JSON.stringify(op)}; expected 'put', 'delete' or 'append'`,
+    );
+  });
+}
+
+/** Throws `ConflictError` unless a log whose length is `length` accepts `expectedOffset`. */
+export function checkOffset(
+  adapter: string,
+  log: string,
+  length: number,
+  expectedOffset: number | undefined,
+): void {
+  if (expectedOffset === undefined || expectedOffset === length) return;
+  throw new ConflictError(
+    `[keel] [${adapter}] log ${log} has ${length} entries, not ${expectedOffset}: read it again and retry`,
+    { details: { log, expected: expectedOffset, actual: length } },
+  );
+}
+
+function once(seen: Set<string>, id: string, at: string): void {
+  if (seen.has(id)) {
+    throw new ValidationError(
+      `[keel] ${at}: the same key or log appears twice in one batch; merge the writes into one`,
+    );
+  }
+  seen.add(id);
 }

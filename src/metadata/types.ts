@@ -38,6 +38,46 @@ export interface LogRecord {
 export interface MetadataCapabilities {
   /** The adapter's documents are shared with other processes (caches must revalidate). */
   sharedAcrossProcesses?: boolean;
+  /** The adapter implements {@link MetadataStore.batch}: several writes that commit together or not at all. */
+  atomicBatch?: boolean;
+  /** The adapter implements {@link MetadataStore.watch}: it tells when documents under a prefix change. */
+  watch?: boolean;
+}
+
+/** One write of an atomic {@link MetadataStore.batch}. */
+export type BatchOperation =
+  | {
+      op: 'put';
+      key: string;
+      value: JsonValue;
+      /** As in {@link PutDocumentOptions.ifRevision}. */
+      ifRevision?: string | null;
+    }
+  | {
+      op: 'delete';
+      key: string;
+      /** As in `delete`'s `ifRevision`; the document must exist when given. */
+      ifRevision?: string;
+    }
+  | {
+      op: 'append';
+      log: string;
+      /** Non-empty, as in {@link MetadataStore.append}. */
+      entries: JsonValue[];
+      /** The offset the first entry must land at (the log's current length); `ConflictError` otherwise. */
+      expectedOffset?: number;
+    };
+
+/** What each operation of a batch did, in the order given. */
+export type BatchResult =
+  | { op: 'put'; key: string; revision: string }
+  | { op: 'delete'; key: string; deleted: boolean }
+  | { op: 'append'; log: string; offset: number };
+
+/** A change seen by {@link MetadataStore.watch}. */
+export interface DocumentChange {
+  /** The key that was written or deleted. */
+  key: string;
 }
 
 /**
@@ -63,6 +103,21 @@ export interface MetadataStore {
   append(log: string, entries: JsonValue[]): Promise<{ offset: number }>;
   /** Reads a log from `from` (default 0) in offset order. */
   read(log: string, opts?: { from?: number }): AsyncIterable<LogRecord>;
+  /**
+   * Optional (`capabilities.atomicBatch`): applies every operation or none. Each
+   * condition (`ifRevision`, `expectedOffset`) is checked against the state before the
+   * batch; one failing condition throws `ConflictError` and nothing is written. A key or
+   * log may appear at most once in a batch (`ValidationError` otherwise). The results
+   * come back in the order of `operations`.
+   */
+  batch?(operations: BatchOperation[]): Promise<BatchResult[]>;
+  /**
+   * Optional (`capabilities.watch`): calls `onChange` after a document whose key starts
+   * with `prefix` is written or deleted, by this process or another one sharing the
+   * store. Best effort and possibly coalesced: a listener re-reads what it cares about.
+   * Returns a function that stops watching.
+   */
+  watch?(prefix: string, onChange: (change: DocumentChange) => void): () => void;
   /** Releases resources (file handles, connections). */
   close?(): Promise<void>;
 }

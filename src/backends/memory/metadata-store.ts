@@ -8,14 +8,21 @@ import {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  checkOffset,
   checkRevision,
   compareKeys,
+  copyBatch,
   copyJsonValue,
   copyLogEntries,
   listLimit,
   readFrom,
 } from '../../metadata/keys.js';
-import type { MetadataStore, Versioned } from '../../metadata/types.js';
+import type {
+  BatchResult,
+  DocumentChange,
+  MetadataStore,
+  Versioned,
+} from '../../metadata/types.js';
 
 /**
  * Creates a MetadataStore that keeps everything in memory.
@@ -32,9 +39,45 @@ export function createMemoryMetadataStore(): MetadataStore {
   let sortedKeys: string[] | undefined;
   let counter = 0;
   const nextRevision = (): string => `${(++counter).toString(36)}-${randomSuffix()}`;
+  const watchers = new Set<{ prefix: string; onChange: (change: DocumentChange) => void }>();
+  const changed = (key: string): void => {
+    for (const watcher of watchers) {
+      if (!key.startsWith(watcher.prefix)) continue;
+      // Like a remote notification, the listener runs after the write returned, and its
+      // errors never reach the writer.
+      queueMicrotask(() => {
+        try {
+          watcher.onChange({ key });
+        } catch {}
+      });
+    }
+  };
+  const setDocument = (key: string, value: JsonValue): string => {
+    const revision = nextRevision();
+    if (!documents.has(key)) sortedKeys = undefined;
+    documents.set(key, { value, revision });
+    changed(key);
+    return revision;
+  };
+  const deleteDocument = (key: string): boolean => {
+    if (!documents.delete(key)) return false;
+    sortedKeys = undefined;
+    changed(key);
+    return true;
+  };
+  const appendEntries = (log: string, entries: JsonValue[]): number => {
+    let records = logs.get(log);
+    if (!records) {
+      records = [];
+      logs.set(log, records);
+    }
+    const offset = records.length;
+    records.push(...entries);
+    return offset;
+  };
 
   return {
-    capabilities: { sharedAcrossProcesses: false },
+    capabilities: { sharedAcrossProcesses: false, atomicBatch: true, watch: true },
     async get(key) {
       assertKey(key);
       const doc = documents.get(key);
@@ -45,10 +88,7 @@ export function createMemoryMetadataStore(): MetadataStore {
       assertRevisionOption(opts?.ifRevision, true);
       const copy = copyJsonValue(value);
       checkRevision('memory', key, documents.get(key)?.revision, opts?.ifRevision);
-      const revision = nextRevision();
-      if (!documents.has(key)) sortedKeys = undefined;
-      documents.set(key, { value: copy, revision });
-      return { revision };
+      return { revision: setDocument(key, copy) };
     },
     async delete(key, opts) {
       assertKey(key);
@@ -60,9 +100,7 @@ export function createMemoryMetadataStore(): MetadataStore {
         return false;
       }
       checkRevision('memory', key, doc.revision, opts?.ifRevision);
-      documents.delete(key);
-      sortedKeys = undefined;
-      return true;
+      return deleteDocument(key);
     },
     async *list(prefix, opts) {
       assertPrefix(prefix);
@@ -90,14 +128,7 @@ export function createMemoryMetadataStore(): MetadataStore {
     async append(log, entries) {
       assertKey(log, 'log name');
       const copies = copyLogEntries(entries);
-      let records = logs.get(log);
-      if (!records) {
-        records = [];
-        logs.set(log, records);
-      }
-      const offset = records.length;
-      records.push(...copies);
-      return { offset };
+      return { offset: appendEntries(log, copies) };
     },
     async *read(log, opts) {
       assertKey(log, 'log name');
@@ -106,6 +137,32 @@ export function createMemoryMetadataStore(): MetadataStore {
       for (let offset = from; offset < records.length; offset++) {
         yield { offset, entry: structuredClone(records[offset]!) };
       }
+    },
+    async batch(operations) {
+      const ops = copyBatch(operations);
+      // Check every condition first: nothing is applied unless all hold.
+      for (const op of ops) {
+        if (op.op === 'append') {
+          checkOffset('memory', op.log, logs.get(op.log)?.length ?? 0, op.expectedOffset);
+        } else if (op.op === 'put' || op.ifRevision !== undefined) {
+          checkRevision('memory', op.key, documents.get(op.key)?.revision, op.ifRevision);
+        }
+      }
+      return ops.map((op): BatchResult => {
+        if (op.op === 'put')
+          return { op: 'put', key: op.key, revision: setDocument(op.key, op.value) };
+        if (op.op === 'delete')
+          return { op: 'delete', key: op.key, deleted: deleteDocument(op.key) };
+        return { op: 'append', log: op.log, offset: appendEntries(op.log, op.entries) };
+      });
+    },
+    watch(prefix, onChange) {
+      assertPrefix(prefix);
+      const watcher = { prefix, onChange };
+      watchers.add(watcher);
+      return () => {
+        watchers.delete(watcher);
+      };
     },
   };
 }
