@@ -1,7 +1,7 @@
 /**
  * @module
  * The built-in drift detectors by name. Definitions in docs/drift.md; each reproduces the
- * SciPy / Evidently reference values of `shared/reference/drift`.
+ * SciPy / Evidently reference values of `test/fixtures/drift`.
  */
 import { anderson } from './detectors/anderson.js';
 import { hellinger, jensenshannon, kl, linf, psi, tvd } from './detectors/binned.js';

@@ -21,7 +21,7 @@ interface MultipleTesting {
 
 const reference = JSON.parse(
   readFileSync(
-    fileURLToPath(new URL('../../../shared/reference/drift/drift_reference.json', import.meta.url)),
+    fileURLToPath(new URL('../fixtures/drift/drift_reference.json', import.meta.url)),
     'utf8',
   ),
 ) as { multiple_testing: MultipleTesting };

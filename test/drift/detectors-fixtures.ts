@@ -1,6 +1,6 @@
 /**
  * @module
- * Loads the SciPy / Evidently reference cases of `shared/reference/drift` for the tests.
+ * Loads the SciPy / Evidently reference cases vendored under `test/fixtures/drift` (see its README) for the tests.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ export interface ReferenceFile {
 }
 
 const path = fileURLToPath(
-  new URL('../../../shared/reference/drift/drift_reference.json', import.meta.url),
+  new URL('../fixtures/drift/drift_reference.json', import.meta.url),
 );
 
 /** The parsed reference file. */

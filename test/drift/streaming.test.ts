@@ -27,7 +27,7 @@ interface Traces {
 const traces = JSON.parse(
   readFileSync(
     fileURLToPath(
-      new URL('../../../shared/reference/drift/streaming_traces.json', import.meta.url),
+      new URL('../fixtures/drift/streaming_traces.json', import.meta.url),
     ),
     'utf8',
   ),
