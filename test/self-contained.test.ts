@@ -23,7 +23,7 @@ function files(dir: string): string[] {
 }
 
 /** Every relative literal in `text` that resolves outside the repository, seen from `file`. */
-export function escapes(file: string, text: string): string[] {
+function escapes(file: string, text: string): string[] {
   const found: string[] = [];
   for (const match of text.matchAll(RELATIVE_LITERAL)) {
     const target = resolve(dirname(file), match[2]!);
