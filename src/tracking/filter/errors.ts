@@ -12,7 +12,7 @@ export function filterError(
   found: string,
   what = 'filter',
 ): ValidationError {
-  const message = `[keel] invalid ${what} at column ${column}: expected ${expected}, found ${found}; see docs/search.md for the syntax`;
+  const message = `[keel] invalid ${what} at column ${column}: expected ${expected}, found ${found}; see node_modules/keel/docs/search.md for the syntax`;
   return new ValidationError(message, {
     issues: [{ path: [what], message: `column ${column}: expected ${expected}, found ${found}` }],
     details: { column, expected, found },

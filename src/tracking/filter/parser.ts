@@ -39,7 +39,7 @@ export const RUN_STATUSES = ['running', 'completed', 'failed', 'killed'] as cons
 export function parseFilter(source: string): FilterExpr | undefined {
   if (typeof source !== 'string') {
     throw new ValidationError(
-      '[keel] invalid filter: expected a string; see docs/search.md for the syntax',
+      '[keel] invalid filter: expected a string; see node_modules/keel/docs/search.md for the syntax',
     );
   }
   if (source.length > MAX_FILTER_LENGTH) {
