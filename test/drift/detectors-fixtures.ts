@@ -28,9 +28,7 @@ export interface ReferenceFile {
   categorical_cases: CategoricalCase[];
 }
 
-const path = fileURLToPath(
-  new URL('../fixtures/drift/drift_reference.json', import.meta.url),
-);
+const path = fileURLToPath(new URL('../fixtures/drift/drift_reference.json', import.meta.url));
 
 /** The parsed reference file. */
 export const reference: ReferenceFile = JSON.parse(readFileSync(path, 'utf8')) as ReferenceFile;

@@ -26,9 +26,7 @@ interface Traces {
 
 const traces = JSON.parse(
   readFileSync(
-    fileURLToPath(
-      new URL('../fixtures/drift/streaming_traces.json', import.meta.url),
-    ),
+    fileURLToPath(new URL('../fixtures/drift/streaming_traces.json', import.meta.url)),
     'utf8',
   ),
 ) as Traces;
