@@ -560,6 +560,98 @@ const trackerCases: SuiteCase<Backend>[] = [
     },
   ],
   [
+    'orderBy a metric puts NaN after every number in both directions, then missing values',
+    async (backend) => {
+      const clock = new ManualClock();
+      const tracker = make(backend, { clock });
+      const values = [
+        0,
+        Number.NaN,
+        Number.NEGATIVE_INFINITY,
+        1000,
+        undefined,
+        -1000,
+        Number.POSITIVE_INFINITY,
+      ];
+      const byValue = new Map<string, string>();
+      for (const value of values) {
+        clock.advance(10);
+        const handle = await tracker.startRun({ experiment: 'nan-order' });
+        if (value !== undefined) handle.logMetric('auc', value);
+        await handle.end();
+        byValue.set(String(value), handle.id);
+      }
+      const order = async (entry: string): Promise<string[]> => {
+        const { runs } = await tracker.searchRuns({ orderBy: [entry] });
+        return runs.map((run) => String(run.metrics.auc?.value));
+      };
+      checkEqual(
+        await order('metrics.auc desc'),
+        ['Infinity', '1000', '0', '-1000', '-Infinity', 'NaN', 'undefined'],
+        'desc: NaN after -Infinity, missing last (MLflow order)',
+      );
+      checkEqual(
+        await order('metrics.auc asc'),
+        ['-Infinity', '-1000', '0', '1000', 'Infinity', 'NaN', 'undefined'],
+        'asc: NaN after Infinity, missing last',
+      );
+      const first = await tracker.searchRuns({ orderBy: ['metrics.auc desc'], limit: 5 });
+      const rest = await tracker.searchRuns({
+        orderBy: ['metrics.auc desc'],
+        limit: 5,
+        ...(first.nextCursor === undefined ? {} : { cursor: first.nextCursor }),
+      });
+      checkEqual(
+        ids(rest.runs),
+        [byValue.get('NaN')!, byValue.get('undefined')!],
+        'the page after -Infinity starts at NaN',
+      );
+    },
+  ],
+  [
+    'parent_run_id is searchable, bare or as attributes.parent_run_id',
+    async (backend) => {
+      const tracker = make(backend);
+      const parent = await tracker.startRun({ experiment: 'family', name: 'parent' });
+      const other = await tracker.startRun({ experiment: 'family', name: 'other' });
+      const children: string[] = [];
+      for (const name of ['a', 'b']) {
+        const child = await tracker.startRun({
+          experiment: 'family',
+          name,
+          parentRunId: parent.id,
+        });
+        children.push(child.id);
+      }
+      await tracker.startRun({ experiment: 'family', name: 'c', parentRunId: other.id });
+      const names = async (filter: string): Promise<string[]> =>
+        (await tracker.searchRuns({ filter, orderBy: ['attributes.name'] })).runs.map(
+          (run) => run.name ?? '',
+        );
+      checkEqual(await names(`parent_run_id = '${parent.id}'`), ['a', 'b'], 'bare');
+      checkEqual(
+        await names(`attributes.parent_run_id = '${parent.id}'`),
+        ['a', 'b'],
+        'attributes.parent_run_id',
+      );
+      checkEqual(
+        await names(`parent_run_id in ('${parent.id}', '${other.id}')`),
+        ['a', 'b', 'c'],
+        'in',
+      );
+      checkEqual(
+        await names(`parent_run_id != '${parent.id}'`),
+        ['c'],
+        '!= skips runs without a parent',
+      );
+      const sorted = await tracker.searchRuns({
+        filter: `parent_run_id like '_%${parent.id.slice(-12)}'`,
+        orderBy: ['parent_run_id desc', 'attributes.name desc'],
+      });
+      checkEqual(ids(sorted.runs), [...children].reverse(), 'like and orderBy');
+    },
+  ],
+  [
     'pagination by cursor is stable under concurrent inserts',
     async (backend) => {
       const clock = new ManualClock();

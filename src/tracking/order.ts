@@ -1,7 +1,8 @@
 /**
  * @module
  * `orderBy` of searchRuns: parsing entries like `metrics.acc desc`, and the total order
- * of runs (missing values last in either direction, the run id as the final tie-breaker).
+ * of runs (NaN, then missing values, last in either direction; the run id as the final
+ * tie-breaker).
  */
 import { ValidationError } from '../core/errors.js';
 import type { FieldRef } from './filter/ast.js';
@@ -60,25 +61,28 @@ export function compareSortValues(
   for (let i = 0; i < keys.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (x === undefined || y === undefined) {
-      if (x === y) continue;
-      return x === undefined ? 1 : -1; // missing sorts last in both directions
-    }
-    const order = compareDefined(x, y);
+    // NaN after every other value, missing after NaN: in both directions, as MLflow orders
+    const tierX = tier(x);
+    const tierY = tier(y);
+    if (tierX !== tierY) return tierX - tierY;
+    if (tierX !== 0) continue;
+    const order = compareDefined(x!, y!);
     if (order !== 0) return keys[i]!.descending ? -order : order;
   }
   return 0;
 }
 
-/** Orders defined values: numbers (NaN after +Infinity), then strings, then booleans. */
+/** 0 for a value that orders by direction, 1 for NaN, 2 for missing. */
+function tier(value: FieldValue): number {
+  if (value === undefined) return 2;
+  return typeof value === 'number' && Number.isNaN(value) ? 1 : 0;
+}
+
+/** Orders values other than NaN: numbers, then strings, then booleans. */
 function compareDefined(a: number | string | boolean, b: number | string | boolean): number {
   const rankA = RANK[typeof a as 'number'];
   const rankB = RANK[typeof b as 'number'];
   if (rankA !== rankB) return rankA - rankB;
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
-    return a < b ? -1 : a > b ? 1 : 0;
-  }
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -26,12 +26,14 @@ import {
   createRunDocument,
   endedError,
   type LiveHandle,
+  readRunArtifact,
   type StoredRun,
   type TrackerContext,
   track,
   updateRun,
 } from './run-store.js';
 import {
+  artifactNameSchema,
   endRunSchema,
   finalStatusSchema,
   lineageRefSchema,
@@ -71,6 +73,8 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
   readonly id: string;
   private readonly ctx: TrackerContext;
   private state: 'open' | 'closing' | 'ended' = 'open';
+  /** The status the run ended with through this handle (what later writes are told). */
+  private endedWith: FinalRunStatus = 'completed';
   private ending: Promise<Run> | undefined;
   /** The run document as this handle last wrote or read it: the first guess of each write. */
   private stored: StoredRun | undefined;
@@ -223,6 +227,13 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
     });
   }
 
+  async artifact(name: string): Promise<Uint8Array> {
+    const artifactName = parseWith(artifactNameSchema, name, 'artifact name');
+    // a deferred run is stored first, as every read of the tracker does
+    await this.born();
+    return readRunArtifact(this.ctx, this.id, artifactName);
+  }
+
   async flush(): Promise<void> {
     this.seal();
     // nothing buffered, nothing in flight (a batch leaves `sealed` once written), no failure
@@ -298,6 +309,7 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
         return final(current);
       });
     }
+    this.endedWith = status;
     this.state = 'ended';
     this.ctx.live.delete(this);
     this.ctx.emit('run:ended', { runId: this.id, experiment: run.experiment, status });
@@ -395,7 +407,7 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
   }
 
   private assertOpen(): void {
-    if (this.state === 'ended') throw endedError(this.id, 'ended');
+    if (this.state === 'ended') throw endedError(this.id, this.endedWith);
     if (this.ctx.closed) throw closedError();
     if (this.state === 'open') return;
     throw new ConflictError(

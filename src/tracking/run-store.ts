@@ -25,7 +25,7 @@ import {
   trackingKeys,
 } from './records.js';
 import type { RunIndex } from './run-index.js';
-import type { LineageRef, Run, TrackerEvents } from './types.js';
+import type { LineageRef, Run, RunStatus, TrackerEvents } from './types.js';
 
 /** What the tracker and its run handles share. */
 export interface TrackerContext {
@@ -219,12 +219,45 @@ export function assertRunning(run: Run): void {
   if (run.status !== 'running') throw endedError(run.id, run.status);
 }
 
-/** The error every write to an ended run gets. */
-export function endedError(runId: string, status: string): ConflictError {
+/**
+ * The error every write to an ended run gets: the message and `details.status` give the
+ * status the run ended with.
+ */
+export function endedError(runId: string, status: RunStatus): ConflictError {
   return new ConflictError(
     `[keel] run ${runId} has ended (status ${status}): it accepts no more writes; start a new run`,
     { details: { runId, status } },
   );
+}
+
+/**
+ * The verified bytes of the output named `name` of run `runId` (the latest logged, when the
+ * name was used more than once). `NotFoundError` when the run has no output of that name,
+ * naming the ones it has.
+ */
+export async function readRunArtifact(
+  ctx: TrackerContext,
+  runId: string,
+  name: string,
+): Promise<Uint8Array> {
+  const { run } = await requireRun(ctx, runId);
+  let found: LineageRef | undefined;
+  // outputs are in the order they were logged: the last of a name is the newest
+  for (const ref of run.outputs) if (ref.name === name) found = ref;
+  if (found === undefined) {
+    const names = [...new Set(run.outputs.flatMap((ref) => (ref.name ? [ref.name] : [])))];
+    const shown = names.length
+      ? `its named outputs are ${names
+          .slice(0, 20)
+          .map((n) => JSON.stringify(n))
+          .join(', ')}${names.length > 20 ? ', ...' : ''}`
+      : 'it has no named outputs';
+    throw new NotFoundError(
+      `[keel] run ${runId} has no artifact named ${JSON.stringify(name)}: ${shown}; log it with run.logArtifact(body, { name })`,
+      { details: { runId, name, available: names } },
+    );
+  }
+  return ctx.artifacts.get(found.digest);
 }
 
 /** The error for an unknown run id. */

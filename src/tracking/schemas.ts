@@ -69,10 +69,13 @@ export const searchRunsSchema: z.ZodType<SearchRunsQuery> = z
   })
   .strict() as z.ZodType<SearchRunsQuery>;
 
+/** Validates the name given to `getRunArtifact` / `RunHandle.artifact` (as `logArtifact` takes it). */
+export const artifactNameSchema: z.ZodString = z.string().min(1).max(1000);
+
 /** Validates the options of `logArtifact`. */
 export const logArtifactSchema: z.ZodType<{ name?: string; mediaType?: string }> = z
   .object({
-    name: z.string().min(1).max(1000).optional(),
+    name: artifactNameSchema.optional(),
     mediaType: z.string().min(1).max(255).optional(),
   })
   .strict() as z.ZodType<{ name?: string; mediaType?: string }>;

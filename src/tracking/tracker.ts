@@ -29,12 +29,14 @@ import {
   checkRunId,
   createRunDocument,
   endedError,
+  readRunArtifact,
   requireRun,
   storeDeferred,
   type TrackerContext,
   track,
 } from './run-store.js';
 import {
+  artifactNameSchema,
   DEFAULT_SEARCH_LIMIT,
   metricKeySchema,
   searchRunsSchema,
@@ -250,6 +252,13 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (rows.length > limit)
         result.nextCursor = encodeCursor(fingerprint, page[page.length - 1]!.values);
       return result;
+    },
+
+    async getRunArtifact(runId: string, name: string): Promise<Uint8Array> {
+      const id = checkRunId(runId);
+      const artifactName = parseWith(artifactNameSchema, name, 'artifact name');
+      await storeDeferred(ctx, [id]);
+      return readRunArtifact(ctx, id, artifactName);
     },
 
     async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {

@@ -180,6 +180,17 @@ export interface RunHandle {
   logOutput(ref: LineageRef): Promise<void>;
   /** Stores bytes in the artifact store and records them as an output (`kind: 'artifact'`). */
   logArtifact(body: Body, opts?: { name?: string; mediaType?: string }): Promise<ArtifactMeta>;
+  /**
+   * The verified bytes of the artifact this run logged under `name` (`logArtifact(body, { name })`,
+   * or any output reference with that name); the latest one when the name was logged more
+   * than once. Works after `end()` too.
+   *
+   * @throws NotFoundError when the run has no output of that name (the message lists the names
+   *   it has), or the blob is gone from the artifact store.
+   * @throws IntegrityError when the stored bytes do not match their digest.
+   * @throws ValidationError when `name` is not a string of 1 to 1000 characters.
+   */
+  artifact(name: string): Promise<Uint8Array>;
   /** Writes buffered metrics; rejects with the error of an earlier failed background flush. */
   flush(): Promise<void>;
   /**
@@ -200,6 +211,22 @@ export interface Tracker {
   getRun(runId: string): Promise<Run>;
   /** Runs matching a filter, ordered and paginated. */
   searchRuns(query?: SearchRunsQuery): Promise<SearchRunsResult>;
+  /**
+   * The verified bytes of the artifact run `runId` logged under `name`
+   * (`run.logArtifact(body, { name })`, or any output reference with that name); the latest
+   * one when the name was logged more than once. Reading by digest stays
+   * `artifacts.get(digest)`.
+   *
+   * @example
+   * ```ts
+   * const weights = await keel.tracker.getRunArtifact(runId, 'model.onnx');
+   * ```
+   * @throws NotFoundError for an unknown run, a run without an output of that name (the message
+   *   lists the names it has), or a blob gone from the artifact store.
+   * @throws IntegrityError when the stored bytes do not match their digest.
+   * @throws ValidationError when `runId` or `name` is not a string (`name`: 1 to 1000 characters).
+   */
+  getRunArtifact(runId: string, name: string): Promise<Uint8Array>;
   /** Every flushed point of one metric, ordered by step, then timestamp. */
   metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
   /** Every experiment, by name. */

@@ -9,12 +9,25 @@ export const FIELD_KINDS = ['metrics', 'params', 'tags', 'attributes'] as const;
 /** A field namespace: `metrics`, `params`, `tags` or `attributes`. */
 export type FieldKind = (typeof FIELD_KINDS)[number];
 
-/** The run attributes a filter (or an order) can address. */
-export const ATTRIBUTE_KEYS = ['status', 'name', 'start_time', 'end_time', 'run_id'] as const;
+/**
+ * The run attributes a filter (or an order) can address, as `attributes.<name>` or by the
+ * bare name (`parent_run_id = '...'`).
+ */
+export const ATTRIBUTE_KEYS = [
+  'status',
+  'name',
+  'start_time',
+  'end_time',
+  'run_id',
+  'parent_run_id',
+] as const;
 /** One of {@link ATTRIBUTE_KEYS}. */
 export type AttributeKey = (typeof ATTRIBUTE_KEYS)[number];
 
-/** A field: `metrics.<key>`, `params.<key>`, `tags.<key>` or `attributes.<attribute>`. */
+/**
+ * A field: `metrics.<key>`, `params.<key>`, `tags.<key>` or `attributes.<attribute>` (an
+ * attribute written by its bare name parses to the same field).
+ */
 export interface FieldRef {
   kind: FieldKind;
   key: string;
@@ -69,7 +82,7 @@ export type FilterExpr = AndExpr | OrExpr | ComparisonExpr | LikeExpr | InExpr;
 
 /** The fields whose values are strings only (`like` applies, numbers do not). */
 export function isStringAttribute(key: string): boolean {
-  return key === 'status' || key === 'name' || key === 'run_id';
+  return key === 'status' || key === 'name' || key === 'run_id' || key === 'parent_run_id';
 }
 
 /** The attributes holding times (milliseconds since the epoch, or ISO-8601 strings in filters). */

@@ -6,6 +6,7 @@
  */
 import type { Run } from '../types.js';
 import type { ComparisonOperator, FieldRef, FilterExpr, FilterValue } from './ast.js';
+import { likeMatcher } from './like.js';
 
 /** A value a field can hold for one run: a number, a string, a boolean, or absent. */
 export type FieldValue = number | string | boolean | undefined;
@@ -38,7 +39,7 @@ export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
     case 'like': {
       const actual = fieldValue(run, expr.field);
       if (actual === undefined) return false;
-      return likePattern(expr.pattern, expr.caseInsensitive).test(String(actual));
+      return likeMatcher(expr.pattern, expr.caseInsensitive)(String(actual));
     }
   }
 }
@@ -63,6 +64,8 @@ export function fieldValue(run: Run, field: FieldRef): FieldValue {
           return run.name;
         case 'run_id':
           return run.id;
+        case 'parent_run_id':
+          return run.parentRunId;
         case 'start_time':
           return Date.parse(run.startTime);
         case 'end_time':
@@ -71,28 +74,6 @@ export function fieldValue(run: Run, field: FieldRef): FieldValue {
       return undefined;
   }
 }
-
-/**
- * Compiles a `like` pattern (`%` any run of characters, `_` exactly one) to an anchored
- * regular expression. Compiled patterns are cached.
- */
-export function likePattern(pattern: string, caseInsensitive: boolean): RegExp {
-  const cacheKey = (caseInsensitive ? 'i:' : 's:') + pattern;
-  let regex = likeCache.get(cacheKey);
-  if (!regex) {
-    let source = '';
-    for (const char of pattern) {
-      source +=
-        char === '%' ? '.*' : char === '_' ? '.' : char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    }
-    regex = new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
-    if (likeCache.size >= 1000) likeCache.clear();
-    likeCache.set(cacheKey, regex);
-  }
-  return regex;
-}
-
-const likeCache = new Map<string, RegExp>();
 
 function compare(
   field: FieldRef,

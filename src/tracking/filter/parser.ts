@@ -17,6 +17,7 @@ import {
   isTimeAttribute,
 } from './ast.js';
 import { filterError } from './errors.js';
+import { MAX_LIKE_PATTERN_LENGTH } from './like.js';
 import { type Token, tokenize } from './tokenizer.js';
 
 /** Longest filter accepted, in characters. */
@@ -62,6 +63,7 @@ export function parseFilter(source: string): FilterExpr | undefined {
  * too). Returns the field and the index of the next token.
  */
 export function parseFieldToken(token: Token, what = 'filter'): FieldRef {
+  if (isBareAttribute(token)) return { kind: 'attributes', key: token.text };
   if (token.type !== 'field') {
     throw filterError(
       token.column,
@@ -143,7 +145,7 @@ class Parser {
 
   private parseClause(): FilterExpr {
     const fieldToken = this.next();
-    if (fieldToken.type !== 'field') {
+    if (fieldToken.type !== 'field' && !isBareAttribute(fieldToken)) {
       throw filterError(
         fieldToken.column,
         "a field (metrics.<key>, params.<key>, tags.<key>, attributes.<name>) or '('",
@@ -174,6 +176,13 @@ class Parser {
         const pattern = this.next();
         if (pattern.type !== 'string')
           throw filterError(pattern.column, "a quoted pattern such as 'abc%'", describe(pattern));
+        if (pattern.value!.length > MAX_LIKE_PATTERN_LENGTH) {
+          throw filterError(
+            pattern.column,
+            `a pattern of at most ${MAX_LIKE_PATTERN_LENGTH} characters`,
+            `a pattern of ${pattern.value!.length} characters`,
+          );
+        }
         return {
           type: 'like',
           field,
@@ -264,4 +273,9 @@ class Parser {
     const token = this.peek();
     return token.type === 'word' && token.value === word;
   }
+}
+
+/** An attribute written without `attributes.` (`parent_run_id = '...'`); names are case-sensitive. */
+function isBareAttribute(token: Token): boolean {
+  return token.type === 'word' && (ATTRIBUTE_KEYS as readonly string[]).includes(token.text);
 }
