@@ -6,12 +6,52 @@
 import type { ArtifactStore } from '../artifacts/types.js';
 import type { Clock } from '../core/clock.js';
 import { assertDigest, type Digest } from '../core/digest.js';
+import { ValidationError } from '../core/errors.js';
+import { actorSchema } from '../core/schemas.js';
+import { parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { RegistryActions } from './authorizer.js';
+import type { RegistryContext } from './context.js';
+import { guard } from './guard.js';
 import { asAliasDoc, asVersion } from './records.js';
-import type { GcOptions, GcPlan } from './types.js';
+import type { GcOptions, GcPlan, Registry } from './types.js';
 
 /** Default minimum age of a blob before gc may remove it: one day. */
 export const DEFAULT_GC_MIN_AGE_MS: number = 24 * 60 * 60 * 1000;
+
+/** `gc`: validates the options, plans, and (authorized and audited) deletes. */
+export function gcMethod(ctx: RegistryContext): Registry['gc'] {
+  const { metadata, artifacts, clock } = ctx;
+  return async (opts) => {
+    const o = opts ?? {};
+    const dryRun = o.dryRun ?? true;
+    if (typeof dryRun !== 'boolean')
+      throw new ValidationError('[keel] invalid gc option "dryRun": pass a boolean');
+    if (o.minAgeMs !== undefined && (typeof o.minAgeMs !== 'number' || !(o.minAgeMs >= 0))) {
+      throw new ValidationError(
+        '[keel] invalid gc option "minAgeMs": pass a non-negative number of milliseconds',
+      );
+    }
+    if (!dryRun && o.references === undefined) {
+      throw new ValidationError(
+        '[keel] gc with dryRun: false needs `references`: the digests that runs and pipelines still use (pass [] to state there are none)',
+      );
+    }
+    const extra = await readReferences(o.references);
+    if (dryRun) return runGc(metadata, artifacts, clock, { ...o, dryRun, extra });
+    const actor =
+      o.actor === undefined ? ctx.defaultActor : parseWith(actorSchema, o.actor, 'gc actor');
+    await guard(ctx, actor, RegistryActions.registryGc, {});
+    const plan = await runGc(metadata, artifacts, clock, { ...o, dryRun, extra });
+    await ctx.audit.append({
+      actor,
+      action: RegistryActions.registryGc,
+      resource: {},
+      details: { outcome: 'ok', deleted: plan.deleted.length, bytes: plan.bytes },
+    });
+    return plan;
+  };
+}
 
 /**
  * Builds the gc plan and, unless `dryRun`, deletes the unreferenced blobs. References are

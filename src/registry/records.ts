@@ -6,6 +6,7 @@
 import type { Digest } from '../core/digest.js';
 import { StorageError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
+import type { MetadataStore } from '../metadata/types.js';
 import type { AliasChange, Approval, Model, ModelVersion } from './types.js';
 
 /** The log that holds the audit chain. */
@@ -126,6 +127,31 @@ export function asAuditHead(value: JsonValue, key: string): AuditHeadDoc {
     throw corrupt(key, 'its next offset or hash is malformed');
   }
   return doc;
+}
+
+/** Reads an alias document and its revision; `undefined` when the alias was never set. */
+export async function readAliasDoc(
+  metadata: MetadataStore,
+  model: string,
+  alias: string,
+): Promise<{ doc: AliasDoc; revision: string } | undefined> {
+  const key = aliasKey(model, alias);
+  const found = await metadata.get(key);
+  return found === undefined
+    ? undefined
+    : { doc: asAliasDoc(found.value, key), revision: found.revision };
+}
+
+/** The approvals recorded for one version and alias (none when the document is absent). */
+export async function readApprovals(
+  metadata: MetadataStore,
+  model: string,
+  version: number,
+  alias: string,
+): Promise<Approval[]> {
+  const key = approvalsKey(model, version, alias);
+  const found = await metadata.get(key);
+  return found === undefined ? [] : asApprovalsDoc(found.value, key).approvals;
 }
 
 /** Deep-freezes a record so that callers cannot change what the cache returns. */

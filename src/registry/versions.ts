@@ -1,102 +1,203 @@
 /**
  * @module
- * Version numbering without gaps or duplicates across processes: a version number is taken
- * by creating its document with `ifRevision: null`, and a counter document only remembers
- * how far numbers are known to be taken, so a crash at any point can never leave a gap.
+ * Model versions: registering the next one (after checking its artifact and run), reading
+ * one by number, alias or `latest`, listing them a page at a time, and archiving one.
  */
-import { isKeelError, NotFoundError } from '../core/errors.js';
+import type { ArtifactRef } from '../artifacts/types.js';
+import { isoNow } from '../core/clock.js';
+import type { Digest } from '../core/digest.js';
+import { ConflictError, isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
-import type { MetadataStore } from '../metadata/types.js';
-import { asCounterDoc, asVersion, counterKey, versionKey } from './records.js';
-import type { ModelVersion } from './types.js';
+import { inSpan } from '../core/telemetry.js';
+import { parseWith } from '../core/validate.js';
+import { currentAliases } from './aliases.js';
+import { RegistryActions } from './authorizer.js';
+import type { RegistryContext } from './context.js';
+import { guard } from './guard.js';
+import { requireModel, writeModel } from './models.js';
+import { claimVersion, readVersion } from './numbering.js';
+import { asVersion, freeze, modelKey, versionKey, versionsPrefix } from './records.js';
+import { invalidateModel } from './resolve.js';
+import {
+  actorReasonSchema,
+  modelNameSchema,
+  pageSchema,
+  readableAliasSchema,
+  registerVersionSchema,
+  versionNumberSchema,
+} from './schemas.js';
+import type { ModelSignature, ModelVersion, Registry } from './types.js';
 
-/**
- * Takes the next free version number of `model` and writes `build(number)` under it.
- *
- * Why this is gap-free: number n is only tried after n - 1 is known to exist (the counter
- * is advanced only after a version was written, and a lost create means the number is
- * taken), and versions are never deleted. Why duplicate-free: creation is exclusive.
- */
-export async function claimVersion(
-  metadata: MetadataStore,
-  model: string,
-  build: (version: number) => ModelVersion,
-): Promise<ModelVersion> {
-  let version = (await readCounter(metadata, model)) + 1;
-  for (;;) {
-    const record = build(version);
-    try {
-      await metadata.put(versionKey(model, version), record as unknown as JsonValue, {
-        ifRevision: null,
-      });
-      await advanceCounter(metadata, model, version);
-      return record;
-    } catch (error) {
-      if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
-      version++;
+/** `registerVersion`, `getVersion`, `listVersions` and `archiveVersion`. */
+export function versionMethods(
+  ctx: RegistryContext,
+  resolve: Registry['resolve'],
+): Pick<Registry, 'registerVersion' | 'getVersion' | 'listVersions' | 'archiveVersion'> {
+  const { metadata } = ctx;
+
+  async function statArtifact(given: Digest | ArtifactRef): Promise<ArtifactRef> {
+    const digest = typeof given === 'string' ? given : given.digest;
+    const meta = await ctx.artifacts.stat(digest);
+    if (meta === undefined) {
+      throw new NotFoundError(
+        `[keel] [registry] artifact ${digest} is not in the artifact store: put it first (artifacts.put or run.logArtifact), then register it`,
+        { details: { digest } },
+      );
     }
-  }
-}
-
-/** The highest version number taken (0 when the model has none). */
-export async function highestVersion(metadata: MetadataStore, model: string): Promise<number> {
-  let last = await readCounter(metadata, model);
-  // The counter may lag behind a process that wrote a version and died before advancing it.
-  while ((await metadata.get(versionKey(model, last + 1))) !== undefined) last++;
-  return last;
-}
-
-/** The highest non-archived version, or `undefined` when every version is archived or none exists. */
-export async function latestReady(
-  metadata: MetadataStore,
-  model: string,
-): Promise<ModelVersion | undefined> {
-  for (let version = await highestVersion(metadata, model); version >= 1; version--) {
-    const found = await metadata.get(versionKey(model, version));
-    if (found === undefined) continue;
-    const record = asVersion(found.value, versionKey(model, version));
-    if (record.status === 'ready') return record;
-  }
-  return undefined;
-}
-
-/** Reads one version; `NotFoundError` naming the model and number when absent. */
-export async function readVersion(
-  metadata: MetadataStore,
-  model: string,
-  version: number,
-): Promise<{ record: ModelVersion; revision: string }> {
-  const key = versionKey(model, version);
-  const found = await metadata.get(key);
-  if (found === undefined) {
-    throw new NotFoundError(
-      `[keel] [registry] model "${model}" has no version ${version}: list its versions with listVersions("${model}")`,
-      { details: { model, version } },
-    );
-  }
-  return { record: asVersion(found.value, key), revision: found.revision };
-}
-
-async function readCounter(metadata: MetadataStore, model: string): Promise<number> {
-  const found = await metadata.get(counterKey(model));
-  return found === undefined ? 0 : asCounterDoc(found.value, counterKey(model)).last;
-}
-
-async function advanceCounter(
-  metadata: MetadataStore,
-  model: string,
-  version: number,
-): Promise<void> {
-  const key = counterKey(model);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const found = await metadata.get(key);
-    if (found !== undefined && asCounterDoc(found.value, key).last >= version) return;
-    try {
-      await metadata.put(key, { last: version }, { ifRevision: found?.revision ?? null });
-      return;
-    } catch (error) {
-      if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
+    if (
+      typeof given !== 'string' &&
+      (given.size !== meta.size || given.mediaType !== meta.mediaType)
+    ) {
+      throw new ValidationError(
+        `[keel] invalid artifact ref: ${digest} is stored with size ${meta.size} and media type ${meta.mediaType}, not ${given.size} and ${given.mediaType}; pass the ref the store returned, or just the digest`,
+      );
     }
+    return { digest: meta.digest, size: meta.size, mediaType: meta.mediaType };
   }
-  // The counter is only a hint: giving up leaves it behind, which costs a few probes later.
+
+  return {
+    async registerVersion(name, opts) {
+      const model = parseWith(modelNameSchema, name, 'model name');
+      if (opts === undefined || opts === null) {
+        throw new ValidationError(
+          '[keel] invalid registerVersion options: pass { artifact } at least',
+        );
+      }
+      const o = parseWith(registerVersionSchema, opts, 'registerVersion options');
+      const actor = o.actor ?? ctx.defaultActor;
+      return inSpan(
+        ctx.telemetry,
+        'keel.registry.register_version',
+        { 'keel.model.name': model },
+        async (span) => {
+          const exists = (await metadata.get(modelKey(model))) !== undefined;
+          if (!exists) await guard(ctx, actor, RegistryActions.modelCreate, { model });
+          await guard(ctx, actor, RegistryActions.versionRegister, { model });
+          const artifact = await statArtifact(o.artifact);
+          if (
+            o.runId !== undefined &&
+            ctx.runExists !== undefined &&
+            !(await ctx.runExists(o.runId))
+          ) {
+            throw new NotFoundError(
+              `[keel] [registry] no run "${o.runId}": pass the id of a tracked run, or omit runId`,
+              {
+                details: { runId: o.runId },
+              },
+            );
+          }
+          if (!exists) await writeModel(ctx, model, actor, {});
+          const createdAt = isoNow(ctx.clock);
+          const created = await claimVersion(metadata, model, (version) => ({
+            model,
+            version,
+            artifact,
+            ...(o.runId === undefined ? {} : { runId: o.runId }),
+            inputs: o.inputs ?? [],
+            metrics: o.metrics ?? {},
+            ...(o.signature === undefined ? {} : { signature: o.signature as ModelSignature }),
+            tags: o.tags ?? {},
+            ...(o.description === undefined ? {} : { description: o.description }),
+            status: 'ready',
+            createdAt,
+            createdBy: actor.id,
+          }));
+          span.setAttribute('keel.model.version', created.version);
+          invalidateModel(ctx.cache, model);
+          await ctx.audit.append({
+            actor,
+            action: RegistryActions.versionRegister,
+            resource: { model, version: created.version },
+            details: {
+              outcome: 'ok',
+              artifact: artifact.digest,
+              ...(o.runId === undefined ? {} : { runId: o.runId }),
+            },
+          });
+          ctx.emit('model:registered', {
+            model,
+            version: created.version,
+            artifact: artifact.digest,
+            actor: actor.id,
+          });
+          return freeze(created);
+        },
+      );
+    },
+
+    async getVersion(name, ref) {
+      const model = parseWith(modelNameSchema, name, 'model name');
+      if (typeof ref === 'string' && /^[0-9]+$/.test(ref)) ref = Number(ref);
+      if (typeof ref === 'number') {
+        const version = parseWith(versionNumberSchema, ref, 'version number');
+        return freeze((await readVersion(metadata, model, version)).record);
+      }
+      return resolve(
+        model,
+        parseWith(readableAliasSchema, ref, 'version reference (number, alias or "latest")'),
+      );
+    },
+
+    async listVersions(name, opts) {
+      const model = parseWith(modelNameSchema, name, 'model name');
+      const { cursor, limit = 100 } = parseWith(pageSchema, opts ?? {}, 'listVersions options');
+      let after: number | undefined;
+      if (cursor !== undefined)
+        after = parseWith(versionNumberSchema, Number(cursor), 'listVersions cursor');
+      await requireModel(ctx, model);
+      const versions: ModelVersion[] = [];
+      const listOpts =
+        after === undefined
+          ? { limit: limit + 1 }
+          : { after: versionKey(model, after), limit: limit + 1 };
+      for await (const { key, value } of metadata.list(versionsPrefix(model), listOpts)) {
+        versions.push(freeze(asVersion(value, key)));
+      }
+      if (versions.length <= limit) return { versions };
+      versions.length = limit;
+      return { versions, nextCursor: String(versions[limit - 1]!.version) };
+    },
+
+    async archiveVersion(name, version, opts) {
+      const model = parseWith(modelNameSchema, name, 'model name');
+      const target = parseWith(versionNumberSchema, version, 'version number');
+      const o = parseWith(actorReasonSchema, opts ?? {}, 'archiveVersion options');
+      const actor = o.actor ?? ctx.defaultActor;
+      const resource = { model, version: target };
+      const action = RegistryActions.versionArchive;
+      await guard(ctx, actor, action, resource);
+      for (let attempt = 0; ; attempt++) {
+        const { record: current, revision } = await readVersion(metadata, model, target);
+        if (current.status === 'archived') return freeze(current);
+        await requireModel(ctx, model);
+        const serving = Object.entries(await currentAliases(ctx, model))
+          .filter(([, v]) => v === target)
+          .map(([alias]) => alias);
+        if (serving.length > 0) {
+          throw new ConflictError(
+            `[keel] [registry] version ${target} of "${model}" is served by the alias(es) ${serving.join(', ')}: move or delete them before archiving it`,
+            { details: { model, version: target, aliases: serving } },
+          );
+        }
+        const archived: ModelVersion = { ...current, status: 'archived' };
+        try {
+          await metadata.put(versionKey(model, target), archived as unknown as JsonValue, {
+            ifRevision: revision,
+          });
+        } catch (error) {
+          if (!isKeelError(error, 'KEEL_CONFLICT') || attempt >= 20) throw error;
+          continue;
+        }
+        invalidateModel(ctx.cache, model);
+        await ctx.audit.append({
+          actor,
+          action,
+          resource,
+          details: { outcome: 'ok', ...(o.reason === undefined ? {} : { reason: o.reason }) },
+        });
+        ctx.emit('version:archived', { model, version: target, actor: actor.id });
+        return freeze(archived);
+      }
+    },
+  };
 }
