@@ -119,6 +119,8 @@ export interface SkippedColumn {
 
 /** What {@link detectDrift} returns: the dataset report plus the columns it could not test. */
 export interface DetectDriftReport extends DatasetDriftReport {
+  /** How many columns were tested (the keys of `columns`); at least 1. */
+  tested: number;
   columns: Record<string, ColumnDriftEntry>;
   /** Columns in one table only, empty, of mismatched or mixed types, or refused by the test. */
   skipped: Record<string, SkippedColumn>;
@@ -137,8 +139,10 @@ export interface DetectDriftReport extends DatasetDriftReport {
  * alibi-detect) drift when any column drifts.
  *
  * @throws ValidationError on bad options (unknown method, threshold out of range, mixed
- *   p-value thresholds under `bh`) or a malformed table; schema problems are reported in
- *   `skipped`, never thrown.
+ *   p-value thresholds under `bh`) or a malformed table; schema problems of some columns are
+ *   reported in `skipped`, but when no column at all can be tested (no column in common, every
+ *   column of mismatched types, empty or left out) the call throws, naming the columns of both
+ *   tables and why each was skipped: a report on nothing would read as "no drift".
  *
  * @example
  * ```ts
@@ -164,22 +168,28 @@ export function detectDrift(
 
   const columns: Record<string, ColumnDriftEntry> = {};
   const skipped: Record<string, SkippedColumn> = {};
+  const excluded: string[] = [];
   for (const name of names) {
     const spec = (o.columns && own(o.columns, name)) ?? {};
-    if (spec.skip) continue;
+    if (spec.skip) {
+      excluded.push(name);
+      continue;
+    }
     const outcome = testColumn(name, ref, cur, spec, o);
     if ('reason' in outcome) skipped[name] = outcome;
     else columns[name] = outcome;
   }
 
-  applyCorrection(columns, o);
   const tested = Object.keys(columns).length;
+  if (tested === 0) throw nothingTested(refNames, cur.names, skipped, excluded);
+  applyCorrection(columns, o);
   const drifted = Object.values(columns).filter((c) => c.drifted).length;
   const share = tested ? drifted / tested : 0;
   return {
     drifted: o.correction === 'none' ? tested > 0 && share >= o.driftShare : drifted > 0,
     share,
     driftedColumns: drifted,
+    tested,
     columns,
     correction: o.correction,
     driftShare: o.driftShare,
@@ -544,6 +554,45 @@ function applyCorrection(columns: Record<string, ColumnDriftEntry>, o: ParsedOpt
       if (c.drifted && c.effect && c.effect.statistic < o.minEffect) c.drifted = false;
     }
   }
+}
+
+/**
+ * The error of a call that could test no column: it names both tables' columns and why each
+ * column was skipped, so the caller sees a schema problem instead of a report of no drift.
+ */
+function nothingTested(
+  referenceColumns: readonly string[],
+  currentColumns: readonly string[],
+  skipped: Record<string, SkippedColumn>,
+  excluded: readonly string[],
+): ValidationError {
+  const reasons = Object.entries(skipped).map(
+    ([name, s]) => `${JSON.stringify(name)}: ${s.reason}`,
+  );
+  for (const name of excluded) reasons.push(`${JSON.stringify(name)}: left out by columns.skip`);
+  const why = reasons.length
+    ? `; skipped ${reasons.slice(0, 10).join(', ')}${reasons.length > 10 ? `, ... (${reasons.length} in all)` : ''}`
+    : '';
+  return new ValidationError(
+    `[keel] detectDrift could test no column: the reference has ${columnList(referenceColumns)} ` +
+      `and the current table has ${columnList(currentColumns)}${why}; ` +
+      'pass tables that share columns of the same type (or set columns.<name>.type)',
+    {
+      issues: [{ path: [], message: 'no column could be tested' }],
+      details: {
+        referenceColumns: [...referenceColumns],
+        currentColumns: [...currentColumns],
+        skipped: Object.fromEntries(Object.entries(skipped).map(([name, s]) => [name, s.reason])),
+        excluded: [...excluded],
+      },
+    },
+  );
+}
+
+function columnList(names: readonly string[]): string {
+  if (names.length === 0) return 'no columns';
+  const shown = names.slice(0, 20).map((name) => JSON.stringify(name));
+  return `columns ${shown.join(', ')}${names.length > 20 ? `, ... (${names.length} in all)` : ''}`;
 }
 
 /** A ValidationError about the options rather than the data: thrown, never reported as a skip. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isKeelError } from '../../src/core/errors.js';
+import { isKeelError, type ValidationError } from '../../src/core/errors.js';
 import { createRandom } from '../../src/core/random.js';
 import { benjaminiHochberg, defaultMethod, detectDrift } from '../../src/drift/dataset.js';
 import { detectors } from '../../src/drift/detectors.js';
@@ -246,25 +246,26 @@ describe('bad input never crashes: explicit report entries', () => {
 
   it('a test refused on the data (continuous data as categories) becomes a skipped entry', () => {
     const r = detectDrift(
-      { x: normals('c1', 3000) },
-      { x: normals('c2', 3000) },
+      { x: normals('c1', 3000), y: normals('c3', 3000) },
+      { x: normals('c2', 3000), y: normals('c4', 3000) },
       {
         columns: { x: { method: 'chisquare' } },
       },
     );
     expect(r.skipped.x?.reason).toBe('invalid_data');
     expect(r.skipped.x?.message).toMatch(/numerical test/);
-    expect(r.drifted).toBe(false);
-    expect(r.share).toBe(0);
+    expect(r.tested).toBe(1);
+    expect(Object.keys(r.columns)).toEqual(['y']);
   });
 
   it('a numerical method on a categorical column is reported, not thrown', () => {
     const r = detectDrift(
-      { c: ['a', 'b', 'a'] },
-      { c: ['a', 'a', 'b'] },
+      { c: ['a', 'b', 'a'], n: [1, 2, 3] },
+      { c: ['a', 'a', 'b'], n: [2, 3, 4] },
       { columns: { c: { method: 'ks' } } },
     );
     expect(r.skipped.c?.reason).toBe('unsupported_method');
+    expect(r.tested).toBe(1);
   });
 
   it('missing values are counted on every entry', () => {
@@ -303,15 +304,55 @@ describe('bad input never crashes: explicit report entries', () => {
       expect(isKeelError(thrown(attempt), 'KEEL_VALIDATION')).toBe(true);
   });
 
-  it('reports no drift for empty tables', () => {
-    const r = detectDrift([], []);
-    expect(r).toMatchObject({
-      drifted: false,
-      share: 0,
-      driftedColumns: 0,
-      columns: {},
-      skipped: {},
+  it('empty tables leave no column to test: ValidationError, not a report of no drift', () => {
+    const error = thrown(() => detectDrift([], []));
+    expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+    expect((error as Error).message).toContain(
+      'could test no column: the reference has no columns and the current table has no columns',
+    );
+  });
+
+  it("disjoint column names: ValidationError naming both tables' columns", () => {
+    const error = thrown(() =>
+      detectDrift({ age: [1, 2, 3], income: [4, 5, 6] }, { Age: [1, 2], salary: [3, 4] }),
+    ) as ValidationError;
+    expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+    expect(error.message).toContain(
+      'the reference has columns "age", "income" and the current table has columns "Age", "salary"',
+    );
+    expect(error.message).toContain('"age": missing_in_current');
+    expect(error.message).toContain('"salary": missing_in_reference');
+    expect(error.details).toMatchObject({
+      referenceColumns: ['age', 'income'],
+      currentColumns: ['Age', 'salary'],
+      skipped: {
+        age: 'missing_in_current',
+        income: 'missing_in_current',
+        Age: 'missing_in_reference',
+        salary: 'missing_in_reference',
+      },
     });
+  });
+
+  it('every column of mismatched type (or left out): ValidationError with each reason', () => {
+    const mismatch = thrown(() =>
+      detectDrift({ a: [1, 2, 3], b: ['x', 'y', 'z'] }, { a: ['p', 'q'], b: [1, 2] }),
+    ) as ValidationError;
+    expect(isKeelError(mismatch, 'KEEL_VALIDATION')).toBe(true);
+    expect(mismatch.message).toContain('"a": type_mismatch, "b": type_mismatch');
+    const excluded = thrown(() =>
+      detectDrift({ a: [1, 2, 3] }, { a: [1, 2, 3] }, { columns: { a: { skip: true } } }),
+    ) as ValidationError;
+    expect(excluded.message).toContain('"a": left out by columns.skip');
+  });
+
+  it('a report says how many columns it tested', () => {
+    const r = detectDrift(
+      { a: [1, 2, 3, 4], b: ['x', 'y', 'x', 'y'], gone: [1, 2, 3, 4] },
+      { a: [1, 2, 3], b: ['x', 'x', 'y'] },
+    );
+    expect(r.tested).toBe(2);
+    expect(Object.keys(r.skipped)).toEqual(['gone']);
   });
 });
 
@@ -342,7 +383,17 @@ describe('property: any well-formed table gives a report, never a crash or NaN',
         table,
         fc.constantFrom('none', 'bonferroni', 'bh'),
         (ref, cur, correction) => {
-          const r = detectDrift(ref, cur, { correction: correction as 'none' });
+          let r: ReturnType<typeof detectDrift>;
+          try {
+            r = detectDrift(ref, cur, { correction: correction as 'none' });
+          } catch (error) {
+            // only a call that can test no column may throw
+            expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+            expect((error as Error).message).toContain('could test no column');
+            return;
+          }
+          expect(r.tested).toBe(Object.keys(r.columns).length);
+          expect(r.tested).toBeGreaterThan(0);
           expect(r.share).toBeGreaterThanOrEqual(0);
           expect(r.share).toBeLessThanOrEqual(1);
           for (const c of Object.values(r.columns)) {
