@@ -5,6 +5,7 @@
  * `keel/testing` the conformance suites and test doubles.
  */
 
+export type { ArtifactDamage, OnArtifactDamage } from './artifacts/damage.js';
 export type { ArtifactEvents } from './artifacts/instrumented.js';
 export { getJson, JSON_MEDIA_TYPE, putJson } from './artifacts/json.js';
 export type {

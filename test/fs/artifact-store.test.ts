@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -193,5 +193,74 @@ describe('fs ArtifactStore body failures', () => {
     expect(await errorOf(store.put(failing()))).toBe(failure);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
     expect(await collect(store.list())).toEqual([]);
+  });
+});
+
+describe('fs ArtifactStore repair and damage (issue 16)', () => {
+  it('replaces a stored blob of the wrong size when the same bytes are put again', async () => {
+    const store = createFsArtifactStore({ root: tempRoot() });
+    const meta = await store.put('the real bytes', { mediaType: 'text/plain' });
+    writeFileSync(store.pathOf(meta.digest), 'short');
+    expect(isKeelError(await errorOf(store.get(meta.digest)), 'KEEL_INTEGRITY')).toBe(true);
+    const again = await store.put('the real bytes', { mediaType: 'text/csv' });
+    expect(again).toEqual(meta); // the first put's metadata still stands
+    expect(new TextDecoder().decode(await store.get(meta.digest))).toBe('the real bytes');
+  });
+
+  it('hashes a same-size stored blob when its sidecar is damaged, and replaces it', async () => {
+    const store = createFsArtifactStore({ root: tempRoot() });
+    const { digest } = await store.put('0123456789');
+    writeFileSync(store.pathOf(digest), '9876543210');
+    writeFileSync(`${store.pathOf(digest)}.json`, '{"v":1,');
+    const again = await store.put('0123456789', { mediaType: 'text/plain' });
+    expect(again.mediaType).toBe('text/plain');
+    expect(new TextDecoder().decode(await store.get(digest))).toBe('0123456789');
+  });
+
+  it("with verifyExisting: 'hash', replaces a same-size corrupt blob under a good sidecar", async () => {
+    const root = tempRoot();
+    const bySize = createFsArtifactStore({ root });
+    const byHash = createFsArtifactStore({ root, verifyExisting: 'hash' });
+    const meta = await bySize.put('abcdefgh');
+    writeFileSync(bySize.pathOf(meta.digest), 'ABCDEFGH');
+    // Sizes agree and the sidecar vouches for the blob: the cheap check cannot see it.
+    await bySize.put('abcdefgh');
+    expect(isKeelError(await errorOf(bySize.get(meta.digest)), 'KEEL_INTEGRITY')).toBe(true);
+    expect(await byHash.put('abcdefgh')).toEqual(meta);
+    expect(new TextDecoder().decode(await bySize.get(meta.digest))).toBe('abcdefgh');
+  });
+
+  it('get of a blob over 2 GiB says to use stream()', async () => {
+    const store = createFsArtifactStore({ root: tempRoot() });
+    const { digest } = await store.put('small');
+    // A sparse file: 2 GiB of size without 2 GiB of disk.
+    truncateSync(store.pathOf(digest), 2 ** 31);
+    const error = await errorOf(store.get(digest));
+    expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+    expect((error as Error).message).toContain('use stream() for blobs over 2 GiB');
+  });
+
+  it('list skips an artifact whose sidecar is damaged and reports it', async () => {
+    const damaged: { digest: string; location: string; code: string }[] = [];
+    const store = createFsArtifactStore({
+      root: tempRoot(),
+      onDamaged: ({ digest, location, error }) => {
+        damaged.push({ digest, location, code: error.code });
+        throw new Error('a throwing listener changes nothing');
+      },
+    });
+    const digests: Digest[] = [];
+    for (let i = 0; i < 5; i++) digests.push((await store.put(`blob ${i}`)).digest);
+    digests.sort();
+    const broken = digests[2]!;
+    writeFileSync(`${store.pathOf(broken)}.json`, 'not json');
+    const listed = (await collect(store.list())).map((m) => m.digest);
+    expect(listed).toEqual(digests.filter((d) => d !== broken));
+    expect(damaged).toEqual([
+      { digest: broken, location: `${store.pathOf(broken)}.json`, code: 'KEEL_INTEGRITY' },
+    ]);
+    // Without a listener the damaged artifact is still skipped, not thrown.
+    const quiet = createFsArtifactStore({ root: store.root });
+    expect((await collect(quiet.list())).length).toBe(4);
   });
 });

@@ -4,16 +4,17 @@
  * published by rename under `sha256/<2 hex>/<64 hex>`, each beside a metadata sidecar
  * (`<64 hex>.json`) that is written first, so a crash leaves no artifact or a whole one.
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { checkPutOptions } from '../../artifacts/checks.js';
+import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
 import { verifyBytes, verifyChunks } from '../../artifacts/verify.js';
 import { chunksOf } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, createHasher, type Digest } from '../../core/digest.js';
-import { IntegrityError, NotFoundError } from '../../core/errors.js';
+import { IntegrityError, isKeelError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
 import { listLimit } from '../../metadata/keys.js';
@@ -43,6 +44,15 @@ export interface FsArtifactStoreOptions {
   lockStaleMs?: number;
   /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
   lockTimeoutMs?: number;
+  /**
+   * How `put` checks a blob it already holds before deduplicating: `'size'` (default)
+   * compares sizes, and hashes the stored file only when its sidecar is missing or
+   * disagrees; `'hash'` always hashes it. A stored blob that does not verify is replaced
+   * by the bytes being put, so putting the same bytes again repairs a corrupt blob.
+   */
+  verifyExisting?: 'size' | 'hash';
+  /** Told about each artifact `list` skips because its metadata sidecar is damaged. */
+  onDamaged?: OnArtifactDamage;
 }
 
 /** The filesystem ArtifactStore: an {@link ArtifactStore} that also tells where it lives. */
@@ -64,6 +74,10 @@ const optionsSchema = z
       .optional(),
     lockStaleMs: z.number().int().positive().optional(),
     lockTimeoutMs: z.number().int().positive().optional(),
+    verifyExisting: z.enum(['size', 'hash']).optional(),
+    onDamaged: z
+      .custom<OnArtifactDamage>((f) => typeof f === 'function', 'expected a function')
+      .optional(),
   })
   .strict();
 
@@ -81,6 +95,7 @@ const optionsSchema = z
 export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactStore {
   const options = parseWith(optionsSchema, opts, 'fs artifact store options');
   const clock = options.clock ?? systemClock;
+  const verifyExisting = options.verifyExisting ?? 'size';
   const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['sha256']);
   const blobsDir = join(root, 'sha256');
 
@@ -129,12 +144,19 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
             const blob = pathOf(digest);
             const sidecar = sidecarOf(digest);
             const existing = await readOptional(sidecar);
-            const blobExists = await exists(blob);
-            if (existing !== undefined && blobExists) {
-              const meta = tryParseSidecar(existing, digest);
-              if (meta !== undefined) return meta; // deduplicated: the first put's metadata stands
+            const stored = existing === undefined ? undefined : tryParseSidecar(existing, digest);
+            const blobSize = await sizeOf(blob);
+            // A sidecar without its blob describes an artifact that is absent: the new put's
+            // metadata stands then.
+            const trusted = blobSize !== undefined && stored?.size === size ? stored : undefined;
+            // A stored blob is kept only when it verifies: its size always, its hash when
+            // asked or when the sidecar cannot vouch for it. Otherwise the new bytes replace it.
+            let blobGood = blobSize === size;
+            if (blobGood && (trusted === undefined || verifyExisting === 'hash')) {
+              blobGood = (await hashFile(blob)) === digest;
             }
-            const meta: ArtifactMeta = {
+            if (blobGood && trusted !== undefined) return trusted; // deduplicated: the first put's metadata stands
+            const meta: ArtifactMeta = trusted ?? {
               digest,
               size,
               mediaType: checked.mediaType,
@@ -144,8 +166,10 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
             // Sidecar first: a sidecar without its blob reads as absent, so a crash between
             // the two renames leaves nothing visible.
             await mkdirDurable(dirname(blob));
-            await writeFileAtomic(tmpDir, sidecar, JSON.stringify({ v: 1, ...meta }));
-            if (!blobExists) {
+            if (trusted === undefined) {
+              await writeFileAtomic(tmpDir, sidecar, JSON.stringify({ v: 1, ...meta }));
+            }
+            if (!blobGood) {
               kept = true;
               await publish(temp, blob);
             }
@@ -161,6 +185,13 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
       assertDigest(digest);
       await init();
       const blob = pathOf(digest);
+      const blobSize = await sizeOf(blob);
+      if (blobSize !== undefined && blobSize > MAX_GET_BYTES) {
+        throw new ValidationError(
+          `[keel] [fs] artifact ${digest} is ${blobSize} bytes, more than get() can return in one buffer: use stream() for blobs over 2 GiB`,
+          { details: { digest, size: blobSize } },
+        );
+      }
       const bytes = await readOptional(blob);
       if (bytes === undefined || !(await exists(sidecarOf(digest)))) throw notFound(digest);
       return verifyBytes(
@@ -204,7 +235,16 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
           .sort();
         for (const hex of hexes) {
           if (count >= limit) return;
-          const meta = await readMeta(`${PREFIX}${hex}`);
+          const digest: Digest = `${PREFIX}${hex}`;
+          let meta: ArtifactMeta | undefined;
+          try {
+            meta = await readMeta(digest);
+          } catch (error) {
+            // One damaged sidecar must not hide every other artifact: report it and go on.
+            if (!isKeelError(error, 'KEEL_INTEGRITY')) throw error;
+            reportDamage(options.onDamaged, { digest, location: sidecarOf(digest), error });
+            continue;
+          }
           if (meta === undefined) continue; // deleted since the directory was read
           count++;
           yield meta;
@@ -256,6 +296,42 @@ const SIDECAR = '.json';
 const FAN = /^[0-9a-f]{2}$/;
 const BLOB = /^[0-9a-f]{64}$/;
 const READ_CHUNK = 1 << 20;
+/** The most bytes `readFile` returns in one buffer (2 GiB - 1); larger blobs must be streamed. */
+const MAX_GET_BYTES = 2 ** 31 - 1;
+
+/** The size of a regular file, `undefined` when absent. */
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
+    throw storageError(error, 'inspect', path);
+  }
+}
+
+/** The digest of a stored file, read in chunks; `undefined` when it vanished meanwhile. */
+async function hashFile(path: string): Promise<Digest | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw storageError(error, 'read', path);
+  }
+  try {
+    const hasher = createHasher();
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+      if (bytesRead === 0) return hasher.digest();
+      hasher.update(chunk.subarray(0, bytesRead));
+    }
+  } catch (error) {
+    throw storageError(error, 'read', path);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
 
 /** Streams a body into a new temp file while hashing it; fsyncs the file. */
 async function writeBody(
