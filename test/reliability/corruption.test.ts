@@ -34,7 +34,7 @@ describe('fs stores facing damaged files', () => {
     expect(await codeOf(collect(artifacts.stream(digest)))).toBe('KEEL_INTEGRITY');
   });
 
-  it('handles a truncated sidecar: IntegrityError on stat and list, verified bytes still served, put repairs', async () => {
+  it('handles a truncated sidecar: IntegrityError on stat, list skips it, verified bytes still served, put repairs', async () => {
     const { artifacts } = fsBackend({ root: tempRoot() });
     const { digest } = await artifacts.put('model weights', { mediaType: 'application/x-model' });
     const sidecar = `${artifacts.pathOf(digest)}.json`;
@@ -42,7 +42,7 @@ describe('fs stores facing damaged files', () => {
     for (const cut of [0, 1, Math.floor(full.length / 2), full.length - 1]) {
       writeFileSync(sidecar, full.subarray(0, cut));
       expect(await codeOf(artifacts.stat(digest))).toBe('KEEL_INTEGRITY');
-      expect(await codeOf(collect(artifacts.list()))).toBe('KEEL_INTEGRITY');
+      expect(await collect(artifacts.list())).toEqual([]);
       expect(new TextDecoder().decode(await artifacts.get(digest))).toBe('model weights');
     }
     const repaired = await artifacts.put('model weights', { mediaType: 'application/x-model' });
