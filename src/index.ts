@@ -320,6 +320,7 @@ export type {
   StepResult,
   StepStatus,
 } from './pipeline/types.js';
+export type { AuditKey } from './registry/audit-key.js';
 export {
   allowAll,
   type RegistryAction,
