@@ -321,6 +321,7 @@ export type {
   StepResult,
   StepStatus,
 } from './pipeline/types.js';
+export type { AuditKey } from './registry/audit-key.js';
 export {
   allowAll,
   type RegistryAction,

@@ -17,6 +17,7 @@ import { createDriftService, type DriftEvents, type DriftService } from './drift
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { MetadataStore } from './metadata/types.js';
 import type { PipelineEvents } from './pipeline/events.js';
+import type { AuditKey } from './registry/audit-key.js';
 import { createRegistry } from './registry/registry.js';
 import type { AliasPolicy, Authorizer, Registry, RegistryEvents } from './registry/types.js';
 import { createTracker } from './tracking/tracker.js';
@@ -38,6 +39,11 @@ export interface KeelOptions {
   authorizer?: Authorizer;
   /** Governance of aliases (gate evidence, approvals, roles). */
   aliasPolicies?: AliasPolicy[];
+  /**
+   * Secret (string or bytes, at least 16) for HMAC-SHA256 over the registry's audit chain;
+   * `registry.verifyAudit()` then also detects a log rewritten by someone without the key.
+   */
+  auditKey?: AuditKey;
 }
 
 /** Every event keel's services emit, by name. */
@@ -116,6 +122,7 @@ export function createKeel(options: KeelOptions): Keel {
     actor,
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     ...(options.aliasPolicies ? { aliasPolicies: options.aliasPolicies } : {}),
+    ...(options.auditKey === undefined ? {} : { auditKey: options.auditKey }),
   });
   let closing: Promise<void> | undefined;
 

@@ -11,6 +11,7 @@ import type { JsonValue } from '../core/json.js';
 import type { Actor } from '../core/schemas.js';
 import { inSpan } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
+import type { AuditRecord, ChangeWrite } from './audit.js';
 import { type RegistryAction, RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { archivedError, noAliasError, policyError } from './errors.js';
@@ -83,17 +84,21 @@ export function aliasMethods(
 ): Pick<Registry, 'setAlias' | 'deleteAlias' | 'rollback' | 'aliasHistory' | 'listAliases'> {
   const { metadata } = ctx;
 
-  /** Moves an alias with compare-and-swap on its document, retrying lost races. */
+  /**
+   * Moves an alias to what `decide` picks, committed with its audit entry, then announces it.
+   * `decide` runs again (with a fresh read) whenever another writer got in first.
+   */
   async function moveAlias(
     model: string,
     alias: string,
     actor: Actor,
+    action: RegistryAction,
     decide: (
       current: AliasDoc | undefined,
     ) => Promise<{ version: number | null; kind: AliasChangeKind }>,
     extra: { reason?: string; evidence?: Digest; expectedVersion?: number | null },
   ): Promise<AliasChange> {
-    for (let attempt = 0; ; attempt++) {
+    const { result: change } = await ctx.audit.commit(async () => {
       const found = await readAliasDoc(metadata, model, alias);
       const previousVersion = found?.doc.version ?? null;
       if (extra.expectedVersion !== undefined && previousVersion !== extra.expectedVersion) {
@@ -120,41 +125,25 @@ export function aliasMethods(
         version,
         history: [...(found?.doc.history ?? []), change],
       };
-      try {
-        await metadata.put(aliasKey(model, alias), doc as unknown as JsonValue, {
-          ifRevision: found?.revision ?? null,
-        });
-        return change;
-      } catch (error) {
-        if (!isKeelError(error, 'KEEL_CONFLICT') || attempt >= 20) throw error;
-      }
-    }
-  }
-
-  async function afterAliasMove(change: AliasChange, action: RegistryAction): Promise<AliasChange> {
-    invalidateModel(ctx.cache, change.model);
-    await ctx.audit.append({
-      actor: change.actor,
-      action,
-      resource: {
-        model: change.model,
-        alias: change.alias,
-        ...(change.version === null ? {} : { version: change.version }),
-      },
-      details: {
-        outcome: 'ok',
-        previousVersion: change.previousVersion,
-        ...(change.reason === undefined ? {} : { reason: change.reason }),
-        ...(change.evidence === undefined ? {} : { evidence: change.evidence }),
-      },
+      const write: ChangeWrite = {
+        key: aliasKey(model, alias),
+        value: doc as unknown as JsonValue,
+        ifRevision: found?.revision ?? null,
+        ...(found === undefined ? {} : { previous: found.doc as unknown as JsonValue }),
+      };
+      return {
+        changes: [{ writes: [write], record: aliasRecord(change, action) }],
+        result: change,
+      };
     });
+    invalidateModel(ctx.cache, model);
     ctx.emit('alias:changed', {
-      model: change.model,
-      alias: change.alias,
+      model,
+      alias,
       version: change.version,
       previousVersion: change.previousVersion,
       kind: change.kind,
-      actor: change.actor.id,
+      actor: actor.id,
     });
     return freeze(change);
   }
@@ -187,14 +176,14 @@ export function aliasMethods(
       resource,
       findPolicy(ctx.policies, model, checkedAlias),
     );
-    const change = await moveAlias(
+    return moveAlias(
       model,
       checkedAlias,
       actor,
+      action,
       (current) => decide(current, model, checkedAlias),
       o.reason === undefined ? {} : { reason: o.reason },
     );
-    return afterAliasMove(change, action);
   }
 
   return {
@@ -249,18 +238,23 @@ export function aliasMethods(
             await refuse(ctx, actor, action, resource, error as PolicyError);
           throw error;
         }
-        const change = await moveAlias(
+        return moveAlias(
           model,
           checkedAlias,
           actor,
-          async () => ({ version: target, kind: 'set' }),
+          action,
+          async () => {
+            // Archived since the check above? The plan re-reads it under the commit.
+            const { record: current } = await readVersion(metadata, model, target);
+            if (current.status === 'archived') throw archivedError(model, target, checkedAlias);
+            return { version: target, kind: 'set' };
+          },
           {
             ...(o.reason === undefined ? {} : { reason: o.reason }),
             ...(evidence === undefined ? {} : { evidence }),
             ...(o.expectedVersion === undefined ? {} : { expectedVersion: o.expectedVersion }),
           },
         );
-        return afterAliasMove(change, action);
       });
     },
 
@@ -314,6 +308,25 @@ export function aliasMethods(
       const model = parseWith(modelNameSchema, name, 'model name');
       await requireModel(ctx, model);
       return currentAliases(ctx, model);
+    },
+  };
+}
+
+/** The audit record of an alias move. */
+function aliasRecord(change: AliasChange, action: RegistryAction): AuditRecord {
+  return {
+    actor: change.actor,
+    action,
+    resource: {
+      model: change.model,
+      alias: change.alias,
+      ...(change.version === null ? {} : { version: change.version }),
+    },
+    details: {
+      outcome: 'ok',
+      previousVersion: change.previousVersion,
+      ...(change.reason === undefined ? {} : { reason: change.reason }),
+      ...(change.evidence === undefined ? {} : { evidence: change.evidence }),
     },
   };
 }

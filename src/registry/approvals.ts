@@ -4,9 +4,10 @@
  * actor; repeating it is harmless), and the approvals recorded so far.
  */
 import { isoNow } from '../core/clock.js';
-import { isKeelError, ValidationError } from '../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import { parseWith } from '../core/validate.js';
+import type { ChangeWrite } from './audit.js';
 import { RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { archivedError } from './errors.js';
@@ -50,14 +51,23 @@ export function approvalMethods(ctx: RegistryContext): Pick<Registry, 'approve' 
           `the policy of alias "${o.alias}" accepts approvals only from the roles ${policy.approverRoles.join(', ')}`,
         );
       }
-      const { record: approved } = await readVersion(metadata, model, target);
-      if (approved.status === 'archived') throw archivedError(model, target, o.alias);
       const key = approvalsKey(model, target, o.alias);
-      for (let attempt = 0; ; attempt++) {
+      const record = {
+        actor,
+        action,
+        resource,
+        details: { outcome: 'ok', ...(o.comment === undefined ? {} : { comment: o.comment }) },
+      };
+      await ctx.audit.commit(async () => {
+        const { record: approved } = await readVersion(metadata, model, target);
+        if (approved.status === 'archived') throw archivedError(model, target, o.alias);
         const found = await metadata.get(key);
         const doc: ApprovalsDoc =
           found === undefined ? { approvals: [] } : asApprovalsDoc(found.value, key);
-        if (doc.approvals.some((a) => a.actor.id === actor.id)) break;
+        // Approving again changes nothing, but the attempt is still recorded.
+        if (doc.approvals.some((a) => a.actor.id === actor.id)) {
+          return { changes: [{ writes: [], record }], result: undefined };
+        }
         const approval: Approval = {
           model,
           version: target,
@@ -66,24 +76,13 @@ export function approvalMethods(ctx: RegistryContext): Pick<Registry, 'approve' 
           at: isoNow(ctx.clock),
           ...(o.comment === undefined ? {} : { comment: o.comment }),
         };
-        try {
-          await metadata.put(
-            key,
-            { approvals: [...doc.approvals, approval] } as unknown as JsonValue,
-            {
-              ifRevision: found?.revision ?? null,
-            },
-          );
-          break;
-        } catch (error) {
-          if (!isKeelError(error, 'KEEL_CONFLICT') || attempt >= 20) throw error;
-        }
-      }
-      await ctx.audit.append({
-        actor,
-        action,
-        resource,
-        details: { outcome: 'ok', ...(o.comment === undefined ? {} : { comment: o.comment }) },
+        const write: ChangeWrite = {
+          key,
+          value: { approvals: [...doc.approvals, approval] } as unknown as JsonValue,
+          ifRevision: found?.revision ?? null,
+          ...(found === undefined ? {} : { previous: found.value }),
+        };
+        return { changes: [{ writes: [write], record }], result: undefined };
       });
       ctx.emit('version:approved', { model, version: target, alias: o.alias, actor: actor.id });
     },

@@ -1,16 +1,36 @@
 /**
  * @module
  * The registry's tamper-evident audit log: entries chained by sha256 (`prevHash` -> `hash`)
- * in one MetadataStore log, appended under a lease on a head document so that the chain
- * stays linear when several processes append, and a verifier that finds the first bad offset.
+ * in one MetadataStore log, a head document that commits to the last entry, and `commit`,
+ * which writes a registry change together with the entry that describes it. On a store with
+ * `capabilities.atomicBatch` the change, the entry and the head are one batch (all or
+ * nothing). Without it, the head is leased, the entries to write are recorded in the head
+ * before the change, and whoever takes the head next finishes or drops them by looking at
+ * whether the change landed (see docs/governance.md for what each mode guarantees).
  */
+import { canonicalJson } from '../core/canonical-json.js';
 import { type Clock, isoNow, systemClock } from '../core/clock.js';
 import { type Digest, digestOfJson, isDigest } from '../core/digest.js';
-import { IntegrityError, isKeelError, TimeoutError } from '../core/errors.js';
+import {
+  ConflictError,
+  IntegrityError,
+  isKeelError,
+  KeelError,
+  StorageError,
+  TimeoutError,
+  ValidationError,
+} from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { Actor } from '../core/schemas.js';
-import type { MetadataStore } from '../metadata/types.js';
-import { AUDIT_HEAD, AUDIT_LOG, type AuditHeadDoc, asAuditHead } from './records.js';
+import type { BatchOperation, MetadataStore } from '../metadata/types.js';
+import { type AuditKey, createAuditMac } from './audit-key.js';
+import {
+  AUDIT_HEAD,
+  AUDIT_LOG,
+  type AuditHeadDoc,
+  asAuditHead,
+  type PendingEntry,
+} from './records.js';
 import type { AuditEntry, AuditResource, AuditVerification } from './types.js';
 
 /** The `prevHash` of the first entry. */
@@ -24,9 +44,42 @@ export interface AuditRecord {
   details: { [key: string]: JsonValue };
 }
 
+/** One document write of a registry change. */
+export interface ChangeWrite {
+  key: string;
+  value: JsonValue;
+  /** `null`: the document is created (it must not exist). A revision: compare-and-swap. */
+  ifRevision: string | null;
+  /** The value replaced (with a revision): put back if the change has to be undone. */
+  previous?: JsonValue;
+}
+
+/**
+ * One change and the audit record that describes it. Its first write is the one that
+ * decides whether the change happened (a later write, such as a counter hint, may lag).
+ * A change without writes (a denial, a refusal) is only its record.
+ */
+export interface Change {
+  writes: ChangeWrite[];
+  record: AuditRecord;
+}
+
+/** What a plan decided: the changes to commit (none: nothing to do) and what to return. */
+export interface ChangePlan<T> {
+  changes: Change[];
+  result: T;
+}
+
 /** A hash-chained, append-only audit log over a MetadataStore. */
 export interface AuditLog {
-  /** Appends one entry at the end of the chain and returns it. */
+  /**
+   * Commits the changes `plan` decides together with their audit entries. `plan` reads the
+   * current state and may run again when another writer got in first; it must not write.
+   * Throws what `plan` throws (nothing written), or, when the store refuses the writes, an
+   * error saying that nothing was changed.
+   */
+  commit<T>(plan: () => Promise<ChangePlan<T>>): Promise<{ result: T; entries: AuditEntry[] }>;
+  /** Appends one entry that describes no document change (a denial, a refusal, a gc run). */
   append(record: AuditRecord): Promise<AuditEntry>;
   /** Streams entries from `from` (default 0) as stored, without checking them. */
   entries(from?: number): AsyncIterable<AuditEntry>;
@@ -40,18 +93,20 @@ export interface AuditLogOptions {
   /** Source of entry timestamps. */
   clock?: Clock;
   /**
-   * How long an appender may hold the head before another process takes over (ms, default
-   * 10 000). Must exceed the slowest append the store can take.
+   * Without atomic batches: how long a writer may hold the head before another process takes
+   * over (ms, default 10 000). Must exceed the slowest change the store can write.
    */
   leaseMs?: number;
+  /** HMAC key: entries and the head carry a MAC that `verify` checks. */
+  key?: AuditKey;
   /** Log name (default `registry/audit`). */
   log?: string;
   /** Head document key (default `registry/audit-head`). */
   head?: string;
 }
 
-/** The hash of an entry: sha256 of the canonical JSON of every field but `hash`. */
-export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): Digest {
+/** The hash of an entry: sha256 of the canonical JSON of every field but `hash` and `mac`. */
+export function hashAuditEntry(entry: Omit<AuditEntry, 'hash' | 'mac'>): Digest {
   return digestOfJson({
     offset: entry.offset,
     timestamp: entry.timestamp,
@@ -64,12 +119,9 @@ export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): Digest {
 }
 
 /**
- * Creates the audit log. Appends from one process are serialized in memory; appends from
- * several processes take a lease on the head document (compare-and-swap), append, then
- * advance the head, so each entry's `prevHash` is the entry really before it. A process that
- * dies holding the lease is taken over once the lease expires; the new holder first adopts
- * whatever the dead one managed to append.
+ * Creates the audit log.
  *
+ * @throws ValidationError when `key` is given but is not at least 16 bytes.
  * @example
  * ```ts
  * const audit = createAuditLog({ metadata });
@@ -83,164 +135,566 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
   const leaseMs = opts.leaseMs ?? 10_000;
   const log = opts.log ?? AUDIT_LOG;
   const headKey = opts.head ?? AUDIT_HEAD;
+  const mac = opts.key === undefined ? undefined : createAuditMac(opts.key);
+  const atomic =
+    metadata.capabilities?.atomicBatch === true && typeof metadata.batch === 'function';
+  // Commits of one log object wait for each other instead of racing for the head.
   let queue: Promise<unknown> = Promise.resolve();
 
-  async function acquire(): Promise<{ state: ChainState; revision: string }> {
+  async function readHead(): Promise<{ doc?: AuditHeadDoc; revision?: string }> {
+    const found = await metadata.get(headKey);
+    return found === undefined
+      ? {}
+      : { doc: asAuditHead(found.value, headKey), revision: found.revision };
+  }
+
+  async function readTail(from: number): Promise<JsonValue[]> {
+    const out: JsonValue[] = [];
+    for await (const { entry } of metadata.read(log, { from })) out.push(entry);
+    return out;
+  }
+
+  async function hasEntriesFrom(from: number): Promise<boolean> {
+    for await (const _ of metadata.read(log, { from })) return true;
+    return false;
+  }
+
+  /** The head document as written: with its MAC when keyed. */
+  async function seal(doc: AuditHeadDoc): Promise<JsonValue> {
+    const { mac: _old, ...body } = doc;
+    if (mac === undefined) return asJson(body);
+    return asJson({ ...body, mac: await mac.sign(canonicalJson(body)) });
+  }
+
+  /** Where keyed entries start once this log writes: kept, or from now on. */
+  function keyedFromFor(doc: AuditHeadDoc | undefined): { keyedFrom?: number } {
+    if (mac === undefined) return {};
+    return { keyedFrom: doc?.keyedFrom ?? doc?.next ?? 0 };
+  }
+
+  /** Refuses to build on a head this log cannot vouch for, or on a log without a head. */
+  async function checkBeforeWriting(doc: AuditHeadDoc | undefined): Promise<void> {
+    if (doc === undefined) {
+      if (await hasEntriesFrom(0)) {
+        throw new IntegrityError(
+          `[keel] [registry] the audit log ${log} has entries but its head document ${headKey} is missing, so appended or removed entries could not be told apart; restore ${headKey} from a backup, or run verifyAudit() and investigate`,
+          { details: { log, head: headKey } },
+        );
+      }
+      return;
+    }
+    if (mac === undefined) {
+      if (doc.keyedFrom !== undefined) {
+        throw new ValidationError(
+          `[keel] [registry] the audit log ${log} is protected by an auditKey (from offset ${doc.keyedFrom}): pass the same auditKey to createRegistry or createKeel`,
+        );
+      }
+      return;
+    }
+    if (doc.mac !== undefined || doc.keyedFrom !== undefined) {
+      const { mac: claimed, ...body } = doc;
+      if (!(await mac.check(canonicalJson(body), claimed))) {
+        throw new IntegrityError(
+          `[keel] [registry] the audit head ${headKey} does not carry a valid MAC for this auditKey: the key differs from the one the log was written with, or the head was edited; run verifyAudit() and investigate`,
+          { details: { head: headKey } },
+        );
+      }
+    }
+  }
+
+  async function chain(records: AuditRecord[], state: ChainState): Promise<AuditEntry[]> {
+    const out: AuditEntry[] = [];
+    let { next, hash } = state;
+    for (const record of records) {
+      const entry = await makeEntry(record, next, hash, isoNow(clock));
+      out.push(entry);
+      next++;
+      hash = entry.hash;
+    }
+    return out;
+  }
+
+  async function makeEntry(
+    record: AuditRecord,
+    offset: number,
+    prevHash: Digest,
+    timestamp: string,
+  ): Promise<AuditEntry> {
+    const unhashed = {
+      offset,
+      timestamp,
+      actor: record.actor,
+      action: record.action,
+      resource: record.resource,
+      details: record.details,
+      prevHash,
+    };
+    const hash = hashAuditEntry(unhashed);
+    return mac === undefined
+      ? { ...unhashed, hash }
+      : { ...unhashed, hash, mac: await mac.sign(hash) };
+  }
+
+  // ---- with atomic batches: the change, its entries and the head in one batch ----
+
+  async function commitAtomic<T>(
+    plan: () => Promise<ChangePlan<T>>,
+  ): Promise<{ result: T; entries: AuditEntry[] }> {
+    const deadline = Date.now() + CONTENTION_MS;
+    for (let attempt = 0; ; attempt++) {
+      const { doc, revision } = await readHead();
+      if (doc?.lease !== undefined || doc?.dirty === true) {
+        // A writer without batches (an older keel, or this store before it had them) was
+        // here: finish or drop what it left, then commit atomically.
+        await settleLease();
+        continue;
+      }
+      await checkBeforeWriting(doc);
+      const state: ChainState = { next: doc?.next ?? 0, hash: doc?.hash ?? GENESIS_HASH };
+      const planned = await plan();
+      if (planned.changes.length === 0) return { result: planned.result, entries: [] };
+      const entries = await chain(
+        planned.changes.map((c) => c.record),
+        state,
+      );
+      const last = entries[entries.length - 1]!;
+      const head = await seal({
+        next: state.next + entries.length,
+        hash: last.hash,
+        ...keyedFromFor(doc),
+      });
+      const operations: BatchOperation[] = [
+        ...planned.changes.flatMap((change) =>
+          change.writes.map(
+            (w): BatchOperation => ({
+              op: 'put',
+              key: w.key,
+              value: w.value,
+              ifRevision: w.ifRevision,
+            }),
+          ),
+        ),
+        { op: 'append', log, entries: entries.map(asJson), expectedOffset: state.next },
+        { op: 'put', key: headKey, value: head, ifRevision: revision ?? null },
+      ];
+      try {
+        await metadata.batch!(operations);
+        return { result: planned.result, entries };
+      } catch (error) {
+        if (!isKeelError(error, 'KEEL_CONFLICT')) throw notCommitted(error, planned.changes);
+      }
+      // Another writer got in first, or something appended to the log behind the head.
+      const now = await readHead();
+      if (now.revision === revision && (await hasEntriesFrom(state.next))) {
+        throw foreignTail(state.next, planned.changes);
+      }
+      if (Date.now() > deadline) throw contended(planned.changes);
+      await pause(attempt);
+    }
+  }
+
+  // ---- without atomic batches: a leased head that records the pending entries ----
+
+  async function acquire(): Promise<Lease> {
     const deadline = Date.now() + leaseMs * 3 + 5_000;
     for (let attempt = 0; ; attempt++) {
       if (Date.now() > deadline) {
         throw new TimeoutError(
-          `[keel] [registry] cannot append to the audit log: another process has held ${headKey} for too long; check for a hung process, or raise auditLeaseMs`,
+          `[keel] [registry] cannot write to the audit log: another process has held ${headKey} for too long; check for a hung process, or raise auditLeaseMs`,
         );
       }
-      const current = await metadata.get(headKey);
-      const doc = current ? asAuditHead(current.value, headKey) : undefined;
+      const { doc, revision } = await readHead();
       // Leases compare wall-clock time across processes; the injected clock may be a test clock.
       const now = Date.now();
       if (doc?.lease && doc.lease.expires > now) {
         await pause(attempt);
         continue;
       }
+      await checkBeforeWriting(doc);
       const base: ChainState = { next: doc?.next ?? 0, hash: doc?.hash ?? GENESIS_HASH };
-      const leased: AuditHeadDoc = {
-        ...base,
-        lease: { token: randomToken(), expires: now + leaseMs },
+      const token = randomToken();
+      const lease: Lease = {
+        token,
+        expires: now + leaseMs,
+        revision: '',
+        state: base,
+        keyed: keyedFromFor(doc),
       };
       try {
-        const { revision } = await metadata.put(headKey, asJson(leased), {
-          ifRevision: current?.revision ?? null,
-        });
-        // No head, an expired lease or a failed append: the log may hold entries the head lacks.
-        const state =
-          !doc || doc.lease !== undefined || doc.dirty === true ? await adopt(base) : base;
-        return { state, revision };
+        lease.revision = (
+          await metadata.put(headKey, await seal(leasedHead(lease, [])), {
+            ifRevision: revision ?? null,
+          })
+        ).revision;
       } catch (error) {
         if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
         await pause(attempt);
+        continue;
+      }
+      if (doc?.lease !== undefined || doc?.dirty === true) {
+        await recover(doc, lease);
+      } else if (await hasEntriesFrom(base.next)) {
+        await release(lease, base).catch(() => undefined);
+        throw foreignTail(base.next, []);
+      }
+      return lease;
+    }
+  }
+
+  function leasedHead(lease: Lease, pending: PendingEntry[]): AuditHeadDoc {
+    return {
+      ...lease.state,
+      ...lease.keyed,
+      lease: { token: lease.token, expires: lease.expires },
+      pending,
+    };
+  }
+
+  /** Finishes what the previous holder left: its appended or still pending entries. */
+  async function recover(previous: AuditHeadDoc, lease: Lease): Promise<void> {
+    const tail = await readTail(lease.state.next);
+    if (previous.pending === undefined) {
+      // An older keel (or a failed append it flagged dirty): adopt whatever it appended.
+      for (const entry of tail) {
+        const hash = (entry as Partial<AuditEntry> | null)?.hash;
+        lease.state = {
+          next: lease.state.next + 1,
+          hash: isDigest(hash) ? hash : digestOfJson(entry),
+        };
+      }
+    } else if (tail.length > 0) {
+      const pending = previous.pending;
+      const same =
+        tail.length === pending.length &&
+        tail.every((entry, i) => (entry as Partial<AuditEntry>).hash === pending[i]!.entry.hash);
+      if (!same) throw foreignTail(lease.state.next, []);
+      lease.state = { next: lease.state.next + tail.length, hash: pending.at(-1)!.entry.hash };
+    } else {
+      // Nothing was appended: write the entries of the changes that landed, in order.
+      const landed: AuditEntry[] = [];
+      for (const item of previous.pending) {
+        if (item.check !== undefined) {
+          const found = await metadata.get(item.check.key);
+          if (found === undefined || digestOfJson(found.value) !== item.check.digest) continue;
+        }
+        const last = landed.at(-1);
+        landed.push(
+          await makeEntry(
+            item.entry,
+            lease.state.next + landed.length,
+            last?.hash ?? lease.state.hash,
+            item.entry.timestamp,
+          ),
+        );
+      }
+      if (landed.length > 0) {
+        const { offset } = await metadata.append(log, landed.map(asJson));
+        if (offset !== lease.state.next) throw foreignTail(lease.state.next, []);
+        lease.state = { next: offset + landed.length, hash: landed.at(-1)!.hash };
       }
     }
+    // Record the recovered end at once: a crash from here on must not look like a foreign tail.
+    lease.revision = (
+      await metadata.put(headKey, await seal(leasedHead(lease, [])), {
+        ifRevision: lease.revision,
+      })
+    ).revision;
   }
 
-  async function adopt(base: ChainState): Promise<ChainState> {
-    let state = base;
-    for await (const { offset, entry } of metadata.read(log, { from: base.next })) {
-      const hash = (entry as Partial<AuditEntry> | null)?.hash;
-      state = { next: offset + 1, hash: isDigest(hash) ? hash : digestOfJson(entry) };
-    }
-    return state;
-  }
-
-  async function release(revision: string, state: ChainState, dirty: boolean): Promise<void> {
-    const doc: AuditHeadDoc = dirty ? { ...state, dirty: true } : { ...state };
+  async function release(lease: Lease, state: ChainState): Promise<void> {
     try {
-      await metadata.put(headKey, asJson(doc), { ifRevision: revision });
+      await metadata.put(headKey, await seal({ ...state, ...lease.keyed }), {
+        ifRevision: lease.revision,
+      });
     } catch (error) {
-      // Our lease expired and another process took over; it adopts our entry from the log.
+      // The lease expired and another process took over; it finishes what is pending.
       if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
     }
   }
 
-  async function appendNow(record: AuditRecord): Promise<AuditEntry> {
-    const { state, revision } = await acquire();
-    const unhashed: Omit<AuditEntry, 'hash'> = {
-      offset: state.next,
-      timestamp: isoNow(clock),
-      actor: record.actor,
-      action: record.action,
-      resource: record.resource,
-      details: record.details,
-      prevHash: state.hash,
-    };
-    const entry: AuditEntry = { ...unhashed, hash: hashAuditEntry(unhashed) };
-    let offset: number;
-    try {
-      ({ offset } = await metadata.append(log, [asJson(entry)]));
-    } catch (error) {
-      // The append may or may not have landed: the next holder re-reads the log tail.
-      await release(revision, state, true).catch(() => undefined);
-      throw error;
+  /** Takes the head and gives it back, finishing what a dead holder left. */
+  async function settleLease(): Promise<void> {
+    const lease = await acquire();
+    await release(lease, lease.state);
+  }
+
+  /** Undoes applied writes, newest first; false when one of them could not be undone. */
+  async function undo(applied: Array<{ write: ChangeWrite; revision: string }>): Promise<boolean> {
+    for (const { write, revision } of [...applied].reverse()) {
+      try {
+        if (write.ifRevision === null) {
+          await metadata.delete(write.key, { ifRevision: revision });
+        } else {
+          await metadata.put(write.key, write.previous ?? null, { ifRevision: revision });
+        }
+      } catch {
+        return false;
+      }
     }
-    if (offset !== entry.offset) {
-      await release(revision, { next: offset + 1, hash: entry.hash }, true);
-      throw new IntegrityError(
-        `[keel] [registry] the audit log ${log} has entries its head did not record (expected offset ${entry.offset}, got ${offset}); something appended outside the registry: run verifyAudit() and investigate`,
-        { details: { expected: entry.offset, actual: offset } },
+    return true;
+  }
+
+  async function commitLeased<T>(
+    plan: () => Promise<ChangePlan<T>>,
+  ): Promise<{ result: T; entries: AuditEntry[] }> {
+    for (let attempt = 0; ; attempt++) {
+      const lease = await acquire();
+      let planned: ChangePlan<T>;
+      try {
+        planned = await plan();
+      } catch (error) {
+        await release(lease, lease.state).catch(() => undefined);
+        throw error;
+      }
+      const { changes } = planned;
+      if (changes.length === 0) {
+        await release(lease, lease.state);
+        return { result: planned.result, entries: [] };
+      }
+      const entries = await chain(
+        changes.map((c) => c.record),
+        lease.state,
+      );
+      const pending: PendingEntry[] = changes.map((change, i) => {
+        const first = change.writes[0];
+        return {
+          entry: entries[i]!,
+          ...(first === undefined
+            ? {}
+            : { check: { key: first.key, digest: digestOfJson(first.value) } }),
+        };
+      });
+      try {
+        lease.revision = (
+          await metadata.put(headKey, await seal(leasedHead(lease, pending)), {
+            ifRevision: lease.revision,
+          })
+        ).revision;
+      } catch (error) {
+        // Lost the lease before writing anything: start again.
+        if (!isKeelError(error, 'KEEL_CONFLICT') || attempt >= 5) throw error;
+        continue;
+      }
+      const applied: Array<{ write: ChangeWrite; revision: string }> = [];
+      let failure: unknown;
+      try {
+        for (const change of changes) {
+          for (const write of change.writes) {
+            if (Date.now() >= lease.expires) throw leaseExpired();
+            const { revision } = await metadata.put(write.key, write.value, {
+              ifRevision: write.ifRevision,
+            });
+            applied.push({ write, revision });
+          }
+        }
+      } catch (error) {
+        failure = error;
+      }
+      let at: number | undefined;
+      if (failure === undefined) {
+        try {
+          if (Date.now() >= lease.expires) throw leaseExpired();
+          at = (await metadata.append(log, entries.map(asJson))).offset;
+        } catch (error) {
+          if (await appendedAt(lease.state.next, entries[0]!)) at = lease.state.next;
+          else failure = error;
+        }
+      }
+      // Something appended while we held the head: leave the pending entries for an investigator.
+      if (at !== undefined && at !== lease.state.next) throw foreignTail(lease.state.next, changes);
+      if (failure !== undefined) {
+        if (!(await undo(applied))) {
+          // The pending entries stay in the head: the next writer appends those whose change landed.
+          throw new StorageError(
+            `[keel] [registry] ${describe(changes)} failed midway and could not be undone (${messageOf(failure)}); the next registry write records the audit entries of whatever landed. Check the store, then read the state again before retrying`,
+            { cause: failure },
+          );
+        }
+        await release(lease, lease.state).catch(() => undefined);
+        if (isKeelError(failure, 'KEEL_CONFLICT') && attempt < 5) continue;
+        throw notCommitted(failure, changes);
+      }
+      // Committed: the change and its entries are in the store. A head that cannot be moved on
+      // is fixed by the next holder (it finds the pending entries appended), not by the caller.
+      const last = entries[entries.length - 1]!;
+      await release(lease, { next: lease.state.next + entries.length, hash: last.hash }).catch(
+        () => undefined,
+      );
+      return { result: planned.result, entries };
+    }
+  }
+
+  /** Whether `entry` is in the log at `at` (an append that threw may still have landed). */
+  async function appendedAt(at: number, entry: AuditEntry): Promise<boolean> {
+    try {
+      for await (const { entry: found } of metadata.read(log, { from: at })) {
+        return (found as Partial<AuditEntry> | null)?.hash === entry.hash;
+      }
+    } catch {
+      // An unreadable log did not take the entry.
+    }
+    return false;
+  }
+
+  function commit<T>(
+    plan: () => Promise<ChangePlan<T>>,
+  ): Promise<{ result: T; entries: AuditEntry[] }> {
+    const run = queue.then(() => (atomic ? commitAtomic(plan) : commitLeased(plan)));
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function verifyOnce(): Promise<{ result: AuditVerification; stable: boolean }> {
+    const before = await readHead();
+    const head = before.doc;
+    let previous: Digest = GENESIS_HASH;
+    let count = 0;
+    const fail = (offset: number, reason: string): AuditVerification => ({
+      ok: false,
+      entries: count,
+      firstBadOffset: offset,
+      reason,
+      headHash: previous,
+    });
+    const keyedFrom = mac === undefined ? undefined : head?.keyedFrom;
+    let anchor: Digest | undefined;
+    const tail: string[] = [];
+    try {
+      for await (const { offset, entry } of metadata.read(log)) {
+        const problem = entryProblem(entry, offset, previous);
+        if (problem !== undefined) return { result: fail(offset, problem), stable: true };
+        const candidate = entry as unknown as AuditEntry;
+        if (keyedFrom !== undefined && offset >= keyedFrom) {
+          if (!(await mac!.check(candidate.hash, candidate.mac))) {
+            const reason = `the entry at offset ${offset} has no valid MAC: it was written or rewritten without the auditKey`;
+            return { result: fail(offset, reason), stable: true };
+          }
+        }
+        previous = candidate.hash;
+        count++;
+        if (head === undefined) continue;
+        if (offset === head.next - 1) anchor = previous;
+        if (offset >= head.next && tail.length <= (head.pending?.length ?? 0)) tail.push(previous);
+      }
+    } catch (error) {
+      // The store itself refuses the log past this point (e.g. a record whose checksum broke).
+      if (!isKeelError(error, 'KEEL_INTEGRITY')) throw error;
+      return {
+        result: fail(count, `the store cannot read the log at offset ${count}: ${error.message}`),
+        stable: true,
+      };
+    }
+    const stable = (await readHead()).revision === before.revision;
+    const judged = (result: AuditVerification) => ({ result, stable });
+    if (head === undefined) {
+      if (count === 0) return judged({ ok: true, entries: 0, headHash: previous });
+      return judged(
+        fail(
+          0,
+          `the head document ${headKey} is missing: entries appended or removed at the end cannot be detected; restore it from a backup`,
+        ),
       );
     }
-    await release(revision, { next: offset + 1, hash: entry.hash }, false);
-    return entry;
+    if (mac !== undefined) {
+      const { mac: claimed, ...body } = head;
+      if (claimed === undefined || keyedFrom === undefined) {
+        return judged(
+          fail(
+            Math.min(count, head.next),
+            'the head document carries no MAC: it was written without the auditKey, or its MAC was removed',
+          ),
+        );
+      }
+      if (!(await mac.check(canonicalJson(body), claimed))) {
+        return judged(
+          fail(
+            Math.min(count, head.next),
+            'the head document does not match its MAC: it was edited, or the auditKey differs',
+          ),
+        );
+      }
+    }
+    if (count < head.next) {
+      return judged(
+        fail(
+          count,
+          `the log ends at offset ${count - 1} but the head document records ${head.next} entries: entries were removed from the end`,
+        ),
+      );
+    }
+    // An older keel that crashed mid-append left a lease without pending entries (or a dirty
+    // head): whatever it appended is adopted by the next write, as it always was.
+    const legacy = head.dirty === true || (head.lease !== undefined && head.pending === undefined);
+    if (!legacy) {
+      const extra = count - head.next;
+      const pending = head.pending ?? [];
+      const pendingLanded =
+        extra === pending.length && tail.every((hash, i) => hash === pending[i]!.entry.hash);
+      if (extra > 0 && !pendingLanded) {
+        return judged(
+          fail(
+            head.next,
+            `the log has ${extra} entr${extra === 1 ? 'y' : 'ies'} after the last one its head document records (offset ${head.next - 1}): appended outside the registry`,
+          ),
+        );
+      }
+      if (head.next > 0 && anchor !== head.hash) {
+        return judged(
+          fail(
+            head.next - 1,
+            `the entry at offset ${head.next - 1} is not the one the head document recorded`,
+          ),
+        );
+      }
+    }
+    return judged({
+      ok: true,
+      entries: count,
+      headHash: previous,
+      ...(keyedFrom === undefined ? {} : { authenticatedFrom: keyedFrom }),
+    });
   }
 
   return {
-    append(record) {
-      const run = queue.then(() => appendNow(record));
-      queue = run.catch(() => undefined);
-      return run;
+    commit,
+    async append(record) {
+      const { entries } = await commit(async () => ({
+        changes: [{ writes: [], record }],
+        result: undefined,
+      }));
+      return entries[0]!;
     },
     async *entries(from = 0) {
       for await (const { entry } of metadata.read(log, { from }))
         yield entry as unknown as AuditEntry;
     },
     async verify() {
-      // The head is read first: the log only grows, so it must reach at least as far.
-      const headDoc = await metadata.get(headKey);
-      const head = headDoc ? asAuditHead(headDoc.value, headKey) : undefined;
-      let previous: Digest = GENESIS_HASH;
-      let count = 0;
-      try {
-        for await (const { offset, entry } of metadata.read(log)) {
-          const problem = entryProblem(entry, offset, previous);
-          if (problem !== undefined) {
-            return {
-              ok: false,
-              entries: count,
-              firstBadOffset: offset,
-              reason: problem,
-              headHash: previous,
-            };
-          }
-          previous = (entry as unknown as AuditEntry).hash;
-          count++;
-          if (head && offset === head.next - 1 && head.lease === undefined && head.dirty !== true) {
-            if (previous !== head.hash) {
-              return {
-                ok: false,
-                entries: count,
-                firstBadOffset: offset,
-                reason: `the entry at offset ${offset} is not the one the head document recorded`,
-                headHash: previous,
-              };
-            }
-          }
-        }
-      } catch (error) {
-        // The store itself refuses the log past this point (e.g. a record whose checksum broke).
-        if (!isKeelError(error, 'KEEL_INTEGRITY')) throw error;
-        return {
-          ok: false,
-          entries: count,
-          firstBadOffset: count,
-          reason: `the store cannot read the log at offset ${count}: ${error.message}`,
-          headHash: previous,
-        };
+      // The head and the log are two reads: retry until no commit landed between them.
+      for (let attempt = 0; ; attempt++) {
+        const { result, stable } = await verifyOnce();
+        if (stable || attempt >= 20) return result;
+        await pause(attempt);
       }
-      if (head && count < head.next) {
-        return {
-          ok: false,
-          entries: count,
-          firstBadOffset: count,
-          reason: `the log ends at offset ${count - 1} but the head document records ${head.next} entries: entries were removed from the end`,
-          headHash: previous,
-        };
-      }
-      return { ok: true, entries: count, headHash: previous };
     },
   };
 }
 
+/** How long a commit keeps retrying while other writers keep getting in first (ms). */
+const CONTENTION_MS = 30_000;
+
 interface ChainState {
   next: number;
   hash: Digest;
+}
+
+interface Lease {
+  token: string;
+  expires: number;
+  /** The head's revision while we hold it. */
+  revision: string;
+  /** Where the chain ends (after any recovery). */
+  state: ChainState;
+  keyed: { keyedFrom?: number };
 }
 
 function entryProblem(entry: JsonValue, offset: number, previous: Digest): string | undefined {
@@ -263,6 +717,62 @@ function entryProblem(entry: JsonValue, offset: number, previous: Digest): strin
   if (candidate.hash !== hash)
     return `the entry at offset ${offset} does not match its hash: it was edited`;
   return undefined;
+}
+
+function describe(changes: readonly Change[]): string {
+  if (changes.length === 0) return 'the audit append';
+  return changes.map((c) => c.record.action).join(' + ');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message.replace(/^\[keel\] /, '') : String(error);
+}
+
+/** The store refused the change and its entries together: the same kind of error, saying so. */
+function notCommitted(error: unknown, changes: readonly Change[]): KeelError {
+  const message = `[keel] [registry] ${describe(changes)} was not made: the change and its audit entry are written together and the store refused them (${messageOf(error)}); nothing was changed`;
+  const options = { cause: error };
+  if (!isKeelError(error)) return new StorageError(message, options);
+  const Kind = ERROR_KINDS[error.code];
+  return Kind === undefined
+    ? new KeelError(error.code, message, {
+        ...options,
+        ...(error.details ? { details: error.details } : {}),
+      })
+    : new Kind(message, { ...options, ...(error.details ? { details: error.details } : {}) });
+}
+
+const ERROR_KINDS: Record<
+  string,
+  new (
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) => KeelError
+> = {
+  KEEL_INTEGRITY: IntegrityError,
+  KEEL_STORAGE: StorageError,
+  KEEL_VALIDATION: ValidationError,
+  KEEL_TIMEOUT: TimeoutError,
+  KEEL_CONFLICT: ConflictError,
+};
+
+function foreignTail(at: number, changes: readonly Change[]): IntegrityError {
+  return new IntegrityError(
+    `[keel] [registry] ${changes.length > 0 ? `${describe(changes)} was not made: ` : ''}the audit log has entries after its head (from offset ${at}) that no registry wrote; nothing was changed. Run verifyAudit() and investigate before writing again`,
+    { details: { offset: at } },
+  );
+}
+
+function contended(changes: readonly Change[]): ConflictError {
+  return new ConflictError(
+    `[keel] [registry] ${describe(changes)} was not made: other writers kept changing the registry for ${CONTENTION_MS / 1000} s; nothing was changed, retry`,
+  );
+}
+
+function leaseExpired(): ConflictError {
+  return new ConflictError(
+    '[keel] [registry] the audit lease expired before the change was written (the process was paused or the store is slow); raise auditLeaseMs if this repeats',
+  );
 }
 
 function asJson(value: unknown): JsonValue {

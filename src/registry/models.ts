@@ -4,10 +4,11 @@
  * and listing them in name order a page at a time.
  */
 import { isoNow } from '../core/clock.js';
-import { ConflictError, isKeelError } from '../core/errors.js';
+import { ConflictError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { Actor } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
+import type { Change } from './audit.js';
 import { RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { noModelError } from './errors.js';
@@ -26,16 +27,18 @@ export function modelMethods(
       const o = parseWith(createModelSchema, opts ?? {}, 'createModel options');
       const actor = o.actor ?? ctx.defaultActor;
       await guard(ctx, actor, RegistryActions.modelCreate, { model });
-      const doc = await writeModel(ctx, model, actor, o);
-      if (doc === undefined) {
-        throw new ConflictError(
-          `[keel] [registry] model "${model}" already exists: use getModel("${model}")`,
-          {
-            details: { model },
-          },
-        );
-      }
-      return doc;
+      const { result: doc } = await ctx.audit.commit(async () => {
+        if ((await ctx.metadata.get(modelKey(model))) !== undefined) {
+          throw new ConflictError(
+            `[keel] [registry] model "${model}" already exists: use getModel("${model}")`,
+            { details: { model } },
+          );
+        }
+        const creation = modelCreation(ctx, model, actor, o);
+        return { changes: [creation.change], result: creation.doc };
+      });
+      ctx.emit('model:created', { model, actor: actor.id });
+      return freeze(doc);
     },
 
     async getModel(name) {
@@ -66,13 +69,13 @@ export async function requireModel(ctx: RegistryContext, model: string): Promise
   return asModel(found.value, modelKey(model));
 }
 
-/** Creates the model document, audits and announces it; `undefined` when it already exists. */
-export async function writeModel(
+/** The change that creates a model document (exclusively), with its audit record. */
+export function modelCreation(
   ctx: RegistryContext,
   model: string,
   actor: Actor,
   o: { description?: string | undefined; tags?: Record<string, string> | undefined },
-): Promise<Model | undefined> {
+): { change: Change; doc: Model } {
   const doc: Model = {
     name: model,
     tags: o.tags ?? {},
@@ -80,18 +83,16 @@ export async function writeModel(
     createdBy: actor.id,
     ...(o.description === undefined ? {} : { description: o.description }),
   };
-  try {
-    await ctx.metadata.put(modelKey(model), doc as unknown as JsonValue, { ifRevision: null });
-  } catch (error) {
-    if (isKeelError(error, 'KEEL_CONFLICT')) return undefined;
-    throw error;
-  }
-  await ctx.audit.append({
-    actor,
-    action: RegistryActions.modelCreate,
-    resource: { model },
-    details: { outcome: 'ok' },
-  });
-  ctx.emit('model:created', { model, actor: actor.id });
-  return freeze(doc);
+  return {
+    doc,
+    change: {
+      writes: [{ key: modelKey(model), value: doc as unknown as JsonValue, ifRevision: null }],
+      record: {
+        actor,
+        action: RegistryActions.modelCreate,
+        resource: { model },
+        details: { outcome: 'ok' },
+      },
+    },
+  };
 }

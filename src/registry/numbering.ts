@@ -1,49 +1,56 @@
 /**
  * @module
- * Version numbering without gaps or duplicates across processes: a version number is taken
- * by creating its document with `ifRevision: null`, and a counter document only remembers
- * how far numbers are known to be taken, so a crash at any point can never leave a gap.
+ * Version numbering without gaps or duplicates across processes: the next number is one past
+ * the highest version document that exists, and it is taken by creating its document with
+ * `ifRevision: null` in the same commit as its audit entry. A counter document only
+ * remembers how far numbers are known to be taken, so a lagging counter costs a few probes
+ * and can never cause a gap.
  */
-import { isKeelError, NotFoundError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
-import type { MetadataStore } from '../metadata/types.js';
+import type { MetadataStore, Versioned } from '../metadata/types.js';
+import type { ChangeWrite } from './audit.js';
 import { asCounterDoc, asVersion, counterKey, versionKey } from './records.js';
 import type { ModelVersion } from './types.js';
 
 /**
- * Takes the next free version number of `model` and writes `build(number)` under it.
+ * Plans the next version of `model`: the record `build(number)` makes, and the writes that
+ * take its number (the version document, created exclusively; then the counter hint).
  *
- * Why this is gap-free: number n is only tried after n - 1 is known to exist (the counter
- * is advanced only after a version was written, and a lost create means the number is
- * taken), and versions are never deleted. Why duplicate-free: creation is exclusive.
+ * Why this is gap-free: number n is only planned when n - 1 exists (the counter only ever
+ * records numbers already taken, and the probe walks past the ones it missed), and versions
+ * are never deleted. Why duplicate-free: creation is exclusive, so of two plans for the same
+ * number only one commits; the other runs again and takes the next.
  */
-export async function claimVersion(
+export async function planVersion(
   metadata: MetadataStore,
   model: string,
   build: (version: number) => ModelVersion,
-): Promise<ModelVersion> {
-  let version = (await readCounter(metadata, model)) + 1;
-  for (;;) {
-    const record = build(version);
-    try {
-      await metadata.put(versionKey(model, version), record as unknown as JsonValue, {
+): Promise<{ record: ModelVersion; writes: ChangeWrite[] }> {
+  const key = counterKey(model);
+  const { last, counter } = await probe(metadata, model);
+  const record = build(last + 1);
+  return {
+    record,
+    writes: [
+      {
+        key: versionKey(model, record.version),
+        value: record as unknown as JsonValue,
         ifRevision: null,
-      });
-      await advanceCounter(metadata, model, version);
-      return record;
-    } catch (error) {
-      if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
-      version++;
-    }
-  }
+      },
+      {
+        key,
+        value: { last: record.version },
+        ifRevision: counter?.revision ?? null,
+        ...(counter === undefined ? {} : { previous: counter.value }),
+      },
+    ],
+  };
 }
 
 /** The highest version number taken (0 when the model has none). */
 export async function highestVersion(metadata: MetadataStore, model: string): Promise<number> {
-  let last = await readCounter(metadata, model);
-  // The counter may lag behind a process that wrote a version and died before advancing it.
-  while ((await metadata.get(versionKey(model, last + 1))) !== undefined) last++;
-  return last;
+  return (await probe(metadata, model)).last;
 }
 
 /** The highest non-archived version, or `undefined` when every version is archived or none exists. */
@@ -77,26 +84,14 @@ export async function readVersion(
   return { record: asVersion(found.value, key), revision: found.revision };
 }
 
-async function readCounter(metadata: MetadataStore, model: string): Promise<number> {
-  const found = await metadata.get(counterKey(model));
-  return found === undefined ? 0 : asCounterDoc(found.value, counterKey(model)).last;
-}
-
-async function advanceCounter(
+async function probe(
   metadata: MetadataStore,
   model: string,
-  version: number,
-): Promise<void> {
+): Promise<{ last: number; counter: Versioned | undefined }> {
   const key = counterKey(model);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const found = await metadata.get(key);
-    if (found !== undefined && asCounterDoc(found.value, key).last >= version) return;
-    try {
-      await metadata.put(key, { last: version }, { ifRevision: found?.revision ?? null });
-      return;
-    } catch (error) {
-      if (!isKeelError(error, 'KEEL_CONFLICT')) throw error;
-    }
-  }
-  // The counter is only a hint: giving up leaves it behind, which costs a few probes later.
+  const counter = await metadata.get(key);
+  let last = counter === undefined ? 0 : asCounterDoc(counter.value, key).last;
+  // The counter may lag behind a version written without it (an older keel, a crash).
+  while ((await metadata.get(versionKey(model, last + 1))) !== undefined) last++;
+  return { last, counter };
 }

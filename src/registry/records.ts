@@ -7,7 +7,7 @@ import type { Digest } from '../core/digest.js';
 import { StorageError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { MetadataStore } from '../metadata/types.js';
-import type { AliasChange, Approval, Model, ModelVersion } from './types.js';
+import type { AliasChange, Approval, AuditEntry, Model, ModelVersion } from './types.js';
 
 /** The log that holds the audit chain. */
 export const AUDIT_LOG = 'registry/audit';
@@ -76,13 +76,30 @@ export interface CounterDoc {
   last: number;
 }
 
-/** The head of the audit chain, plus the lease of the process appending. */
+/**
+ * The head of the audit chain: how many entries the log holds and the hash of the last one,
+ * written atomically with them when the store has batches. Without batches it also holds
+ * the lease of the process writing and the entries it is about to append.
+ */
 export interface AuditHeadDoc {
   next: number;
   hash: Digest;
+  /** With an audit key: the first offset whose entries carry a MAC. */
+  keyedFrom?: number;
+  /** With an audit key: HMAC of the canonical JSON of every other field. */
+  mac?: string;
   lease?: { token: string; expires: number };
-  /** An append failed midway: the next holder re-reads the log tail before appending. */
+  /** The entries the lease holder is committing; the next holder finishes or drops them. */
+  pending?: PendingEntry[];
+  /** Written by older keel versions after a failed append: the tail is adopted. */
   dirty?: boolean;
+}
+
+/** An audit entry whose change is being written, and how to tell whether the change landed. */
+export interface PendingEntry {
+  entry: AuditEntry;
+  /** The change's decisive document and the digest of the value it was written with. */
+  check?: { key: string; digest: Digest };
 }
 
 /** Reads a stored model document. */

@@ -20,6 +20,7 @@ import { RUN_ID_PATTERN, trackingKeys } from '../tracking/records.js';
 import { aliasMethods } from './aliases.js';
 import { approvalMethods } from './approvals.js';
 import { createAuditLog } from './audit.js';
+import type { AuditKey } from './audit-key.js';
 import { allowAll } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { gcMethod } from './gc.js';
@@ -62,8 +63,18 @@ export interface RegistryOptions {
    * store object sees the others' writes at once).
    */
   resolveCacheMs?: number;
-  /** Lease of an audit append across processes (ms, default 10 000). */
+  /**
+   * Stores without `capabilities.atomicBatch` only: how long a process may hold the audit
+   * head while it commits a change (ms, default 10 000).
+   */
   auditLeaseMs?: number;
+  /**
+   * Secret for HMAC-SHA256 over the audit chain (a string or bytes, at least 16): entries and
+   * the audit head carry a MAC, and `verifyAudit` checks it, so someone who can rewrite the
+   * log and its head but lacks the key cannot produce a log that verifies. Every registry
+   * writing to the store needs the same key. See docs/governance.md.
+   */
+  auditKey?: AuditKey;
 }
 
 /**
@@ -136,10 +147,11 @@ function createContext(options: RegistryOptions): RegistryContext {
     ttl:
       options.resolveCacheMs ??
       (metadata.capabilities?.sharedAcrossProcesses === true ? 250 : Infinity),
-    audit: createAuditLog(
-      options.auditLeaseMs === undefined
-        ? { metadata, clock }
-        : { metadata, clock, leaseMs: options.auditLeaseMs },
-    ),
+    audit: createAuditLog({
+      metadata,
+      clock,
+      ...(options.auditLeaseMs === undefined ? {} : { leaseMs: options.auditLeaseMs }),
+      ...(options.auditKey === undefined ? {} : { key: options.auditKey }),
+    }),
   };
 }

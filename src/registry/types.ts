@@ -129,8 +129,10 @@ export interface AuditEntry {
   details: { [key: string]: JsonValue };
   /** `hash` of the previous entry (a fixed genesis value for the first). */
   prevHash: Digest;
-  /** sha256 of the canonical JSON of this entry without `hash`. */
+  /** sha256 of the canonical JSON of this entry without `hash` (and `mac`). */
   hash: Digest;
+  /** With an `auditKey`: `hmac-sha256:<hex>` of `hash` under the key. */
+  mac?: string;
 }
 
 /** The result of {@link Registry.verifyAudit}. */
@@ -144,6 +146,8 @@ export interface AuditVerification {
   reason?: string;
   /** The hash of the last good entry: publish it elsewhere to anchor the log. */
   headHash: Digest;
+  /** Verified with an `auditKey`: the first offset whose entries (and the head) carry a checked MAC. */
+  authenticatedFrom?: number;
 }
 
 /** One item checked by {@link Registry.verifyLineage}. */

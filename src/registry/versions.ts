@@ -6,16 +6,17 @@
 import type { ArtifactRef } from '../artifacts/types.js';
 import { isoNow } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
-import { ConflictError, isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import { inSpan } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
 import { currentAliases } from './aliases.js';
+import type { Change } from './audit.js';
 import { RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { guard } from './guard.js';
-import { requireModel, writeModel } from './models.js';
-import { claimVersion, readVersion } from './numbering.js';
+import { modelCreation, requireModel } from './models.js';
+import { planVersion, readVersion } from './numbering.js';
 import { asVersion, freeze, modelKey, versionKey, versionsPrefix } from './records.js';
 import { invalidateModel } from './resolve.js';
 import {
@@ -86,34 +87,45 @@ export function versionMethods(
               },
             );
           }
-          if (!exists) await writeModel(ctx, model, actor, {});
           const createdAt = isoNow(ctx.clock);
-          const created = await claimVersion(metadata, model, (version) => ({
-            model,
-            version,
-            artifact,
-            ...(o.runId === undefined ? {} : { runId: o.runId }),
-            inputs: o.inputs ?? [],
-            metrics: o.metrics ?? {},
-            ...(o.signature === undefined ? {} : { signature: o.signature as ModelSignature }),
-            tags: o.tags ?? {},
-            ...(o.description === undefined ? {} : { description: o.description }),
-            status: 'ready',
-            createdAt,
-            createdBy: actor.id,
-          }));
+          const { result } = await ctx.audit.commit(async () => {
+            const changes: Change[] = [];
+            // Created here unless another writer created it since the authorizer was asked.
+            const creating = (await metadata.get(modelKey(model))) === undefined;
+            if (creating) changes.push(modelCreation(ctx, model, actor, {}).change);
+            const { record, writes } = await planVersion(metadata, model, (version) => ({
+              model,
+              version,
+              artifact,
+              ...(o.runId === undefined ? {} : { runId: o.runId }),
+              inputs: o.inputs ?? [],
+              metrics: o.metrics ?? {},
+              ...(o.signature === undefined ? {} : { signature: o.signature as ModelSignature }),
+              tags: o.tags ?? {},
+              ...(o.description === undefined ? {} : { description: o.description }),
+              status: 'ready',
+              createdAt,
+              createdBy: actor.id,
+            }));
+            changes.push({
+              writes,
+              record: {
+                actor,
+                action: RegistryActions.versionRegister,
+                resource: { model, version: record.version },
+                details: {
+                  outcome: 'ok',
+                  artifact: artifact.digest,
+                  ...(o.runId === undefined ? {} : { runId: o.runId }),
+                },
+              },
+            });
+            return { changes, result: { created: record, creating } };
+          });
+          const { created } = result;
           span.setAttribute('keel.model.version', created.version);
           invalidateModel(ctx.cache, model);
-          await ctx.audit.append({
-            actor,
-            action: RegistryActions.versionRegister,
-            resource: { model, version: created.version },
-            details: {
-              outcome: 'ok',
-              artifact: artifact.digest,
-              ...(o.runId === undefined ? {} : { runId: o.runId }),
-            },
-          });
+          if (result.creating) ctx.emit('model:created', { model, actor: actor.id });
           ctx.emit('model:registered', {
             model,
             version: created.version,
@@ -166,9 +178,9 @@ export function versionMethods(
       const resource = { model, version: target };
       const action = RegistryActions.versionArchive;
       await guard(ctx, actor, action, resource);
-      for (let attempt = 0; ; attempt++) {
+      const { result, entries } = await ctx.audit.commit(async () => {
         const { record: current, revision } = await readVersion(metadata, model, target);
-        if (current.status === 'archived') return freeze(current);
+        if (current.status === 'archived') return { changes: [], result: current };
         await requireModel(ctx, model);
         const serving = Object.entries(await currentAliases(ctx, model))
           .filter(([, v]) => v === target)
@@ -180,24 +192,23 @@ export function versionMethods(
           );
         }
         const archived: ModelVersion = { ...current, status: 'archived' };
-        try {
-          await metadata.put(versionKey(model, target), archived as unknown as JsonValue, {
-            ifRevision: revision,
-          });
-        } catch (error) {
-          if (!isKeelError(error, 'KEEL_CONFLICT') || attempt >= 20) throw error;
-          continue;
-        }
+        const write = {
+          key: versionKey(model, target),
+          value: archived as unknown as JsonValue,
+          ifRevision: revision,
+          previous: current as unknown as JsonValue,
+        };
+        const details = { outcome: 'ok', ...(o.reason === undefined ? {} : { reason: o.reason }) };
+        return {
+          changes: [{ writes: [write], record: { actor, action, resource, details } }],
+          result: archived,
+        };
+      });
+      if (entries.length > 0) {
         invalidateModel(ctx.cache, model);
-        await ctx.audit.append({
-          actor,
-          action,
-          resource,
-          details: { outcome: 'ok', ...(o.reason === undefined ? {} : { reason: o.reason }) },
-        });
         ctx.emit('version:archived', { model, version: target, actor: actor.id });
-        return freeze(archived);
       }
+      return freeze(result);
     },
   };
 }

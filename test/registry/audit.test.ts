@@ -6,50 +6,28 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fsBackend } from '../../src/backends/fs/backend.js';
 import { createMemoryArtifactStore } from '../../src/backends/memory/artifact-store.js';
 import { createMemoryMetadataStore } from '../../src/backends/memory/metadata-store.js';
+import { isKeelError } from '../../src/core/errors.js';
 import type { JsonValue } from '../../src/core/json.js';
 import type { MetadataStore } from '../../src/metadata/types.js';
 import { createAuditLog, GENESIS_HASH, hashAuditEntry } from '../../src/registry/audit.js';
 import { AUDIT_HEAD, AUDIT_LOG } from '../../src/registry/records.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import type { AuditEntry } from '../../src/registry/types.js';
+import { modes, tamperableStore } from './stores.js';
 
 const roots: string[] = [];
 afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
-/** A memory store whose audit log is a plain array the test can edit, as an attacker with disk access would. */
-function tamperableStore(): { store: MetadataStore; log: JsonValue[] } {
-  const inner = createMemoryMetadataStore();
-  const log: JsonValue[] = [];
-  const store: MetadataStore = {
-    ...inner,
-    get: (key) => inner.get(key),
-    put: (key, value, opts) => inner.put(key, value, opts),
-    delete: (key, opts) => inner.delete(key, opts),
-    list: (prefix, opts) => inner.list(prefix, opts),
-    async append(name, entries) {
-      if (name !== AUDIT_LOG) return inner.append(name, entries);
-      const offset = log.length;
-      log.push(...structuredClone(entries));
-      return { offset };
-    },
-    async *read(name, opts) {
-      if (name !== AUDIT_LOG) {
-        yield* inner.read(name, opts);
-        return;
-      }
-      for (let offset = opts?.from ?? 0; offset < log.length; offset++) {
-        yield { offset, entry: structuredClone(log[offset]!) };
-      }
-    },
-  };
-  return { store, log };
-}
-
-async function filledRegistry(metadata: MetadataStore) {
+async function filledRegistry(metadata: MetadataStore, auditKey?: string) {
   const artifacts = createMemoryArtifactStore();
-  const registry = createRegistry({ metadata, artifacts, actor: { id: 'ana' } });
+  const registry = createRegistry({
+    metadata,
+    artifacts,
+    actor: { id: 'ana' },
+    ...(auditKey === undefined ? {} : { auditKey }),
+  });
   const { digest } = await artifacts.put('weights');
   for (let i = 0; i < 4; i++) await registry.registerVersion('m', { artifact: digest });
   await registry.setAlias('m', 'prod', 1);
@@ -57,65 +35,201 @@ async function filledRegistry(metadata: MetadataStore) {
   return registry; // 1 model:create + 4 version:register + 2 alias:set = 7 entries
 }
 
-describe('audit tamper evidence (memory, log rewritten through a test double)', () => {
-  it('an intact log verifies', async () => {
-    const { store } = tamperableStore();
-    const registry = await filledRegistry(store);
-    expect(await registry.verifyAudit()).toMatchObject({ ok: true, entries: 7 });
-  });
+/** A correctly chained entry, as someone appending to the log file by hand would write it. */
+function forgedNext(log: JsonValue[], details: { [k: string]: JsonValue }): JsonValue {
+  const last = log[log.length - 1] as unknown as AuditEntry;
+  const unhashed: Omit<AuditEntry, 'hash'> = {
+    offset: log.length,
+    timestamp: new Date().toISOString(),
+    actor: { id: 'mallory' },
+    action: 'alias:set',
+    resource: { model: 'm', alias: 'prod', version: 4 },
+    details,
+    prevHash: last.hash,
+  };
+  return { ...unhashed, hash: hashAuditEntry(unhashed) } as unknown as JsonValue;
+}
 
-  it('an edited entry fails at its offset', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
-    (log[3] as { actor: { id: string } }).actor.id = 'mallory';
-    expect(await registry.verifyAudit()).toMatchObject({
-      ok: false,
-      firstBadOffset: 3,
-      entries: 3,
+describe.each(modes)(
+  'audit tamper evidence (memory, %s, log rewritten through a test double)',
+  (mode) => {
+    it('an intact log verifies', async () => {
+      const { store } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      expect(await registry.verifyAudit()).toMatchObject({ ok: true, entries: 7 });
     });
+
+    it('an edited entry fails at its offset', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      (log[3] as { actor: { id: string } }).actor.id = 'mallory';
+      expect(await registry.verifyAudit()).toMatchObject({
+        ok: false,
+        firstBadOffset: 3,
+        entries: 3,
+      });
+    });
+
+    it('an edited entry whose hash was recomputed breaks the link to the next one', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      const entry = log[3] as unknown as AuditEntry;
+      entry.details = { outcome: 'ok', forged: true };
+      entry.hash = hashAuditEntry(entry);
+      expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 4 });
+    });
+
+    it('a removed entry fails where it was', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      log.splice(2, 1);
+      expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 2 });
+    });
+
+    it('reordered entries fail at the first moved one', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      [log[4], log[5]] = [log[5]!, log[4]!];
+      expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 4 });
+    });
+
+    it('entries removed from the end are caught by the head document', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      log.length = 5;
+      expect(await registry.verifyAudit()).toMatchObject({
+        ok: false,
+        firstBadOffset: 5,
+        entries: 5,
+      });
+    });
+
+    it('a replaced last entry is caught by the head document', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      const last = log[6] as unknown as AuditEntry;
+      last.action = 'alias:delete';
+      last.hash = hashAuditEntry(last);
+      expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 6 });
+    });
+
+    it('a correctly chained entry appended after the head fails, and no change builds on it', async () => {
+      const { store, log } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      log.push(forgedNext(log, { outcome: 'ok', previousVersion: 2 }));
+      const verified = await registry.verifyAudit();
+      expect(verified).toMatchObject({ ok: false, firstBadOffset: 7, entries: 8 });
+      expect(verified.reason).toMatch(/after the last one its head document records/);
+      const refused = await registry.setAlias('m', 'prod', 3).catch((e: unknown) => e);
+      expect(isKeelError(refused, 'KEEL_INTEGRITY')).toBe(true);
+      expect((refused as Error).message).toMatch(/nothing was changed/);
+      expect((await registry.resolve('m', 'prod')).version).toBe(2);
+      expect(log).toHaveLength(8);
+    });
+
+    it('a missing head document fails verification, and no change builds on the log', async () => {
+      const { store } = tamperableStore(mode);
+      const registry = await filledRegistry(store);
+      await store.delete(AUDIT_HEAD);
+      expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 0 });
+      const refused = await registry.setAlias('m', 'prod', 3).catch((e: unknown) => e);
+      expect(isKeelError(refused, 'KEEL_INTEGRITY')).toBe(true);
+      expect((await registry.resolve('m', 'prod')).version).toBe(2);
+    });
+  },
+);
+
+describe.each(modes)('audit key (memory, %s)', (mode) => {
+  const key = 'a secret kept outside the store';
+
+  it('entries and the head carry MACs, and the log verifies with the key', async () => {
+    const { store, log } = tamperableStore(mode);
+    const registry = await filledRegistry(store, key);
+    expect(await registry.verifyAudit()).toMatchObject({
+      ok: true,
+      entries: 7,
+      authenticatedFrom: 0,
+    });
+    for (const entry of log)
+      expect((entry as { mac?: string }).mac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(((await store.get(AUDIT_HEAD))!.value as { mac?: string }).mac).toMatch(/^hmac-sha256:/);
   });
 
-  it('an edited entry whose hash was recomputed breaks the link to the next one', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
-    const entry = log[3] as unknown as AuditEntry;
-    entry.details = { outcome: 'ok', forged: true };
-    entry.hash = hashAuditEntry(entry);
-    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 4 });
+  it('a whole log and head rewritten without the key verify without it but fail with it', async () => {
+    const { store, log } = tamperableStore(mode);
+    const registry = await filledRegistry(store, key);
+    // The attacker edits entry 3, re-hashes everything after it, and rewrites the head.
+    let previous = (log[2] as unknown as AuditEntry).hash;
+    for (let i = 3; i < log.length; i++) {
+      const entry = log[i] as unknown as AuditEntry;
+      if (i === 3) entry.actor = { id: 'mallory' };
+      entry.prevHash = previous;
+      entry.hash = hashAuditEntry(entry);
+      previous = entry.hash;
+    }
+    const head = await store.get(AUDIT_HEAD);
+    await store.put(
+      AUDIT_HEAD,
+      { ...(head!.value as object), hash: previous },
+      { ifRevision: head!.revision },
+    );
+    const unkeyed = createRegistry({ metadata: store, artifacts: createMemoryArtifactStore() });
+    expect((await unkeyed.verifyAudit()).ok).toBe(true);
+    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 3 });
   });
 
-  it('a removed entry fails where it was', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
-    log.splice(2, 1);
-    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 2 });
-  });
-
-  it('reordered entries fail at the first moved one', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
-    [log[4], log[5]] = [log[5]!, log[4]!];
-    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 4 });
-  });
-
-  it('entries removed from the end are caught by the head document', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
+  it('an appended entry and a truncated log with a rewritten head fail with the key', async () => {
+    const { store, log } = tamperableStore(mode);
+    const registry = await filledRegistry(store, key);
+    const head = await store.get(AUDIT_HEAD);
+    log.push(forgedNext(log, { outcome: 'ok' }));
+    const last = log[7] as unknown as AuditEntry;
+    await store.put(AUDIT_HEAD, { ...(head!.value as object), next: 8, hash: last.hash });
+    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 7 });
     log.length = 5;
-    expect(await registry.verifyAudit()).toMatchObject({
-      ok: false,
-      firstBadOffset: 5,
-      entries: 5,
+    await store.put(AUDIT_HEAD, {
+      ...(head!.value as object),
+      next: 5,
+      hash: (log[4] as unknown as AuditEntry).hash,
     });
+    expect((await registry.verifyAudit()).ok).toBe(false);
   });
 
-  it('a replaced last entry is caught by the head document', async () => {
-    const { store, log } = tamperableStore();
-    const registry = await filledRegistry(store);
-    const last = log[6] as unknown as AuditEntry;
-    last.action = 'alias:delete';
-    last.hash = hashAuditEntry(last);
-    expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 6 });
+  it('the wrong key, or no key on a keyed log, cannot write', async () => {
+    const { store } = tamperableStore(mode);
+    const registry = await filledRegistry(store, key);
+    const artifacts = createMemoryArtifactStore();
+    const wrong = createRegistry({ metadata: store, artifacts, auditKey: 'another secret of 16+' });
+    expect((await wrong.verifyAudit()).ok).toBe(false);
+    const byWrong = await wrong.setAlias('m', 'prod', 3).catch((e: unknown) => e);
+    expect(isKeelError(byWrong, 'KEEL_INTEGRITY')).toBe(true);
+    const unkeyed = createRegistry({ metadata: store, artifacts });
+    const byUnkeyed = await unkeyed.setAlias('m', 'prod', 3).catch((e: unknown) => e);
+    expect(isKeelError(byUnkeyed, 'KEEL_VALIDATION')).toBe(true);
+    expect((byUnkeyed as Error).message).toMatch(/pass the same auditKey/);
+    expect((await registry.resolve('m', 'prod')).version).toBe(2);
+    expect((await registry.verifyAudit()).ok).toBe(true);
+  });
+
+  it('a key added to an existing log authenticates from then on', async () => {
+    const { store } = tamperableStore(mode);
+    await filledRegistry(store);
+    const keyed = createRegistry({
+      metadata: store,
+      artifacts: createMemoryArtifactStore(),
+      auditKey: key,
+    });
+    expect((await keyed.verifyAudit()).ok).toBe(false);
+    await keyed.setAlias('m', 'prod', 3);
+    expect(await keyed.verifyAudit()).toMatchObject({ ok: true, entries: 8, authenticatedFrom: 7 });
+  });
+
+  it('refuses a key shorter than 16 bytes', () => {
+    const metadata = createMemoryMetadataStore();
+    const artifacts = createMemoryArtifactStore();
+    expect(() => createRegistry({ metadata, artifacts, auditKey: 'short' })).toThrow(
+      expect.objectContaining({ code: 'KEEL_VALIDATION' }),
+    );
   });
 });
 
@@ -141,14 +255,22 @@ describe('audit tamper evidence (fs, the log file edited on disk)', () => {
     return { path: findLog(root), reopen: () => createRegistry(fsBackend({ root })) };
   }
 
+  /** The index of the log line whose first entry has `offset` (one line per append). */
+  function lineOf(lines: string[], offset: number): number {
+    const index = lines.findIndex((line) => line.startsWith(`${offset} `));
+    if (index < 0) throw new Error(`no line starts at offset ${offset}`);
+    return index;
+  }
+
   it('an entry edited with a recomputed line checksum fails verification at its offset', async () => {
     const { path, reopen } = await setup();
     const lines = readFileSync(path, 'utf8').split('\n');
-    const line = lines[2]!;
+    const index = lineOf(lines, 2);
+    const line = lines[index]!;
     const match = /^(\d+) (\d+) [0-9a-f]{8} (.*)$/s.exec(line)!;
     const json = match[3]!.replace('"ana"', '"eve"');
     const head = `${match[1]} ${match[2]} `;
-    lines[2] = `${head}${crc32(json, crc32(head)).toString(16).padStart(8, '0')} ${json}`;
+    lines[index] = `${head}${crc32(json, crc32(head)).toString(16).padStart(8, '0')} ${json}`;
     writeFileSync(path, lines.join('\n'));
     expect(await reopen().verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 2 });
   });
@@ -157,9 +279,10 @@ describe('audit tamper evidence (fs, the log file edited on disk)', () => {
     const { path, reopen } = await setup();
     const text = readFileSync(path, 'utf8');
     const lines = text.split('\n');
-    lines[1] = lines[1]!.replace('"ana"', '"eve"');
+    const index = lineOf(lines, 2);
+    lines[index] = lines[index]!.replace('"ana"', '"eve"');
     writeFileSync(path, lines.join('\n'));
-    expect(await reopen().verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 1 });
+    expect(await reopen().verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 2 });
   });
 });
 
@@ -181,7 +304,7 @@ describe('audit appends under contention and after crashes', () => {
     expect(await a.verify()).toMatchObject({ ok: true, entries: 100 });
   });
 
-  it('a holder that appended and died is adopted once its lease expires', async () => {
+  it('an older keel that appended and died holding the lease is adopted once the lease expires', async () => {
     const metadata = createMemoryMetadataStore();
     const log = createAuditLog({ metadata, leaseMs: 50 });
     const first = await log.append({ actor: { id: 'x' }, action: 'a', resource: {}, details: {} });
@@ -207,16 +330,6 @@ describe('audit appends under contention and after crashes', () => {
     const third = await log.append({ actor: { id: 'y' }, action: 'c', resource: {}, details: {} });
     expect(third.offset).toBe(2);
     expect(await log.verify()).toMatchObject({ ok: true, entries: 3 });
-  });
-
-  it('a missing head document is rebuilt from the log', async () => {
-    const metadata = createMemoryMetadataStore();
-    const log = createAuditLog({ metadata });
-    await log.append({ actor: { id: 'x' }, action: 'a', resource: {}, details: {} });
-    await metadata.delete(AUDIT_HEAD);
-    const second = await log.append({ actor: { id: 'x' }, action: 'b', resource: {}, details: {} });
-    expect(second.offset).toBe(1);
-    expect(await log.verify()).toMatchObject({ ok: true, entries: 2 });
   });
 
   it('the first entry chains to the genesis hash and hashes its canonical JSON', async () => {
