@@ -26,11 +26,20 @@ export const keySchema: z.ZodString = z
   .refine((s) => !RESERVED_KEYS.has(s), 'is a reserved name (__proto__, constructor, prototype)');
 
 /** A param value: a string up to 6000 characters, a finite number, or a boolean. */
-export const paramValueSchema: z.ZodType<string | number | boolean> = z.union([
-  z.string().max(6000, 'param strings must be at most 6000 characters'),
-  z.number().refine(Number.isFinite, 'param numbers must be finite'),
-  z.boolean(),
-]);
+export const paramValueSchema: z.ZodType<string | number | boolean> = z.union(
+  [
+    z.string().max(6000, 'param strings must be at most 6000 characters'),
+    z.number().refine(Number.isFinite, 'param numbers must be finite'),
+    z.boolean(),
+  ],
+  {
+    // zod's number refuses NaN and infinities before the refinement can word it
+    error: (issue) =>
+      typeof issue.input === 'number'
+        ? `${issue.input} is not a valid parameter value (metrics may be ${issue.input}, params may not): log it as a metric, or as the string '${issue.input}'`
+        : undefined,
+  },
+);
 
 /** Params: immutable run inputs such as hyperparameters. */
 export type Params = Record<string, string | number | boolean>;
@@ -49,7 +58,7 @@ export const tagsSchema: z.ZodType<Tags> = z.record(
 /** Validates a digest string. */
 export const digestSchema: z.ZodType<`sha256:${string}`> = z
   .string()
-  .regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex characters')
+  .regex(/^sha256:[0-9a-f]{64}$/, "expected a digest 'sha256:<64 lowercase hex>'")
   .transform((s) => s as `sha256:${string}`);
 
 /** Who does something: an id and optional roles. */

@@ -5,7 +5,7 @@
  * users to our zod version.
  */
 import { ValidationError, type ValidationIssue } from './errors.js';
-import { describeIssues } from './validate.js';
+import { describeIssues, isZod4Schema, parseWithAsync } from './validate.js';
 
 /** A schema that implements the Standard Schema v1 interface. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -43,12 +43,17 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   );
 }
 
-/** Validates with a Standard Schema; throws `ValidationError` naming `what` on failure. */
+/**
+ * Validates with a Standard Schema; throws `ValidationError` naming `what` on failure. A zod 4
+ * schema (any copy of zod 4) is parsed directly, so its messages are worded as keel's own
+ * (`n: expected an integer, got 1.5`); other libraries' messages are kept as they word them.
+ */
 export async function validateStandard<S extends StandardSchemaV1>(
   schema: S,
   value: unknown,
   what: string,
 ): Promise<InferOutput<S>> {
+  if (isZod4Schema(schema)) return (await parseWithAsync(schema, value, what)) as InferOutput<S>;
   const result = await schema['~standard'].validate(value);
   if (result.issues === undefined) return result.value as InferOutput<S>;
   const issues: ValidationIssue[] = result.issues.map((issue) => ({

@@ -134,7 +134,9 @@ describe('createGateEvaluator: bad input', () => {
       ),
     );
     expect(error.issues[0]!.path).toEqual(['rules', 1, 'kind']);
-    expect(error.message).toContain('rules.1.kind');
+    expect(error.message).toContain(
+      "rules[1].kind: unknown kind 'bogus'; expected one of 'metric'",
+    );
   });
 
   it('refuses percentiles outside (0, 100] and negative thresholds, naming index and field', async () => {
