@@ -10,6 +10,7 @@ import { HddmA } from '../../src/drift/streaming/hddm-a.js';
 import { HddmW } from '../../src/drift/streaming/hddm-w.js';
 import { Kswin } from '../../src/drift/streaming/kswin.js';
 import { PageHinkley } from '../../src/drift/streaming/page-hinkley.js';
+import { PythonRandom } from '../../src/drift/streaming/python-random.js';
 import type { StreamingDetector } from '../../src/drift/streaming/types.js';
 
 interface Trace {
@@ -30,6 +31,52 @@ const traces = JSON.parse(
     'utf8',
   ),
 ) as Traces;
+
+interface WindowTraces {
+  river_version: string;
+  docstring_validation: Record<string, { got: number[]; expected_from_river: number[] }>;
+  streams: Record<string, { values: number[] }>;
+  adwin: Record<
+    string,
+    {
+      params: Record<string, number>;
+      stream: string;
+      drift_indices: number[];
+      width_estimation_every_250: [number, number, number][];
+      older_river_loop_drift_indices: number[];
+    }
+  >;
+  kswin: Record<
+    string,
+    {
+      params: Record<string, number>;
+      stream: string;
+      drift_indices: number[];
+      statistic_pvalue_every_97: [number, number, number][];
+    }
+  >;
+  python_random: {
+    getrandbits32: Record<string, number[]>;
+    sample: { seed: number; n: number; k: number; values: number[] }[];
+  };
+}
+
+const windowTraces = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL('../fixtures/drift/adwin_kswin_traces.json', import.meta.url)),
+    'utf8',
+  ),
+) as WindowTraces;
+
+/** River's snake_case parameter names as keel's camelCase options. */
+function camel(params: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [
+      k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+      v,
+    ]),
+  );
+}
 
 function run(detector: StreamingDetector, stream: readonly number[]) {
   const drifts: number[] = [];
@@ -73,6 +120,106 @@ describe('streaming detectors reproduce the River traces', () => {
 
   it('PageHinkley mode down misses the upward shift that up and both detect', () => {
     expect(run(new PageHinkley({ mode: 'down' }), traces.numeric_stream.values).drifts).toEqual([]);
+  });
+});
+
+describe('ADWIN follows River 0.24+ (every bucket entry is a candidate cut)', () => {
+  it("the Python port reproduces River's docstring and regression-test indices", () => {
+    for (const [name, check] of Object.entries(windowTraces.docstring_validation)) {
+      expect(check.got, name).toEqual(check.expected_from_river);
+    }
+  });
+
+  it("River's canonical streams: [1023] and [1023, 2015, 3007], not the older loop's 1055 and 2047", () => {
+    const { streams } = windowTraces;
+    expect(run(new Adwin(), streams.numpy!.values).drifts).toEqual([1023]);
+    expect(run(new Adwin(), streams.four_segments!.values).drifts).toEqual([1023, 2015, 3007]);
+    expect(run(new Adwin(), streams.docstring!.values).drifts).toEqual([1023]);
+  });
+
+  for (const [name, trace] of Object.entries(windowTraces.adwin)) {
+    it(`${name}: drift indices, width and estimation as River`, () => {
+      const adwin = new Adwin(camel(trace.params));
+      const drifts: number[] = [];
+      const checkpoints: [number, number, number][] = [];
+      windowTraces.streams[trace.stream]!.values.forEach((x, i) => {
+        if (adwin.update(x).drift) drifts.push(i);
+        if (i % 250 === 249) checkpoints.push([i, adwin.width, adwin.estimation]);
+      });
+      expect(drifts).toEqual(trace.drift_indices);
+      expect(checkpoints).toEqual(trace.width_estimation_every_250);
+    });
+  }
+});
+
+describe("KSWIN with sampling: river reproduces River's KSWIN(seed=...)", () => {
+  it("River's docstring: a change at index 1016 with alpha 0.0001 and seed 42", () => {
+    const stream = windowTraces.streams.docstring!.values;
+    expect(run(new Kswin({ alpha: 0.0001, seed: 42, sampling: 'river' }), stream).drifts).toEqual([
+      1016,
+    ]);
+  });
+
+  for (const [name, trace] of Object.entries(windowTraces.kswin)) {
+    it(`${name}: drift indices, statistics and p-values as River`, () => {
+      const kswin = new Kswin({ ...camel(trace.params), sampling: 'river' });
+      const drifts: number[] = [];
+      const tests: [number, number, number][] = [];
+      windowTraces.streams[trace.stream]!.values.forEach((x, i) => {
+        const r = kswin.update(x);
+        if (r.drift) drifts.push(i);
+        if (i % 97 === 96) tests.push([i, r.statistic, r.pValue]);
+      });
+      expect(drifts).toEqual(trace.drift_indices);
+      expect(tests.length).toBe(trace.statistic_pvalue_every_97.length);
+      tests.forEach(([i, d, p], t) => {
+        const [ri, rd, rp] = trace.statistic_pvalue_every_97[t]!;
+        expect(i).toBe(ri);
+        expect(d).toBe(rd);
+        // SciPy's p-values, to the tolerance of the detector tests
+        expect(Math.abs(p - rp)).toBeLessThanOrEqual(1e-9 * Math.max(rp, 1e-300));
+      });
+    });
+  }
+
+  it('refuses a non-integer seed with river sampling', () => {
+    for (const seed of ['abc', 1.5]) {
+      let error: unknown;
+      try {
+        new Kswin({ sampling: 'river', seed });
+      } catch (e) {
+        error = e;
+      }
+      expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+      expect(String(error)).toMatch(/integer seed/);
+    }
+  });
+});
+
+describe("PythonRandom reproduces CPython's random.Random", () => {
+  it('getrandbits(32): the Mersenne Twister seeded by init_by_array, for small, large and negative seeds', () => {
+    for (const [seed, values] of Object.entries(windowTraces.python_random.getrandbits32)) {
+      const r = new PythonRandom(Number(seed));
+      expect(
+        values.map(() => r.getrandbits(32)),
+        `seed ${seed}`,
+      ).toEqual(values);
+    }
+  });
+
+  it('sample(range(n), k): both strategies (pool and set of selections) and their boundary', () => {
+    for (const { seed, n, k, values } of windowTraces.python_random.sample) {
+      expect(new PythonRandom(seed).sample(n, k), `seed ${seed}, n ${n}, k ${k}`).toEqual(values);
+    }
+  });
+
+  it('getrandbits(k) takes the top k bits of one output, or two words above 32 bits', () => {
+    const words = windowTraces.python_random.getrandbits32['42']!;
+    const r = new PythonRandom(42);
+    expect(r.getrandbits(8)).toBe(words[0]! >>> 24);
+    expect(r.getrandbits(40)).toBe((words[2]! >>> 24) * 2 ** 32 + words[1]!);
+    expect(r.getrandbits(0)).toBe(0);
+    expect(() => new PythonRandom(0.5)).toThrow(/integer/);
   });
 });
 

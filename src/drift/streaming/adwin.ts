@@ -1,8 +1,11 @@
 /**
  * @module
  * ADWIN (ADaptive WINdowing, Bifet & Gavaldà 2007), a port of River's `drift.ADWIN` and its
- * `AdaptiveWindowing` helper: an exponential histogram of buckets, cut where the means of the
- * two sub-windows differ by more than a Hoeffding-style bound.
+ * `AdaptiveWindowing` helper as of River 0.24 to 0.26 (the Rust core `rust_src/adwin.rs` of
+ * 0.25+, bit-identical to 0.24's Cython): an exponential histogram of buckets, cut where the
+ * means of the two sub-windows differ by more than a Hoeffding-style bound. Reproduces the
+ * indices of River's docstring and of its `test_adwin_regression.py` (see
+ * `test/fixtures/drift/adwin_kswin_ports.py`).
  */
 import { z } from 'zod';
 import { parseWith } from '../../core/validate.js';
@@ -104,7 +107,7 @@ interface BucketRow {
   variances: number[];
 }
 
-/** River's `AdaptiveWindowing`, statement for statement. */
+/** River's `AdaptiveWindowing` (0.24+), statement for statement, so rounding matches too. */
 class AdaptiveWindow {
   width = 0;
   total = 0;
@@ -146,7 +149,7 @@ class AdaptiveWindow {
       const t1 = row.totals[1]!;
       const mu1 = t0 / size;
       const mu2 = t1 / size;
-      const between = (size * size * (mu1 - mu2) * (mu1 - mu2)) / (size + size);
+      const between = size * 0.5 * (mu1 - mu2) * (mu1 - mu2);
       next.totals.push(t0 + t1);
       next.variances.push(row.variances[0]! + row.variances[1]! + between);
       row.totals.splice(0, 2);
@@ -188,13 +191,18 @@ class AdaptiveWindow {
         const row = this.#rows[idx]!;
         const size = 2 ** idx;
         const count = row.totals.length;
-        for (let k = 0; k < count - 1; k++) {
-          // River also tracks sub-window variances here but never reads them, and its exit test
-          // on the last bucket of row 0 cannot fire inside this range: both omitted.
+        // Every entry is a candidate cut, as River >= 0.24 (older River skipped the newest entry
+        // of each row, which delays detection by one clock tick or more).
+        for (let k = 0; k < count; k++) {
           n0 += size;
           n1 -= size;
           u0 += row.totals[k]!;
           u1 -= row.totals[k]!;
+          // Past the newest entry the recent sub-window would be empty: the scan ends here.
+          if (idx === 0 && k === count - 1) {
+            exit = true;
+            break;
+          }
           const deltaMean = u0 / n0 - u1 / n1;
           if (
             n1 >= this.#o.minWindowLength &&
@@ -204,7 +212,7 @@ class AdaptiveWindow {
             reduce = true;
             changed = true;
             if (this.width > 0) {
-              n0 -= this.#deleteOldest();
+              this.#deleteOldest();
               exit = true;
               break;
             }

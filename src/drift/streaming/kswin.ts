@@ -2,12 +2,14 @@
  * @module
  * KSWIN (Kolmogorov-Smirnov WINdowing, Raab et al. 2020), a port of River's `drift.KSWIN`:
  * a two-sample KS test between the newest values of a sliding window and a random sample of
- * the older ones. The sampling is seeded, so runs are reproducible.
+ * the older ones. The sampling is seeded, so runs are reproducible; `sampling: 'river'` draws
+ * with CPython's `random.Random(seed).sample`, as River does, and so reproduces River's indices.
  */
 import { z } from 'zod';
 import { createRandom, type Random } from '../../core/random.js';
 import { parseWith } from '../../core/validate.js';
 import { detectors } from '../detectors.js';
+import { PythonRandom } from './python-random.js';
 import { streamValue } from './stats.js';
 import type { StreamingDetector, StreamingUpdate } from './types.js';
 
@@ -21,6 +23,13 @@ export interface KswinOptions {
   statSize?: number;
   /** Seed of the sampling (River draws unseeded by default; keel is reproducible). Default 0. */
   seed?: number | string;
+  /**
+   * How the older values are drawn. `keel` (default): keel's seeded generator, any seed.
+   * `river`: CPython's `random.Random(seed).sample(range(windowSize - statSize), statSize)`,
+   * exactly what River's `KSWIN(seed=seed)` draws, so the drift indices are River's; the seed
+   * must then be an integer.
+   */
+  sampling?: 'keel' | 'river';
   /** Values to start the window with (avoids a cold start). */
   window?: readonly number[];
 }
@@ -39,12 +48,21 @@ const optionsSchema = z
     windowSize: z.number().int().min(2).default(100),
     statSize: z.number().int().min(1).default(30),
     seed: z.union([z.number().finite(), z.string()]).default(0),
+    sampling: z.enum(['keel', 'river']).default('keel'),
     window: z.array(z.number().finite()).optional(),
   })
   .refine((o) => o.statSize * 2 <= o.windowSize, {
     message:
       'windowSize must be at least twice statSize (the older part is sampled without replacement)',
+  })
+  .refine((o) => o.sampling === 'keel' || Number.isSafeInteger(o.seed), {
+    message:
+      "sampling 'river' reproduces Python's random.Random for integer seeds only: pass an integer seed, or sampling 'keel'",
+    path: ['seed'],
   });
+
+/** Draws `k` distinct indices of [0, n). */
+type Sampler = (n: number, k: number) => number[];
 
 /**
  * KSWIN: drift when the KS test between the newest `statSize` values and `statSize` values
@@ -65,13 +83,13 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
   #pValue = 0;
   #statistic = 0;
   #window: number[] = [];
-  #rng: Random;
+  #sample: Sampler;
 
   /** @throws ValidationError on invalid options. */
   constructor(options: KswinOptions = {}) {
     const { window, ...rest } = parseWith(optionsSchema, options, 'Kswin options');
     this.options = rest;
-    this.#rng = createRandom(rest.seed);
+    this.#sample = makeSampler(rest.sampling, rest.seed);
     if (window) this.#window = window.slice(-rest.windowSize);
   }
 
@@ -94,9 +112,7 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
     if (this.#window.length > windowSize) this.#window.shift();
     this.#drift = false;
     if (this.#window.length >= windowSize) {
-      const older = sampleIndices(this.#rng, windowSize - statSize, statSize).map(
-        (i) => this.#window[i]!,
-      );
+      const older = this.#sample(windowSize - statSize, statSize).map((i) => this.#window[i]!);
       const newest = this.#window.slice(windowSize - statSize);
       const result = detectors.ks!.test(older, newest, { threshold: 0.5 });
       this.#pValue = result.pValue ?? 1;
@@ -112,8 +128,17 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
     this.#pValue = 0;
     this.#statistic = 0;
     this.#window = [];
-    this.#rng = createRandom(this.options.seed);
+    this.#sample = makeSampler(this.options.sampling, this.options.seed);
   }
+}
+
+function makeSampler(sampling: 'keel' | 'river', seed: number | string): Sampler {
+  if (sampling === 'river') {
+    const python = new PythonRandom(seed as number);
+    return (n, k) => python.sample(n, k);
+  }
+  const rng = createRandom(seed);
+  return (n, k) => sampleIndices(rng, n, k);
 }
 
 /** `k` distinct indices in [0, n), uniformly (partial Fisher-Yates). */
