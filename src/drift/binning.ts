@@ -5,6 +5,7 @@
  * one closed), and the two binnings of the binned distances: keel's "reference" binning and
  * Evidently's (parity mode).
  */
+import { ldexp, maxAbsSorted, rescaleExponent, scaleValues } from './distributions/scaling.js';
 import { pairwiseSum } from './distributions/summation.js';
 
 /** Bin edges and the count of values in each bin. */
@@ -35,23 +36,30 @@ export interface BinnedCounts {
  */
 export function doaneEdges(sorted: Float64Array): number[] {
   const n = sorted.length;
+  const first = sorted[0] as number;
+  const last = sorted[n - 1] as number;
+  if (first === last) return equalWidthEdges(first, last, 0);
+  // Doane's bin count is scale-invariant: compute it (and the edges) on values rescaled by a
+  // power of two, bit-identical to NumPy where NumPy does not overflow, finite where it would.
+  const k = rescaleExponent(maxAbsSorted(sorted));
+  const x = scaleValues(sorted, k);
   let width = 0;
   if (n > 2) {
     const sg1 = Math.sqrt((6.0 * (n - 2)) / ((n + 1.0) * (n + 3)));
-    const mu = pairwiseSum(sorted) / n;
+    const mu = pairwiseSum(x) / n;
     const dev = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const d = (sorted[i] as number) - mu;
+      const d = (x[i] as number) - mu;
       dev[i] = d * d;
     }
     const sigma = Math.sqrt(pairwiseSum(dev) / n);
     if (sigma > 0) {
-      for (let i = 0; i < n; i++) dev[i] = (((sorted[i] as number) - mu) / sigma) ** 3;
+      for (let i = 0; i < n; i++) dev[i] = (((x[i] as number) - mu) / sigma) ** 3;
       const g1 = pairwiseSum(dev) / n;
-      width = ptp(sorted) / (1.0 + Math.log2(n) + Math.log2(1.0 + Math.abs(g1) / sg1));
+      width = ptp(x) / (1.0 + Math.log2(n) + Math.log2(1.0 + Math.abs(g1) / sg1));
     }
   }
-  return equalWidthEdges(sorted[0] as number, sorted[n - 1] as number, width);
+  return unscaleEdges(equalWidthEdges(x[0] as number, x[n - 1] as number, width), k, first, last);
 }
 
 /**
@@ -65,8 +73,14 @@ export function doaneEdges(sorted: Float64Array): number[] {
  */
 export function sturgesEdges(sorted: Float64Array): number[] {
   const n = sorted.length;
-  const width = ptp(sorted) / (Math.log2(n) + 1.0);
-  return equalWidthEdges(sorted[0] as number, sorted[n - 1] as number, width);
+  const first = sorted[0] as number;
+  const last = sorted[n - 1] as number;
+  if (first === last) return equalWidthEdges(first, last, 0);
+  // As doaneEdges: the range may overflow (1e308 - -1e308), its power-of-two rescaling cannot.
+  const k = rescaleExponent(maxAbsSorted(sorted));
+  const a = ldexp(first, k);
+  const b = ldexp(last, k);
+  return unscaleEdges(equalWidthEdges(a, b, (b - a) / (Math.log2(n) + 1.0)), k, first, last);
 }
 
 /**
@@ -268,6 +282,15 @@ function equalWidthEdges(min: number, max: number, width: number): number[] {
     edges[i] = step === 0 ? (i / nBins) * (last - first) + first : i * step + first;
   edges[nBins] = last;
   return edges;
+}
+
+/** Edges computed on values scaled by 2^k, back in the values' scale (exact end points). */
+function unscaleEdges(edges: number[], k: number, first: number, last: number): number[] {
+  if (k === 0) return edges;
+  const out = edges.map((e) => ldexp(e, -k));
+  out[0] = first;
+  out[out.length - 1] = last;
+  return out;
 }
 
 function dropEmpty(rc: readonly number[], cc: readonly number[]): BinnedCounts {

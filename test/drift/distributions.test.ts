@@ -2,6 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chi2Cdf, chi2Sf, logGamma } from '../../src/drift/distributions/gamma.js';
 import { erf, erfc, normalCdf, normalSf } from '../../src/drift/distributions/normal.js';
+import {
+  ldexp,
+  maxAbsSorted,
+  normalizingExponent,
+  rescaleExponent,
+  scaleValues,
+} from '../../src/drift/distributions/scaling.js';
 import { pairwiseSum } from '../../src/drift/distributions/summation.js';
 
 /** Relative closeness, exact for zero. */
@@ -88,5 +95,45 @@ describe('pairwiseSum', () => {
     expect(pairwiseSum([0.1, 0.2, 0.3])).toBe(0.6000000000000001);
     const ints = Array.from({ length: 1000 }, (_, i) => i);
     expect(pairwiseSum(ints)).toBe(499500);
+  });
+});
+
+describe('power-of-two rescaling', () => {
+  it('ldexp multiplies by 2^k exactly across the whole exponent range', () => {
+    expect(ldexp(3, -2)).toBe(0.75);
+    expect(ldexp(5e-324, 1074)).toBe(1);
+    expect(ldexp(1, -1074)).toBe(5e-324);
+    expect(ldexp(Number.MAX_VALUE, -2046)).toBe(ldexp(Number.MAX_VALUE / 2 ** 1023, -1023));
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 2, noNaN: true }),
+        fc.integer({ min: -1022, max: 1023 }),
+        (x, k) => {
+          expect(ldexp(ldexp(x, k), -k)).toBe(x);
+        },
+      ),
+    );
+  });
+
+  it('rescales only outside the safe range, always into [1, 4) with an even exponent', () => {
+    expect(rescaleExponent(100)).toBe(0);
+    expect(rescaleExponent(0)).toBe(0);
+    for (const m of [Number.MAX_VALUE, 1e200, 1e-200, 5e-324, 1e-310]) {
+      const k = rescaleExponent(m);
+      expect(Math.abs(k % 2), String(m)).toBe(0);
+      expect(ldexp(m, k)).toBeGreaterThanOrEqual(1);
+      expect(ldexp(m, k)).toBeLessThan(4);
+    }
+    expect(ldexp(100, normalizingExponent(100))).toBe(1.5625);
+    expect(normalizingExponent(0)).toBe(0);
+  });
+
+  it('scaleValues copies (or returns the array itself for k = 0); maxAbsSorted reads the ends', () => {
+    const v = Float64Array.of(-8, 1, 2);
+    expect(scaleValues(v, 0)).toBe(v);
+    expect([...scaleValues(v, -3)]).toEqual([-1, 0.125, 0.25]);
+    expect([...scaleValues(v, 2000)].every(Number.isFinite)).toBe(false);
+    expect(maxAbsSorted(v)).toBe(8);
+    expect(maxAbsSorted([])).toBe(0);
   });
 });

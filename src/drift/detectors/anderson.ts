@@ -5,6 +5,7 @@
  * standardisation, and the significance level interpolated from their Table 2 by a quadratic
  * fit of log(significance) on the critical values, capped to [0.001, 0.25] as SciPy does.
  */
+import { ValidationError } from '../../core/errors.js';
 import { pairwiseSum } from '../distributions/summation.js';
 import type { NumericSample } from '../sample.js';
 import { defineDetector, type SampleDetector } from './common.js';
@@ -17,6 +18,8 @@ const SIG = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
 /**
  * Anderson-Darling k-sample statistic (k = 2) and SciPy's capped significance level for two
  * sorted samples. A single distinct value overall gives statistic 0 and p-value 1.
+ *
+ * @throws ValidationError when the samples hold fewer than 4 values in all (and two distinct).
  *
  * @example
  * ```ts
@@ -55,6 +58,14 @@ export function andersonKSample(
   }
   const L = zstar.length;
   if (L < 2) return { statistic: 0, pValue: 1 };
+  if (N < 4) {
+    // The variance of A2akN divides by (N - 2)(N - 3): SciPy returns NaN here.
+    throw new ValidationError(
+      `[keel] cannot run the anderson drift test on ${N} values in all: it needs at least 4 ` +
+        '(the statistic is standardised by a variance that needs them); use ks for tiny samples',
+      { details: { method: 'anderson', reference: x.length, current: y.length } },
+    );
+  }
   const allDistinct = L === N;
   const bj = new Float64Array(L);
   let left = 0;

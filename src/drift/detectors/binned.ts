@@ -14,6 +14,7 @@ import {
   referenceBins,
   sturgesEdges,
 } from '../binning.js';
+import { ldexp, maxAbsSorted, normalizingExponent } from '../distributions/scaling.js';
 import { pairwiseSum } from '../distributions/summation.js';
 import type { Sample } from '../sample.js';
 import { assertFewLevels, defineDetector, type SampleDetector } from './common.js';
@@ -206,9 +207,15 @@ function evidentlyHellinger(reference: Sample, current: Sample, bins: EvidentlyB
   if (reference.kind === 'numerical' && current.kind === 'numerical') {
     const keys = distinctValues(mergeSorted(reference.sorted, current.sorted));
     const edges = sturgesEdges(keys);
-    const h1 = density(histogramCounts(reference.sorted, edges), edges);
-    const h2 = density(histogramCounts(current.sorted, edges), edges);
-    const bw = ((edges[edges.length - 1] as number) - (edges[0] as number)) / (edges.length - 1);
+    // sqrt(f g) w is scale-invariant but f and g are not: bins 1e300 wide have densities whose
+    // product underflows. Widths from the edges rescaled by a power of two give the same bits
+    // where nothing underflows.
+    const k = normalizingExponent(maxAbsSorted(edges));
+    const scaled = edges.map((e) => ldexp(e, k));
+    const h1 = density(histogramCounts(reference.sorted, edges), scaled);
+    const h2 = density(histogramCounts(current.sorted, edges), scaled);
+    const bw =
+      ((scaled[scaled.length - 1] as number) - (scaled[0] as number)) / (scaled.length - 1);
     for (let i = 0; i < h1.length; i++) s += Math.sqrt((h1[i] as number) * (h2[i] as number)) * bw;
   } else {
     const p = divide(bins.reference, bins.sizes[0]);

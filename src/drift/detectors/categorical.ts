@@ -105,6 +105,7 @@ export const fisher: SampleDetector = defineDetector({
   supports: 'categorical',
   kind: 'p_value',
   defaultThreshold: 0.05,
+  infiniteStatistic: true,
   compute(reference, current) {
     const t = twoByTwo('fisher', reference as CategoricalSample, current as CategoricalSample);
     if (!t) return { statistic: 0, pValue: 1 };

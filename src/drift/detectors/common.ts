@@ -37,6 +37,12 @@ export interface DetectorDefinition {
   supports: 'numerical' | 'categorical' | 'both';
   kind: DriftKind;
   defaultThreshold: number;
+  /**
+   * True when the definition itself yields an infinite statistic on some samples (Welch's t
+   * of two different constants, Fisher's odds ratio with an empty cell). Otherwise an infinite
+   * statistic means overflow, and the test refuses the samples.
+   */
+  infiniteStatistic?: boolean;
   /** Computes the outcome; samples already match `supports`. */
   compute(reference: Sample, current: Sample, binning: 'reference' | 'evidently'): DetectorOutcome;
 }
@@ -58,7 +64,7 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
     const o = parseWith(schema, opts ?? {}, `options of the ${def.name} drift test`);
     const threshold = o.threshold ?? def.defaultThreshold;
     const [ref, cur] = adapt(def, reference, current);
-    const outcome = def.compute(ref, cur, o.binning ?? 'reference');
+    const outcome = checkOutcome(def, def.compute(ref, cur, o.binning ?? 'reference'), ref, cur);
     const result: DriftTestResult = {
       method: def.name,
       statistic: outcome.statistic,
@@ -90,6 +96,50 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
       );
     },
   };
+}
+
+/**
+ * The last line of defence of every built-in detector: an outcome that is not a number (a
+ * statistic or p-value of NaN, which a verdict would read as "no drift") or an infinite
+ * statistic the definition does not call for (an overflow) is refused with a
+ * `ValidationError` saying what to do, never reported.
+ *
+ * @throws ValidationError when the outcome cannot be reported.
+ */
+export function checkOutcome(
+  def: Pick<DetectorDefinition, 'name' | 'kind' | 'infiniteStatistic'>,
+  outcome: DetectorOutcome,
+  reference: Sample,
+  current: Sample,
+): DetectorOutcome {
+  const { statistic, pValue } = outcome;
+  const sizes = `${sampleSize(reference)} reference and ${sampleSize(current)} current values`;
+  const details = {
+    method: def.name,
+    statistic,
+    pValue,
+    reference: sampleSize(reference),
+    current: sampleSize(current),
+  };
+  const undefinedOutcome =
+    Number.isNaN(statistic) ||
+    (def.kind === 'p_value' && (pValue === undefined || !(pValue >= 0 && pValue <= 1)));
+  if (undefinedOutcome) {
+    throw new ValidationError(
+      `[keel] cannot run the ${def.name} drift test on these samples (${sizes}): its result is ` +
+        'undefined for them (not a number); use another method (ks accepts any non-empty samples)',
+      { details },
+    );
+  }
+  if (!Number.isFinite(statistic) && !def.infiniteStatistic) {
+    throw new ValidationError(
+      `[keel] cannot run the ${def.name} drift test on these samples (${sizes}, up to ` +
+        `${largestMagnitude(reference, current)} in magnitude): its statistic overflows the largest ` +
+        'double; rescale the column (divide it by a power of ten) or use a rank-based test (ks, mannwhitney)',
+      { details },
+    );
+  }
+  return outcome;
 }
 
 /**
@@ -142,6 +192,20 @@ const distanceOptions = z.strictObject({
     .optional(),
   binning: z.enum(['reference', 'evidently']).optional(),
 });
+
+function sampleSize(sample: Sample): number {
+  return sample.kind === 'numerical' ? sample.sorted.length : sample.size;
+}
+
+function largestMagnitude(reference: Sample, current: Sample): number {
+  let max = 0;
+  for (const s of [reference, current]) {
+    if (s.kind !== 'numerical') continue;
+    const v = s.sorted;
+    max = Math.max(max, Math.abs(v[0] as number), Math.abs(v[v.length - 1] as number));
+  }
+  return max;
+}
 
 function adapt(def: DetectorDefinition, reference: Sample, current: Sample): [Sample, Sample] {
   if (def.supports === 'numerical') {

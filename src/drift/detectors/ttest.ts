@@ -2,7 +2,9 @@
  * @module
  * Welch's two-sample t-test (`scipy.stats.ttest_ind(ref, cur, equal_var=False)`), two-sided.
  */
+import { ValidationError } from '../../core/errors.js';
 import { studentTSf } from '../distributions/beta.js';
+import { normalizingExponent, scaleValues } from '../distributions/scaling.js';
 import { pairwiseSum } from '../distributions/summation.js';
 import type { NumericSample } from '../sample.js';
 import { defineDetector, type SampleDetector } from './common.js';
@@ -21,12 +23,20 @@ export function welchTTest(
   x: Float64Array,
   y: Float64Array,
 ): { statistic: number; pValue: number } {
-  const n1 = x.length;
-  const n2 = y.length;
-  const m1 = pairwiseSum(x) / n1;
-  const m2 = pairwiseSum(y) / n2;
-  const v1 = sampleVariance(x, m1);
-  const v2 = sampleVariance(y, m2);
+  // t and df are scale-invariant, and df squares variances (fourth powers of the values), which
+  // overflow from about 1e77 and underflow for values below about 1e-50: beyond 1e30 or below
+  // 1e-30, the values are rescaled by a power of two into [1, 4), which changes no bit of the
+  // result where nothing overflowed or underflowed.
+  const m = Math.max(maxAbs(x), maxAbs(y));
+  const k = m >= 2 ** -100 && m <= 2 ** 100 ? 0 : normalizingExponent(m);
+  const xs = scaleValues(x, k);
+  const ys = scaleValues(y, k);
+  const n1 = xs.length;
+  const n2 = ys.length;
+  const m1 = pairwiseSum(xs) / n1;
+  const m2 = pairwiseSum(ys) / n2;
+  const v1 = sampleVariance(xs, m1);
+  const v2 = sampleVariance(ys, m2);
   return welchFromMoments(n1, m1, v1, n2, m2, v2);
 }
 
@@ -64,10 +74,28 @@ export const ttest: SampleDetector = defineDetector({
   supports: 'numerical',
   kind: 'p_value',
   defaultThreshold: 0.05,
+  infiniteStatistic: true,
   compute(reference, current) {
-    return welchTTest((reference as NumericSample).sorted, (current as NumericSample).sorted);
+    const x = (reference as NumericSample).sorted;
+    const y = (current as NumericSample).sorted;
+    if (x.length < 2 && y.length < 2 && x[0] !== y[0]) {
+      // No spread to compare the difference with: SciPy returns NaN, not a verdict.
+      throw new ValidationError(
+        '[keel] cannot run the ttest drift test on one value per sample: it needs a spread; ' +
+          'pass at least two values in one of the samples, or use ks',
+        { details: { method: 'ttest', reference: x.length, current: y.length } },
+      );
+    }
+    return welchTTest(x, y);
   },
 });
+
+/** Largest |value| of an array in any order. */
+function maxAbs(x: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] as number));
+  return m;
+}
 
 /** `numpy.var(x, ddof=1)`, and 0 for a single value. */
 function sampleVariance(x: Float64Array, mean: number): number {

@@ -2,8 +2,11 @@
  * @module
  * Distances between the empirical CDFs of two samples, as SciPy's `_cdf_distance`
  * (`scipy.stats.wasserstein_distance`, `scipy.stats.energy_distance`): the integral of
- * |F - G|^p over the pooled sorted values, summed in NumPy's order.
+ * |F - G|^p over the pooled sorted values, summed in NumPy's order. Samples with values beyond
+ * about 1e144 (or all below 1e-120) are rescaled by a power of two first, so that gaps such as
+ * 1e308 - -1e308 and squares such as 1e200^2 cannot overflow.
  */
+import { ldexp, maxAbsSorted, rescaleExponent, scaleValues } from '../distributions/scaling.js';
 import { pairwiseSum } from '../distributions/summation.js';
 import type { NumericSample } from '../sample.js';
 import { defineDetector, type SampleDetector } from './common.js';
@@ -80,7 +83,15 @@ export const wasserstein: SampleDetector = defineDetector({
   compute(reference, current) {
     const x = (reference as NumericSample).sorted;
     const y = (current as NumericSample).sorted;
-    return { statistic: cdfDistance(1, x, y) / Math.max(populationStd(x), 0.001) };
+    const k = rescaleExponent(Math.max(maxAbsSorted(x), maxAbsSorted(y)));
+    if (k === 0) return { statistic: cdfDistance(1, x, y) / Math.max(populationStd(x), 0.001) };
+    // Extreme values: the distance and the standard deviation scale with the values, their
+    // ratio does not; only the 0.001 floor needs the true scale.
+    const xs = scaleValues(x, k);
+    const distance = cdfDistance(1, xs, scaleValues(y, k));
+    const std = populationStd(xs);
+    const statistic = ldexp(std, -k) > 0.001 ? distance / std : ldexp(distance, -k) / 0.001;
+    return { statistic };
   },
 });
 
@@ -93,6 +104,10 @@ export const energy: SampleDetector = defineDetector({
   compute(reference, current) {
     const x = (reference as NumericSample).sorted;
     const y = (current as NumericSample).sorted;
-    return { statistic: Math.SQRT2 * cdfDistance(2, x, y) };
+    const k = rescaleExponent(Math.max(maxAbsSorted(x), maxAbsSorted(y)));
+    if (k === 0) return { statistic: Math.SQRT2 * cdfDistance(2, x, y) };
+    // The squared CDF distance scales with the values (k is even, so its root scales by 2^(k/2)).
+    const distance = cdfDistance(2, scaleValues(x, k), scaleValues(y, k));
+    return { statistic: Math.SQRT2 * ldexp(distance, -k / 2) };
   },
 });
