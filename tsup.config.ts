@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', fs: 'src/fs.ts', testing: 'src/testing.ts' },
+  entry: {
+    index: 'src/index.ts',
+    fs: 'src/fs.ts',
+    testing: 'src/testing.ts',
+    report: 'src/report.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   splitting: true,

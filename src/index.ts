@@ -128,6 +128,14 @@ export {
   profile,
 } from './drift/profile.js';
 export {
+  type CategoricalDriftHistogram,
+  type DriftHistogram,
+  HISTOGRAM_MAX_BINS,
+  HISTOGRAM_MAX_CATEGORIES,
+  HISTOGRAM_MAX_LABEL,
+  type NumericDriftHistogram,
+} from './drift/report-histogram.js';
+export {
   type CategoricalSample,
   categoricalSample,
   type NumericSample,

@@ -68,6 +68,12 @@ describe('architecture', () => {
     expect(files.has('backends/fs/metadata-store.ts')).toBe(false);
   });
 
+  it('keel/report reaches no Node built-in and no storage (it runs in any JS runtime)', () => {
+    const files = reachable('report.ts');
+    expect(edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'))).toEqual([]);
+    expect([...files].filter((f) => /^(backends|metadata|artifacts)\//.test(f))).toEqual([]);
+  });
+
   it('core imports nothing of keel outside core', () => {
     expect(
       edges.filter((e) => room(e.from) === 'core' && local(e) && room(e.to) !== 'core'),

@@ -72,3 +72,9 @@ export const actorSchema: z.ZodType<Actor> = z.object({
   id: z.string().min(1).max(256),
   roles: z.array(z.string().min(1).max(128)).optional(),
 }) as z.ZodType<Actor>;
+
+/** Any number, NaN and infinities included (metrics and statistics may be non-finite). */
+export const anyNumberSchema: z.ZodType<number> = z.custom<number>(
+  (v) => typeof v === 'number',
+  'expected a number',
+);

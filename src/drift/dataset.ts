@@ -29,6 +29,7 @@ import {
   type Profile,
   parseProfile,
 } from './profile.js';
+import { type DriftHistogram, driftHistogram } from './report-histogram.js';
 import {
   type CategoricalSample,
   categoricalSample,
@@ -95,6 +96,8 @@ export interface ColumnDriftEntry extends DriftTestResult {
   type: ColumnType;
   /** The effect size checked by `minEffect`, when it was set. */
   effect?: { method: string; statistic: number };
+  /** Reference and current counts on shared bins, bounded in size, for reports. */
+  histogram?: DriftHistogram;
 }
 
 /** Why a column was not tested. */
@@ -392,6 +395,7 @@ function testColumn(
       const effect = runTest(detectors[effectMethod] as SampleDetector, refSide, current, {}, name);
       entry.effect = { method: effectMethod, statistic: effect.statistic };
     }
+    entry.histogram = driftHistogram(refSide.sample ?? refSide.sketch!, current, OTHER_LABEL);
     return entry;
   } catch (error) {
     if (isKeelError(error, 'KEEL_VALIDATION') && !(error instanceof SpecError)) {

@@ -43,7 +43,8 @@ export function formatGateReport(report: GateReport): string {
   return [header, ...lines, counts].join('\n');
 }
 
-function ruleLabel(rule: GateReport['results'][number]['rule']): string {
+/** A rule's short label: its `name`, or its kind and subject (`metric auc`, `latency p95`). */
+export function ruleLabel(rule: GateReport['results'][number]['rule']): string {
   if (typeof rule.name === 'string') return truncate(rule.name, 40);
   const parts = [rule.kind];
   const add = (value: unknown): void => {

@@ -238,15 +238,28 @@ export function createTracker(options: TrackerOptions): Tracker {
       const after =
         q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keys.length);
       await storeDeferred(ctx);
+      // Only the first limit + 1 matches in order are kept (one more tells whether a next page
+      // exists): with many runs, sorting every match was the cost of a page.
+      const keep = limit + 1;
       const rows: { run: Run; values: ReturnType<typeof sortValues> }[] = [];
       for (const run of await ctx.index.snapshot()) {
         if (q.experiment !== undefined && run.experiment !== q.experiment) continue;
         if (!matchesFilter(filter, run)) continue;
         const values = sortValues(run, keys);
         if (after !== undefined && compareSortValues(values, after, keys) <= 0) continue;
-        rows.push({ run, values });
+        if (rows.length === keep && compareSortValues(values, rows[keep - 1]!.values, keys) >= 0) {
+          continue;
+        }
+        let lo = 0;
+        let hi = rows.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compareSortValues(rows[mid]!.values, values, keys) <= 0) lo = mid + 1;
+          else hi = mid;
+        }
+        rows.splice(lo, 0, { run, values });
+        if (rows.length > keep) rows.pop();
       }
-      rows.sort((a, b) => compareSortValues(a.values, b.values, keys));
       const page = rows.slice(0, limit);
       const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
       if (rows.length > limit)

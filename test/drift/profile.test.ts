@@ -231,9 +231,11 @@ describe('sketch profiles (more than exactUpTo values)', () => {
 
   it('binned distances equal the raw-reference results (exact Doane histogram)', () => {
     for (const method of ['psi', 'kl', 'jensenshannon', 'hellinger', 'linf', 'tvd']) {
-      expect(detectDrift(p, later, { method }).columns.x).toEqual(
-        detectDrift(big, later, { method }).columns.x,
-      );
+      // The report's histogram of a sketch column is an estimate; the test result is exact.
+      const { histogram: estimated, ...fromProfile } = detectDrift(p, later, { method }).columns.x!;
+      const { histogram: exact, ...fromTable } = detectDrift(big, later, { method }).columns.x!;
+      expect(fromProfile).toEqual(fromTable);
+      expect(estimated?.type).toBe(exact?.type);
     }
   });
 

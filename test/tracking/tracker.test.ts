@@ -244,6 +244,47 @@ describe('Tracker on memory: search cache', () => {
     expect(new Set(seen)).toEqual(made);
   });
 
+  it('pages of any size follow the full order exactly (only limit + 1 matches are kept per page)', async () => {
+    const t = tracker();
+    const runs: { id: string; x: number; m: number }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const x = (i * 7) % 10; // ties, broken by run id
+      const run = await t.startRun({ experiment: 'order', params: { x } });
+      const m = ((i * 13) % 17) / 17;
+      run.logMetric('m', m, { step: 0 });
+      await run.end();
+      runs.push({ id: run.id, x, m });
+    }
+    const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : 1);
+    const expected: Record<string, string[]> = {
+      'params.x desc': [...runs].sort((a, b) => b.x - a.x || byId(a, b)).map((r) => r.id),
+      'metrics.m asc': [...runs].sort((a, b) => a.m - b.m || byId(a, b)).map((r) => r.id),
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.keys(expected)),
+        fc.integer({ min: 1, max: 25 }),
+        async (order, limit) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await t.searchRuns({
+              experiment: 'order',
+              orderBy: [order],
+              limit,
+              ...(cursor ? { cursor } : {}),
+            });
+            expect(page.runs.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.runs.map((r) => r.id));
+            cursor = page.nextCursor;
+          } while (cursor);
+          expect(seen).toEqual(expected[order]);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it("a new tracker's first search loads many runs written elsewhere (listing path) and stays exact", async () => {
     const metadata = createMemoryMetadataStore();
     const artifacts = createMemoryArtifactStore();
