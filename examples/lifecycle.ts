@@ -127,10 +127,15 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     { subject: { model: MODEL, version: v1.version } },
   );
   const reviewer = { id: 'ana', roles: ['reviewer'] };
+  const replaced = (await keel.registry.listAliases(MODEL)).champion;
+  const promotion =
+    replaced === undefined
+      ? 'first model'
+      : `baseline retrained from scratch, replaces v${replaced} of an earlier demo run`;
   await keel.registry.approve(MODEL, v1.version, { alias: 'champion', actor: reviewer });
   await keel.registry.setAlias(MODEL, 'champion', v1.version, {
     evidence: firstReport,
-    reason: 'first model',
+    reason: promotion,
   });
   say('train', `run ${first.runId}: accuracy ${fmt(v1.metrics.accuracy ?? Number.NaN)}`);
   const modelRun = await keel.tracker.getRun(first.steps.model?.runId ?? first.runId);
@@ -143,7 +148,7 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   console.log(formatGateReport(firstReport).replace(/^/gm, '          '));
   say(
     'promote',
-    `churn v${v1.version} -> champion (gate ${firstReport.decision}, approved by ${reviewer.id})`,
+    `churn v${v1.version} -> champion: ${promotion} (gate ${firstReport.decision}, approved by ${reviewer.id})`,
   );
 
   // 3. Serve: a canary router with a monitor on its inputs, a loop that retrains on drift.
@@ -203,9 +208,11 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   loop.on('run:failed', ({ stage, error }) =>
     say('loop', `run failed at ${stage}: ${String(error)}`),
   );
-  router.on('swapped', ({ arm, version }) =>
-    say('router', `${arm} now serves ${version === null ? 'nothing' : `v${version}`}`),
-  );
+  router.on('swapped', ({ arm, version }) => {
+    say('router', `${arm} now serves ${version === null ? 'nothing' : `v${version}`}`);
+    // The canary lines count from the moment the challenger starts taking traffic.
+    if (arm === 'challenger' && version !== null) tally = new Map();
+  });
   router.on('error', ({ operation, error }) =>
     say('router', `error in ${operation}: ${String(error)}`),
   );
@@ -220,50 +227,74 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     }),
   );
   const released = new Promise<string>((resolve) => {
-    router.once('promoted', ({ version, report }) =>
-      resolve(`churn v${version} -> champion (live gate ${report?.decision})`),
-    );
+    router.once('promoted', ({ version, previousVersion, report }) => {
+      const observed = (report?.results ?? [])
+        .map(
+          (r) =>
+            `${r.rule.kind === 'latency' ? `p${r.rule.percentile} latency ms` : 'error rate'} ${fmt(Number(r.observed))}`,
+        )
+        .join(', ');
+      resolve(
+        `churn v${version} -> champion, replacing v${previousVersion ?? '-'} (live gate "${report?.policy}" ${report?.decision}: ${observed})`,
+      );
+    });
     router.once('rolledback', ({ version, reason }) =>
       resolve(`churn v${version} rolled back: ${reason}`),
     );
   });
 
+  // Requests and correct answers per version served, counted by the demo from the router's answers.
+  let tally = new Map<number, { requests: number; correct: number }>();
   const serve = async (n: number, seed: number): Promise<number> => {
     let correct = 0;
     const rows = generate(n, seed, shift);
     for (const [i, row] of rows.entries()) {
-      const { output } = await router.predict(features(row), { key: `customer-${seed}-${i}` });
-      if (output === row.churned) correct++;
+      const { output, version } = await router.predict(features(row), {
+        key: `customer-${seed}-${i}`,
+      });
+      const t = tally.get(version) ?? { requests: 0, correct: 0 };
+      tally.set(version, t);
+      t.requests++;
+      if (output === row.churned) {
+        correct++;
+        t.correct++;
+      }
       if (i % 50 === 49) await new Promise((r) => setTimeout(r, 0)); // let checks run
     }
     return correct / n;
   };
+  const perVersion = (): string =>
+    [...tally.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([v, t]) => `v${v} ${t.requests} req (accuracy ${fmt(t.correct / t.requests)})`)
+      .join(', ');
 
-  say('serve', `stable traffic: accuracy ${fmt(await serve(500, 10))}`);
+  say('serve', `stable traffic: accuracy ${fmt(await serve(500, 10))} (${perVersion()})`);
   shift = 1;
-  say('shift', 'customers now spend more and stay longer (+1 sd)');
-  say('serve', `shifted traffic: accuracy ${fmt(await serve(500, 11))}`);
+  say('shift', 'customers now stay longer but spend less (tenure +1 sd, spend -1 sd)');
+  say('serve', `shifted traffic: accuracy ${fmt(await serve(500, 11))}: the model has gone stale`);
   const challenger = await within(retrained, 30_000, 'the retraining');
   if (challenger !== undefined) {
     // A reviewer approves the retrained version; the live canary gate still decides.
     await keel.registry.approve(MODEL, challenger, { alias: 'champion', actor: reviewer });
     say('approve', `${reviewer.id} approves churn v${challenger} for champion; the canary decides`);
-    await router.refresh();
+
     let round = 12;
     let outcome: string | undefined;
     released.then((text) => {
       outcome = text;
     });
+    // One line per 1000 requests until the live gate decides.
     while (outcome === undefined && round < 40) {
-      const accuracy = await serve(200, round++);
-      if (round % 5 !== 2 && outcome === undefined) continue; // one line per 1000 requests
-      const stats = router.stats();
-      say(
-        'canary',
-        `champion v${stats.champion.version} ${stats.champion.count} req, challenger v${stats.challenger.version ?? '-'} ${stats.challenger.count} req; accuracy ${fmt(accuracy)}`,
-      );
+      await serve(200, round++);
+      if (round % 5 === 2 && outcome === undefined) say('canary', perVersion());
     }
     say('release', await within(released, 10_000, 'the release decision'));
+    tally = new Map();
+    say(
+      'serve',
+      `shifted traffic after the release: accuracy ${fmt(await serve(1000, 50))} (${perVersion()})`,
+    );
   }
   await loop.stop();
   say('loop', `${skipped} later drift triggers skipped (cooldown), none lost`);
@@ -293,7 +324,7 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   await keel.close();
 }
 
-/** Synthetic customers; `shift` moves tenure and spend by that many standard deviations. */
+/** Synthetic customers; `shift` moves tenure up and spend down by that many standard deviations. */
 function generate(n: number, seed: number, shift: number): Labeled[] {
   let state = seed * 2654435761;
   const uniform = (): number => {
@@ -305,12 +336,12 @@ function generate(n: number, seed: number, shift: number): Labeled[] {
   const rows: Labeled[] = [];
   for (let i = 0; i < n; i++) {
     const tenure = 24 + 12 * (normal() + shift);
-    const spend = 50 + 20 * (normal() + shift);
+    const spend = 50 + 20 * (normal() - shift);
     const plan = uniform() < 0.3 ? 'pro' : 'basic';
     // The concept moves with the population: long-tenure customers churn on price.
     const score =
       -0.08 * (tenure - 24 - 12 * shift) +
-      0.05 * (spend - 50 - 20 * shift) +
+      0.05 * (spend - 50 + 20 * shift) +
       (plan === 'pro' ? -0.5 : 0.3);
     rows.push({ tenure, spend, plan, churned: score + 0.3 * normal() > 0 ? 1 : 0 });
   }

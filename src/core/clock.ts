@@ -5,6 +5,7 @@
 
 /** A source of the current time in milliseconds since the Unix epoch. */
 export interface Clock {
+  /** The current time in milliseconds since the Unix epoch. */
   now(): number;
 }
 

@@ -13,7 +13,9 @@ export type Digest = `sha256:${string}`;
 
 /** An incremental hasher producing a {@link Digest}. */
 export interface Hasher {
+  /** Feeds the next chunk of bytes. */
   update(bytes: Uint8Array): void;
+  /** The digest of every byte fed so far; call once, at the end. */
   digest(): Digest;
 }
 

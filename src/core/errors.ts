@@ -8,16 +8,27 @@ const KEEL_ERROR_MARKER: symbol = Symbol.for('keel.error');
 
 /** The stable codes of keel's errors. Compare against these, never against messages. */
 export const ErrorCodes = {
+  /** Bad input, refused before anything was written ({@link ValidationError}). */
   validation: 'KEEL_VALIDATION',
+  /** A run, model, version, alias, artifact or document that does not exist ({@link NotFoundError}). */
   notFound: 'KEEL_NOT_FOUND',
+  /** A lost compare-and-swap race or a write to something immutable ({@link ConflictError}). */
   conflict: 'KEEL_CONFLICT',
+  /** Stored bytes or records that fail their digest, checksum or hash chain ({@link IntegrityError}). */
   integrity: 'KEEL_INTEGRITY',
+  /** The authorizer refused the actor ({@link UnauthorizedError}). */
   unauthorized: 'KEEL_UNAUTHORIZED',
+  /** An alias policy is not met, e.g. gate evidence or approvals missing ({@link PolicyError}). */
   policy: 'KEEL_POLICY',
+  /** An operation ran past its time limit ({@link TimeoutError}). */
   timeout: 'KEEL_TIMEOUT',
+  /** An operation was cancelled through its `AbortSignal` ({@link AbortedError}). */
   aborted: 'KEEL_ABORTED',
+  /** A pipeline step failed for good (`PipelineRunError`). */
   pipelineFailed: 'KEEL_PIPELINE_FAILED',
+  /** A command step's program exited with a failure (`CommandFailedError`). */
   commandFailed: 'KEEL_COMMAND_FAILED',
+  /** The storage medium failed (disk full, permissions, connection) ({@link StorageError}). */
   storage: 'KEEL_STORAGE',
 } as const;
 
@@ -79,7 +90,9 @@ export class ValidationError extends KeelError {
 
 /** One validation problem: where (`path`) and what. */
 export interface ValidationIssue {
+  /** Where in the input the problem is, e.g. `['params', 'lr']` (empty: the input itself). */
   path: readonly PropertyKey[];
+  /** What is wrong there, in words. */
   message: string;
 }
 

@@ -7,7 +7,9 @@ import { EventEmitter } from 'eventemitter3';
 
 /** Payload of `listener:error`: which event's listener failed, and how. */
 export interface ListenerErrorEvent {
+  /** The event whose listener failed. */
   event: string;
+  /** What the listener threw, or the reason its promise rejected. */
   error: unknown;
 }
 
@@ -16,6 +18,7 @@ export type EventMap = object;
 
 /** The argument lists eventemitter3 sees for an event map: one payload per event. */
 export type EmitterArgs<E extends EventMap> = { [K in keyof E]: [payload: E[K]] } & {
+  /** A listener threw or rejected; the emitter and its other listeners went on. */
   'listener:error': [payload: ListenerErrorEvent];
 };
 
@@ -38,6 +41,7 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
     return super.on(event, this.guard(event, fn), context);
   }
 
+  /** Same as {@link SafeEmitter.on}. */
   override addListener<T extends Names<E>>(
     event: T,
     fn: EventListener<E, T>,
@@ -59,6 +63,7 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
     return super.removeListener(event, fn && this.guardOf(event, fn), context, once);
   }
 
+  /** Same as {@link SafeEmitter.removeListener}. */
   override off<T extends Names<E>>(
     event: T,
     fn?: EventListener<E, T>,

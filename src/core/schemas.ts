@@ -63,7 +63,9 @@ export const digestSchema: z.ZodType<`sha256:${string}`> = z
 
 /** Who does something: an id and optional roles. */
 export interface Actor {
+  /** Who acts: a user, a service account or a pipeline, as the audit log records it. */
   id: string;
+  /** Roles an {@link Authorizer} and alias policies (`allowedRoles`, `approverRoles`) check. */
   roles?: string[];
 }
 

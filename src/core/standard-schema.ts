@@ -9,23 +9,51 @@ import { describeIssues, isZod4Schema, parseWithAsync } from './validate.js';
 
 /** A schema that implements the Standard Schema v1 interface. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  /** The Standard Schema properties, under the name the specification reserves. */
   readonly '~standard': {
+    /** The version of the specification: 1. */
     readonly version: 1;
+    /** The library that made the schema, e.g. `zod`. */
     readonly vendor: string;
+    /** Validates `value`: its output, or the issues found. */
     readonly validate: (
       value: unknown,
     ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
-    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+    /** Type-level only: the input and output types. */
+    readonly types?:
+      | {
+          /** The type the schema accepts. */
+          readonly input: Input;
+          /** The type the schema produces. */
+          readonly output: Output;
+        }
+      | undefined;
   };
 }
 
 /** The result of a Standard Schema validation. */
 export type StandardSchemaResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
   | {
+      /** The validated (possibly transformed) value. */
+      readonly value: Output;
+      /** Absent on success. */
+      readonly issues?: undefined;
+    }
+  | {
+      /** What is wrong with the input. */
       readonly issues: ReadonlyArray<{
+        /** The problem, in words. */
         readonly message: string;
-        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+        /** Where in the input, as keys or `{ key }` segments. */
+        readonly path?:
+          | ReadonlyArray<
+              | PropertyKey
+              | {
+                  /** One segment of the path. */
+                  readonly key: PropertyKey;
+                }
+            >
+          | undefined;
       }>;
     };
 

@@ -23,9 +23,13 @@ export const INSTRUMENTATION_SCOPE = 'keel';
 
 /** Tracer and meter keel records with, plus cached instruments. */
 export interface Telemetry {
+  /** Where keel's spans go (a no-op until the application registers an SDK). */
   readonly tracer: Tracer;
+  /** Where keel's metrics go (a no-op until the application registers an SDK). */
   readonly meter: Meter;
+  /** A counter instrument named `name` (created once, then reused). */
   counter(name: string, description: string, unit?: string): Counter;
+  /** A histogram instrument named `name` (created once, then reused). */
   histogram(name: string, description: string, unit?: string): Histogram;
 }
 

@@ -21,9 +21,13 @@ export interface RuleBase {
 
 /** A floor and/or ceiling on one candidate metric, both inclusive. */
 export interface MetricRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'metric';
+  /** The candidate metric, by name (`evidence.candidate.metrics`). */
   metric: string;
+  /** Lowest accepted value (inclusive). */
   min?: number;
+  /** Highest accepted value (inclusive). */
   max?: number;
 }
 
@@ -32,7 +36,9 @@ export interface MetricRule extends RuleBase {
  * relative changes divided by |champion|). Without any threshold: not worse than the champion.
  */
 export interface CompareRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'compare';
+  /** The metric compared, by name, in both `candidate.metrics` and `champion.metrics`. */
   metric: string;
   /** Only `champion` (`evidence.champion`) for now. */
   baseline?: 'champion';
@@ -59,26 +65,35 @@ export type FairnessMetric =
  * differences, `min: 0.8` (the four-fifths rule) for the ratio.
  */
 export interface FairnessRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'fairness';
+  /** Which fairness metric (fairlearn's definitions). */
   metric: FairnessMetric;
   /** The name of the attribute in `evidence.candidate.groups`. */
   sensitive: string;
+  /** Highest accepted value (inclusive). */
   max?: number;
+  /** Lowest accepted value (inclusive). */
   min?: number;
 }
 
 /** A latency percentile ceiling (NumPy's linear interpolation), from `latenciesMs`. */
 export interface LatencyRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'latency';
   /** In (0, 100]. */
   percentile: number;
+  /** Highest accepted latency at that percentile, in milliseconds (inclusive). */
   maxMs: number;
 }
 
 /** A ceiling on one named cost (`evidence.candidate.costs`). */
 export interface CostRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'cost';
+  /** The cost, by name (`evidence.candidate.costs`). */
   metric: string;
+  /** Highest accepted cost (inclusive). */
   max: number;
 }
 
@@ -87,8 +102,11 @@ export interface CostRule extends RuleBase {
  * `column` not drifted. Without either: the report's own dataset verdict must be no drift.
  */
 export interface DriftRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'drift';
+  /** Highest accepted share of drifted columns, in [0, 1]. */
   maxShare?: number;
+  /** A column that must not have drifted. */
   column?: string;
 }
 
@@ -100,8 +118,11 @@ export type SignificanceTest = 'bootstrap' | 'mcnemar' | 'mann_whitney';
  * (`samples[metric]`, or `latenciesMs` when `metric` is `latenciesMs`).
  */
 export interface SignificanceRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'significance';
+  /** The per-example values compared: `samples[metric]`, or `latenciesMs`. */
   metric: string;
+  /** The test: paired bootstrap, McNemar (0/1 outcomes) or Mann-Whitney U. */
   test: SignificanceTest;
   /** Significance level in (0, 1). Default 0.05. */
   alpha?: number;
@@ -123,7 +144,9 @@ export interface SignificanceRule extends RuleBase {
  * decreased by at least `minDecrease`, a fraction of its starting value.
  */
 export interface ConvergenceRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'convergence';
+  /** The series checked, by name (`evidence.candidate.history`). */
   metric: string;
   /** Required relative decrease from start to end, >= 0 (0.5 = halved). */
   minDecrease: number;
@@ -133,6 +156,7 @@ export interface ConvergenceRule extends RuleBase {
 
 /** Training sanity: no row digest of the `test` split appears in the `train` split. */
 export interface LeakageRule extends RuleBase {
+  /** Selects this rule. */
   kind: 'leakage';
   /** The name of the training rows in `evidence.candidate.rowDigests`. */
   train: string;
@@ -156,6 +180,7 @@ export type BuiltinRule =
 
 /** A rule of a kind registered in code (`createGateEvaluator({ rules })`); its fields are JSON. */
 export interface CustomRule extends RuleBase {
+  /** The kind a code-defined rule was registered under (`createGateEvaluator({ rules })`). */
   kind: string;
   [field: string]: unknown;
 }
@@ -165,7 +190,9 @@ export type Rule = BuiltinRule | CustomRule;
 
 /** A named list of rules: plain JSON. */
 export interface GatePolicy {
+  /** The policy's name, as reports and audit entries cite it. */
   name: string;
+  /** The rules; the gate fails when a `block` rule fails. */
   rules: Rule[];
 }
 
@@ -202,6 +229,7 @@ export function createGatePolicySchema(customKinds: readonly string[] = []): z.Z
 }
 
 const common = {
+  /** The policy's name, as reports and audit entries cite it. */
   name: z.string().min(1).max(256).optional(),
   severity: z.enum(['block', 'warn']).optional(),
 };

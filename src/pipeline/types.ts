@@ -12,7 +12,12 @@ import type { RunHandle } from '../tracking/types.js';
 export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** What a step function receives first: the pipeline input and the outputs of its dependencies. */
-export type StepArgs<I, Deps> = Simplify<{ readonly input: I } & Deps>;
+export type StepArgs<I, Deps> = Simplify<
+  {
+    /** The pipeline's validated input. */
+    readonly input: I;
+  } & Deps
+>;
 
 /** A step's name, refused at compile time when it repeats an earlier step or is `input`. */
 export type NewStepName<N extends string, Outs> = N extends keyof Outs | 'input' ? never : N;
@@ -22,12 +27,17 @@ export type PipelineKeel = Keel;
 
 /** One line a step logged through `ctx.logger`. */
 export interface StepLogEntry {
+  /** Severity, as the `ctx.logger` method called. */
   level: 'debug' | 'info' | 'warn' | 'error';
+  /** The text logged. */
   message: string;
   /** Structured fields; must be JSON-serializable to be stored. */
   fields?: Record<string, unknown>;
+  /** The pipeline's name. */
   pipeline: string;
+  /** The step that logged. */
   step: string;
+  /** The attempt that logged (1 for the first). */
   attempt: number;
   /** Milliseconds since the epoch, from the keel clock. */
   timestamp: number;
@@ -159,8 +169,11 @@ export interface CacheExplain {
 
 /** What a step's cache key is the digest of (as canonical JSON). */
 export interface CacheKeyParts {
+  /** The pipeline's name. */
   pipeline: string;
+  /** The step's name. */
   step: string;
+  /** The step's `version` option, or the hash of its function's source text. */
   version: string;
   /** Digest of each argument the step receives: `input` and each dependency by name. */
   inputs: Record<string, Digest>;
@@ -171,11 +184,13 @@ export type StepStatus = 'completed' | 'failed' | 'skipped' | 'copied';
 
 /** What happened to one step. */
 export interface StepResult {
+  /** How the step ended in this run. */
   status: StepStatus;
   /** True when the output came from the cache. */
   cached: boolean;
   /** Attempts made (0 when the step did not execute: cached, copied or skipped). */
   attempts: number;
+  /** Wall time of the step, retries included (0 when it did not execute). */
   durationMs: number;
   /** The step's tracked run (absent for skipped steps). */
   runId?: string;
@@ -184,20 +199,36 @@ export interface StepResult {
   /** Digest of the stored output (canonical JSON), when it could be stored. */
   outputDigest?: Digest;
   /** Each failed attempt's error, in order (also of attempts a later retry made up for). */
-  attemptErrors?: { attempt: number; message: string; code?: string }[];
+  attemptErrors?: {
+    /** The attempt that failed (1 for the first). */
+    attempt: number;
+    /** Its error message. */
+    message: string;
+    /** Its `KeelError` code, when it had one. */
+    code?: string;
+  }[];
   /** The error that failed the step. */
-  error?: { message: string; code?: string };
+  error?: {
+    /** The error message. */
+    message: string;
+    /** Its `KeelError` code, when it had one. */
+    code?: string;
+  };
 }
 
 /** The result of a pipeline run. */
 export interface PipelineResult<Outs = Record<string, unknown>> {
+  /** The pipeline's name. */
   pipeline: string;
   /** The pipeline's tracked run: pass it as `resumeFrom` to resume. */
   runId: string;
+  /** How the run ended. */
   status: 'completed' | 'failed' | 'aborted';
   /** Each step's output (only the steps that produced one, when the run failed). */
   outputs: Outs;
+  /** Each step's status, cache use, attempts, duration and run, by step name. */
   steps: Record<string, StepResult>;
+  /** Wall time of the whole run. */
   durationMs: number;
   /** Digest of the validated input, when it has one. */
   inputDigest?: Digest;
@@ -207,14 +238,17 @@ export interface PipelineResult<Outs = Record<string, unknown>> {
 
 /** Public description of one step. */
 export interface StepInfo {
+  /** The step's name. */
   name: string;
   /** The steps it depends on. */
   deps: readonly string[];
+  /** Retries, timeout, cache and version, as declared. */
   options: Readonly<StepOptions>;
 }
 
 /** A built pipeline: run it as often as needed. */
 export interface Pipeline<In = unknown, Outs = Record<string, unknown>> {
+  /** The name given to `pipeline(name)`. */
   readonly name: string;
   /** The steps in declaration order (a topological order). */
   readonly steps: readonly StepInfo[];

@@ -28,13 +28,17 @@ export interface PipelineTestKeelOptions {
   clock?: ManualClock;
   /** Default: `memoryBackend({ clock })`. */
   backend?: Backend;
+  /** Where spans go (default: the global OpenTelemetry API). */
   tracer?: Tracer;
+  /** Where metrics go (default: the global OpenTelemetry API). */
   meter?: Meter;
 }
 
 /** A keel for tests, and the manual clock it runs on. */
 export interface PipelineTestKeel {
+  /** The keel to pass to `run()`. */
   keel: PipelineKeel;
+  /** The clock it runs on: advance it to move time. */
   clock: ManualClock;
 }
 
@@ -67,6 +71,7 @@ export interface TestRunOptions extends Omit<RunOptions, 'keel'> {
 
 /** What {@link runPipelineForTest} captured. Exactly one of `result` and `error` is set. */
 export interface PipelineTestRun<Outs> {
+  /** The keel the run used: read its tracker, registry and artifacts. */
   keel: PipelineKeel;
   /** The clock, when the helper created the keel. */
   clock: ManualClock | undefined;
@@ -140,7 +145,9 @@ export function withStep<In, Outs, N extends keyof Outs & string>(
 
 /** The tracked runs of a pipeline run: the pipeline's and one per step that ran. */
 export interface RecordedPipelineRun {
+  /** The pipeline run's tracked run. */
   run: Run;
+  /** Each step's tracked run, by step name. */
   steps: Record<string, Run>;
 }
 

@@ -7,7 +7,9 @@ import { createMemoryArtifactStore } from '../backends/memory/artifact-store.js'
 
 /** One recorded call: the method name and its arguments (bodies are not kept). */
 export interface RecordedCall {
+  /** The ArtifactStore method called. */
   method: keyof ArtifactStore;
+  /** The arguments it was called with. */
   args: unknown[];
 }
 

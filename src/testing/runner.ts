@@ -10,7 +10,9 @@ export type TestFn = () => unknown;
 
 /** The two functions every test runner offers (vitest, jest, mocha, node:test). */
 export interface TestRunner {
+  /** Groups tests, as the runner's `describe`. */
   describe(name: string, body: () => void): unknown;
+  /** Declares one test, as the runner's `it`, with an optional timeout in ms. */
   it(name: string, body: TestFn, timeoutMs?: number): unknown;
 }
 
