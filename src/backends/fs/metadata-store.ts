@@ -1,14 +1,15 @@
 /**
  * @module
  * Filesystem MetadataStore: one file per document (written to a temp file, fsynced,
- * renamed into place), per-key lock files for compare-and-swap across processes, and
- * append-only logs whose torn last record is ignored and truncated by the next append.
+ * renamed into place), per-key fenced locks for compare-and-swap across processes (a write
+ * commits only while its lock is still held, ADR 0009), and append-only logs whose torn last
+ * record is ignored and truncated by the next append.
  */
-import { constants, type FileHandle, open, rmdir } from 'node:fs/promises';
+import { constants, type FileHandle, link, lstat, rename, rmdir, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../../core/digest.js';
-import { IntegrityError } from '../../core/errors.js';
+import { ConflictError, IntegrityError, StorageError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
 import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
@@ -16,6 +17,7 @@ import {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  checkOffset,
   checkRevision,
   compareKeys,
   copyJsonValue,
@@ -25,11 +27,12 @@ import {
 } from '../../metadata/keys.js';
 import type { MetadataCapabilities, MetadataStore, Versioned } from '../../metadata/types.js';
 import {
+  assertNoSymlinks,
   errorCode,
   fsyncDir,
   listDir,
   mkdirDurable,
-  publish,
+  openNoFollow,
   readOptional,
   removeFile,
   storageError,
@@ -37,14 +40,19 @@ import {
   writeTemp,
 } from './io.js';
 import { dirName, isHashedName, keyLocation, segmentOfName } from './key-path.js';
-import { formatLine, type LogLine, lineEntries, scanLog } from './log-file.js';
+import type { HeldLock } from './lock.js';
+import { formatLine, type LogLine, lineAt, lineEntries, newWriterId, scanLog } from './log-file.js';
 import { openStoreRoot } from './store-root.js';
 
 /** Options of {@link createFsMetadataStore}. */
 export interface FsMetadataStoreOptions {
   /** Directory of the store (created if missing). Several processes may share it. */
   root: string;
-  /** A lock older than this (ms) is taken over even if its holder seems alive. Default 30 000. */
+  /**
+   * A lock held by a process on another host (or in another pid namespace) that has not been
+   * refreshed for this long (ms) is taken over; its holder can no longer commit. Locks of
+   * live processes on this host are never taken over. Default 30 000.
+   */
   lockStaleMs?: number;
   /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
   lockTimeoutMs?: number;
@@ -79,6 +87,31 @@ const optionsSchema = z
  * ```
  */
 export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataStore {
+  return createFsMetadataStoreWithHooks(opts, {});
+}
+
+/**
+ * Test hooks of the fs MetadataStore, to reproduce in one process what a pause or a crash at
+ * an exact instruction does. For keel's own tests (and adapter authors studying them); not
+ * part of the public API, and never set in production.
+ * @internal
+ */
+export interface FsMetadataStoreTestHooks {
+  /**
+   * Called under the lock right before a write commits (the document rename, the log write),
+   * after every check: a hook that deletes the lock here plays a holder paused at that point.
+   */
+  beforeCommit?(kind: 'document' | 'delete' | 'log', path: string): Promise<void> | void;
+}
+
+/**
+ * {@link createFsMetadataStore} with test hooks (see {@link FsMetadataStoreTestHooks}).
+ * @internal
+ */
+export function createFsMetadataStoreWithHooks(
+  opts: FsMetadataStoreOptions,
+  hooks: FsMetadataStoreTestHooks,
+): FsMetadataStore {
   const options = parseWith(optionsSchema, opts, 'fs metadata store options');
   const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['docs', 'logs']);
   const docsDir = join(root, 'docs');
@@ -175,6 +208,101 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
     }
   };
 
+  /**
+   * Appends one line to the log at `path` under `lock` and returns its first offset. The line
+   * is appended (O_APPEND: never over existing bytes), synced, and read back where the valid
+   * log ended: a holder that lost its lock may have slipped a line in between, which is then
+   * cut off (through the lock's private directory, so only a current holder can cut) and the
+   * write retried. `LostAfterWrite` when the lock was lost during the write.
+   */
+  const appendLocked = async (
+    lock: HeldLock,
+    log: string,
+    path: string,
+    entries: readonly JsonValue[],
+    writer: string,
+    expectedOffset?: number,
+  ): Promise<number> => {
+    assertNoSymlinks(root, dirname(path));
+    const { handle, created } = await openLogForAppend(path);
+    try {
+      const stat = await handle.stat();
+      let state = logStates.get(path);
+      if (state === undefined || state.ino !== stat.ino || state.end > stat.size) {
+        state = { ino: stat.ino, end: 0, next: 0 };
+      }
+      if (stat.size !== state.end) {
+        const points = checkpointFor(path, stat.ino);
+        for await (const item of scanLog(handle, path, state.end, state.next)) {
+          if (item.kind === 'line') addCheckpoint(points, item);
+          else state = { ino: stat.ino, end: item.end, next: item.next };
+        }
+      }
+      const { end, next: offset } = state;
+      checkOffset('fs', log, offset, expectedOffset);
+      const line = formatLine(offset, entries, writer);
+      let linked: string | undefined;
+      const cut = async (): Promise<void> => {
+        linked ??= await linkIntoLock(lock, path, stat.ino);
+        try {
+          await truncate(linked, end);
+        } catch (error) {
+          if (errorCode(error) === 'ENOENT') await lock.assertHeld(`append to the log ${path}`);
+          throw error;
+        }
+        await handle.datasync();
+      };
+      logStates.delete(path);
+      // A writer was killed mid-append (or a fenced-out one wrote past the end): drop it.
+      if ((await handle.stat()).size > end) await cut();
+      await lock.assertHeld(`append to the log ${path}`);
+      await hooks.beforeCommit?.('log', path);
+      for (let attempt = 0; ; attempt++) {
+        await writeAll(handle, line, null);
+        await handle.datasync();
+        if (await landedAt(handle, line, end)) break;
+        if (attempt >= 8) {
+          throw new StorageError(
+            `[keel] [fs] cannot append to the log ${path}: other writers keep writing past its end without holding its lock; stop the processes that share this store without keel's locking and retry`,
+            { details: { path } },
+          );
+        }
+        await cut();
+      }
+      if (created) await fsyncDir(dirname(path));
+      if (!(await lock.isHeld())) throw new LostAfterWrite(end, offset, writer);
+      logStates.set(path, { ino: stat.ino, end: end + line.length, next: offset + entries.length });
+      return offset;
+    } catch (error) {
+      if (error instanceof LostAfterWrite) throw error;
+      throw storageError(error, 'append to the log', path);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  };
+
+  /** Decides, under the lock again, whether an append that lost its lock mid-write counts. */
+  const settleLostAppend = async (
+    _lock: HeldLock,
+    path: string,
+    lost: LostAfterWrite,
+  ): Promise<number> => {
+    logStates.delete(path);
+    const handle = await openNoFollow(path, constants.O_RDONLY).catch((error: unknown) => {
+      throw storageError(error, 'read the log', path);
+    });
+    try {
+      const line = await lineAt(handle, lost.position, lost.offset);
+      if (line?.writer === lost.writer) return lost.offset;
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    throw new ConflictError(
+      `[keel] [fs] cannot append to the log ${path}: this process lost the log's lock while writing (it was taken over or removed), and the entries did not land; nothing was written, retry the append`,
+      { details: { path, reason: 'lock-lost' } },
+    );
+  };
+
   return {
     root,
     capabilities: { sharedAcrossProcesses: true },
@@ -182,7 +310,9 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
     async get(key) {
       assertKey(key);
       await init();
-      const doc = await readDocument(docPath(key), key);
+      const path = docPath(key);
+      assertNoSymlinks(root, dirname(path));
+      const doc = await readDocument(path, key);
       return doc === undefined ? undefined : { value: doc.value, revision: doc.revision };
     },
 
@@ -194,19 +324,19 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       const path = docPath(key);
       const revision = nextRevision();
       // The temp file is written and fsynced before taking the lock, to keep the lock short.
+      assertNoSymlinks(root, tmpDir);
       const temp = await writeTemp(tmpDir, JSON.stringify({ key, revision, value: copy }));
-      let published = false;
       try {
-        await locker.withLock(lockName('d', key), async () => {
+        await locker.withLock(lockName('d', key), async (lock) => {
+          assertNoSymlinks(root, dirname(path));
           if (putOpts?.ifRevision !== undefined) {
             const current = await readDocument(path, key);
             checkRevision('fs', key, current?.revision, putOpts.ifRevision);
           }
-          published = true; // publish removes the temp file itself when it fails
-          await publish(temp, path);
+          await commitDocument(lock, temp, path, hooks);
         });
       } finally {
-        if (!published) await removeFile(temp).catch(() => undefined);
+        await removeFile(temp).catch(() => undefined);
       }
       return { revision };
     },
@@ -216,11 +346,12 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       assertRevisionOption(deleteOpts?.ifRevision, false);
       await init();
       const path = docPath(key);
-      return locker.withLock(lockName('d', key), async () => {
+      return locker.withLock(lockName('d', key), async (lock) => {
+        assertNoSymlinks(root, dirname(path));
         const current = await readDocument(path, key, deleteOpts?.ifRevision === undefined);
         checkRevision('fs', key, current?.revision, deleteOpts?.ifRevision);
-        if (!(await removeFile(path))) return false;
-        await fsyncDir(dirname(path));
+        await hooks.beforeCommit?.('delete', path);
+        if (!(await removeDocument(lock, path))) return false;
         await pruneEmpty(dirname(path));
         return true;
       });
@@ -249,47 +380,20 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       const copies = copyLogEntries(entries);
       await init();
       const path = logPath(log);
-      return locker.withLock(lockName('l', log), async () => {
-        const { handle, created } = await openLogForAppend(path);
-        try {
-          const stat = await handle.stat();
-          let state = logStates.get(path);
-          if (state === undefined || state.ino !== stat.ino || state.end > stat.size) {
-            state = { ino: stat.ino, end: 0, next: 0 };
-          }
-          if (stat.size !== state.end) {
-            const points = checkpointFor(path, stat.ino);
-            for await (const item of scanLog(handle, path, state.end, state.next)) {
-              if (item.kind === 'line') {
-                addCheckpoint(points, item);
-                continue;
-              }
-              state = { ino: stat.ino, end: item.end, next: item.next };
-              // A writer was killed mid-append: drop its torn record before writing.
-              if (stat.size > item.end) {
-                await handle.truncate(item.end);
-                await handle.sync();
-              }
-            }
-          }
-          const offset = state.next;
-          const line = formatLine(offset, copies);
-          logStates.delete(path);
-          await writeAll(handle, line, state.end);
-          await handle.datasync();
-          if (created) await fsyncDir(dirname(path));
-          logStates.set(path, {
-            ino: stat.ino,
-            end: state.end + line.length,
-            next: offset + copies.length,
-          });
-          return { offset };
-        } catch (error) {
-          throw storageError(error, 'append to the log', path);
-        } finally {
-          await handle.close().catch(() => undefined);
-        }
-      });
+      const name = lockName('l', log);
+      const writer = newWriterId();
+      try {
+        const offset = await locker.withLock(name, (lock) =>
+          appendLocked(lock, log, path, copies, writer),
+        );
+        return { offset };
+      } catch (error) {
+        if (!(error instanceof LostAfterWrite)) throw error;
+        // The lock was lost while our line was being written: under the lock again, the line
+        // counts if and only if it is the one at the offset it was written for.
+        const offset = await locker.withLock(name, (lock) => settleLostAppend(lock, path, error));
+        return { offset };
+      }
     },
 
     async *read(log, readOpts) {
@@ -297,9 +401,10 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       const from = readFrom(readOpts);
       await init();
       const path = logPath(log);
+      assertNoSymlinks(root, dirname(path));
       let handle: FileHandle;
       try {
-        handle = await open(path, 'r');
+        handle = await openNoFollow(path, constants.O_RDONLY);
       } catch (error) {
         if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
         throw storageError(error, 'read the log', path);
@@ -357,6 +462,100 @@ interface Checkpoints {
   ino: number;
   offsets: number[];
   positions: number[];
+}
+
+/** An append whose lock was lost while its line was being written: it may or may not count. */
+class LostAfterWrite extends Error {
+  constructor(
+    readonly position: number,
+    readonly offset: number,
+    readonly writer: string,
+  ) {
+    super('[keel] [fs] the lock was lost during an append');
+  }
+}
+
+/**
+ * Commits a document: moves the fsynced temp file into the lock's private directory, then
+ * renames it into place from there. Both renames fail (`ConflictError`, nothing written) once
+ * the lock is no longer ours, because its private directory is then gone.
+ */
+async function commitDocument(
+  lock: HeldLock,
+  temp: string,
+  path: string,
+  hooks: FsMetadataStoreTestHooks,
+): Promise<void> {
+  const staged = join(lock.dir, 'doc');
+  try {
+    await rename(temp, staged);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') await lock.assertHeld(`write ${path}`);
+    throw storageError(error, 'stage the document', staged);
+  }
+  await hooks.beforeCommit?.('document', path);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(staged, path);
+      break;
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT' || attempt >= 5) throw storageError(error, 'publish', path);
+      // Either the lock was lost (its directory went with the staged file), or a concurrent
+      // delete removed the document's directory: recreate it and try again.
+      await lock.assertHeld(`write ${path}`);
+      await mkdirDurable(dirname(path));
+    }
+  }
+  await fsyncDir(dirname(path));
+}
+
+/**
+ * Removes a document by renaming it into the lock's private directory (a fenced commit, like
+ * {@link commitDocument}); `false` when there was none.
+ */
+async function removeDocument(lock: HeldLock, path: string): Promise<boolean> {
+  try {
+    await rename(path, join(lock.dir, 'gone'));
+  } catch (error) {
+    const code = errorCode(error);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw storageError(error, 'remove', path);
+    await lock.assertHeld(`remove ${path}`);
+    return false;
+  }
+  await fsyncDir(dirname(path));
+  await removeFile(join(lock.dir, 'gone')).catch(() => undefined);
+  return true;
+}
+
+/** A hard link to the log inside the lock's private directory: truncating through it is fenced. */
+async function linkIntoLock(lock: HeldLock, path: string, ino: number): Promise<string> {
+  const linked = join(lock.dir, 'log');
+  try {
+    await link(path, linked);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') await lock.assertHeld(`repair the log ${path}`);
+    if (errorCode(error) !== 'EEXIST') throw error;
+  }
+  // The log could have been swapped (for a link, say) since it was opened: refuse then.
+  if ((await lstat(linked)).ino !== ino) {
+    throw new StorageError(
+      `[keel] [fs] the log ${path} was replaced while being appended to; retry the append`,
+      { details: { path } },
+    );
+  }
+  return linked;
+}
+
+/** Whether `line` is what the log holds at byte `position`. */
+async function landedAt(handle: FileHandle, line: Buffer, position: number): Promise<boolean> {
+  const back = Buffer.alloc(line.length);
+  let read = 0;
+  while (read < line.length) {
+    const { bytesRead } = await handle.read(back, read, line.length - read, position + read);
+    if (bytesRead === 0) return false;
+    read += bytesRead;
+  }
+  return back.equals(line);
 }
 
 function lockName(kind: 'd' | 'l', key: string): string {
@@ -417,14 +616,15 @@ async function addRead(found: Found[], path: string, prefix: string): Promise<vo
 }
 
 async function openLogForAppend(path: string): Promise<{ handle: FileHandle; created: boolean }> {
+  const flags = constants.O_RDWR | constants.O_APPEND;
   try {
-    return { handle: await open(path, constants.O_RDWR), created: false };
+    return { handle: await openNoFollow(path, flags), created: false };
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw storageError(error, 'open the log', path);
   }
   await mkdirDurable(dirname(path));
   try {
-    return { handle: await open(path, constants.O_RDWR | constants.O_CREAT), created: true };
+    return { handle: await openNoFollow(path, flags | constants.O_CREAT, 0o666), created: true };
   } catch (error) {
     throw storageError(error, 'create the log', path);
   }
