@@ -2,16 +2,16 @@
  * @module
  * Filesystem MetadataStore: one file per document (written to a temp file, fsynced,
  * renamed into place), per-key fenced locks for compare-and-swap across processes (a write
- * commits only while its lock is still held, ADR 0009), and append-only logs whose torn last
- * record is ignored and truncated by the next append.
+ * commits only while its lock is still held, ADR 0009), append-only logs whose torn last
+ * record is ignored and truncated by the next append, and atomic batches decided in a
+ * write-ahead intent that is replayed after a crash (ADR 0010).
  */
-import { constants, type FileHandle, link, lstat, rename, rmdir, truncate } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../../core/digest.js';
-import { ConflictError, IntegrityError, StorageError } from '../../core/errors.js';
+import { StorageError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
-import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
 import {
   assertKey,
@@ -19,29 +19,21 @@ import {
   assertRevisionOption,
   checkOffset,
   checkRevision,
-  compareKeys,
+  copyBatch,
   copyJsonValue,
   copyLogEntries,
   listLimit,
   readFrom,
 } from '../../metadata/keys.js';
-import type { MetadataCapabilities, MetadataStore, Versioned } from '../../metadata/types.js';
-import {
-  assertNoSymlinks,
-  errorCode,
-  fsyncDir,
-  listDir,
-  mkdirDurable,
-  openNoFollow,
-  readOptional,
-  removeFile,
-  storageError,
-  writeAll,
-  writeTemp,
-} from './io.js';
-import { dirName, isHashedName, keyLocation, segmentOfName } from './key-path.js';
+import type { BatchResult, MetadataCapabilities, MetadataStore } from '../../metadata/types.js';
+import { commitDocument, DOC_SUFFIX, readDocument, removeDocument } from './doc-file.js';
+import { walkDocuments } from './doc-walk.js';
+import { type Intent, type IntentOp, openIntentDir } from './intents.js';
+import { assertNoSymlinks, removeFile, writeTemp } from './io.js';
+import { keyLocation } from './key-path.js';
 import type { HeldLock } from './lock.js';
-import { formatLine, type LogLine, lineAt, lineEntries, newWriterId, scanLog } from './log-file.js';
+import { newWriterId } from './log-file.js';
+import { createLogFiles, LostAfterWrite } from './log-store.js';
 import { openStoreRoot } from './store-root.js';
 
 /** Options of {@link createFsMetadataStore}. */
@@ -62,8 +54,10 @@ export interface FsMetadataStoreOptions {
 export type FsMetadataStore = MetadataStore & {
   /** Absolute path of the store directory. */
   readonly root: string;
-  /** Always `{ sharedAcrossProcesses: true }`. */
+  /** `{ sharedAcrossProcesses: true, atomicBatch: true }`. */
   readonly capabilities: MetadataCapabilities;
+  /** Atomic: every operation or none, also across a crash (see {@link MetadataStore.batch}). */
+  batch: NonNullable<MetadataStore['batch']>;
   /** Forgets in-memory log positions; the store stays usable. */
   close(): Promise<void>;
 };
@@ -78,7 +72,8 @@ const optionsSchema = z
 
 /**
  * Creates a MetadataStore in a directory. Safe to share between processes on one machine:
- * compare-and-swap and log appends take per-key lock files, every write is atomic.
+ * compare-and-swap and log appends take per-key fenced locks, every write is atomic, and
+ * `batch` commits several writes together (or none), also across a crash.
  *
  * @example
  * ```ts
@@ -98,10 +93,17 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
  */
 export interface FsMetadataStoreTestHooks {
   /**
-   * Called under the lock right before a write commits (the document rename, the log write),
-   * after every check: a hook that deletes the lock here plays a holder paused at that point.
+   * Called under the lock right before a write commits (the document rename, the log write,
+   * the batch intent's rename), after every check: a hook that deletes the lock here plays a
+   * holder paused at that point; one that throws plays a crash there (the batch's staged
+   * intent is then left behind, as a crash would leave it).
    */
-  beforeCommit?(kind: 'document' | 'delete' | 'log', path: string): Promise<void> | void;
+  beforeCommit?(kind: 'document' | 'delete' | 'log' | 'intent', path: string): Promise<void> | void;
+  /**
+   * Called once a batch's intent is committed (durable), before any of its writes is applied:
+   * a hook that throws plays a crash between the intent and the apply.
+   */
+  afterIntentCommit?(path: string): Promise<void> | void;
 }
 
 /**
@@ -113,12 +115,24 @@ export function createFsMetadataStoreWithHooks(
   hooks: FsMetadataStoreTestHooks,
 ): FsMetadataStore {
   const options = parseWith(optionsSchema, opts, 'fs metadata store options');
-  const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['docs', 'logs']);
+  const { root, tmpDir, locker, ready } = openStoreRoot(options, ['docs', 'logs', 'intents']);
   const docsDir = join(root, 'docs');
   const logsDir = join(root, 'logs');
+  const intentsDir = join(root, 'intents');
   const nextRevision = createIdGenerator();
-  const logStates = new Map<string, LogState>();
-  const checkpoints = new Map<string, Checkpoints>();
+  const nextBatchId = createIdGenerator();
+  const intents = openIntentDir(root, intentsDir, tmpDir);
+  const { beforeCommit } = hooks;
+  const logs = createLogFiles(
+    root,
+    beforeCommit === undefined ? undefined : (path) => beforeCommit('log', path),
+  );
+  let swept: Promise<void> | undefined;
+  const init = async (): Promise<void> => {
+    await ready();
+    swept ??= intents.sweep();
+    await swept;
+  };
 
   const docPath = (key: string): string => {
     const { dirs, file } = keyLocation(key, DOC_SUFFIX);
@@ -127,15 +141,6 @@ export function createFsMetadataStoreWithHooks(
   const logPath = (log: string): string => {
     const { dirs, file } = keyLocation(log, LOG_SUFFIX);
     return join(logsDir, ...dirs, file);
-  };
-
-  const checkpointFor = (path: string, ino: number): Checkpoints => {
-    let points = checkpoints.get(path);
-    if (points?.ino !== ino) {
-      points = { ino, offsets: [0], positions: [0] };
-      checkpoints.set(path, points);
-    }
-    return points;
   };
 
   /** Removes now-empty directories from `dir` up to (not including) the docs root. */
@@ -150,166 +155,111 @@ export function createFsMetadataStoreWithHooks(
     }
   };
 
-  /** Paths of every document whose key starts with `prefix`, reading only reachable directories. */
-  const collect = async (prefix: string): Promise<Found[]> => {
-    const parts = prefix.split('/');
-    const partial = parts.pop()!;
-    if (parts.some((segment) => segment === '')) return [];
-    const found: Found[] = [];
-    let dir = docsDir;
-    // Keys too deep for the path budget live as hashed files in an ancestor directory.
-    for (const segment of parts) {
-      for (const name of await listDir(dir)) {
-        if (isHashedName(name, DOC_SUFFIX)) await addRead(found, join(dir, name), prefix);
-      }
-      dir = join(dir, dirName(segment));
-    }
-    const base = parts.length === 0 ? '' : `${parts.join('/')}/`;
-    for (const name of await listDir(dir)) {
-      const path = join(dir, name);
-      if (name.endsWith(DOC_SUFFIX)) {
-        const segment = segmentOfName(name, DOC_SUFFIX);
-        if (segment !== undefined) {
-          if (segment.startsWith(partial)) found.push({ key: base + segment, path });
-        } else if (isHashedName(name, DOC_SUFFIX)) {
-          await addRead(found, path, prefix);
-        }
-        continue;
-      }
-      const segment = segmentOfName(name, '');
-      if (segment !== undefined) {
-        if (segment.startsWith(partial)) await walk(found, path, `${base}${segment}/`, prefix);
-      } else if (isHashedName(name, '')) {
-        await walk(found, path, undefined, prefix);
-      }
-    }
-    return found;
-  };
-
-  const walk = async (
-    found: Found[],
-    dir: string,
-    base: string | undefined,
-    prefix: string,
-  ): Promise<void> => {
-    for (const name of await listDir(dir)) {
-      const path = join(dir, name);
-      if (name.endsWith(DOC_SUFFIX)) {
-        const segment = segmentOfName(name, DOC_SUFFIX);
-        if (segment !== undefined && base !== undefined) found.push({ key: base + segment, path });
-        else if (segment !== undefined || isHashedName(name, DOC_SUFFIX))
-          await addRead(found, path, prefix);
-        continue;
-      }
-      const segment = segmentOfName(name, '');
-      if (segment !== undefined)
-        await walk(found, path, base === undefined ? undefined : `${base}${segment}/`, prefix);
-      else if (isHashedName(name, '')) await walk(found, path, undefined, prefix);
-    }
+  /** Writes a document's fsynced temp file (outside any lock, to keep locks short). */
+  const tempDocument = async (key: string, revision: string, value: unknown): Promise<string> => {
+    assertNoSymlinks(root, tmpDir);
+    return writeTemp(tmpDir, JSON.stringify({ key, revision, value }));
   };
 
   /**
-   * Appends one line to the log at `path` under `lock` and returns its first offset. The line
-   * is appended (O_APPEND: never over existing bytes), synced, and read back where the valid
-   * log ended: a holder that lost its lock may have slipped a line in between, which is then
-   * cut off (through the lock's private directory, so only a current holder can cut) and the
-   * write retried. `LostAfterWrite` when the lock was lost during the write.
+   * Runs `fn` under the locks `names`, once no committed batch holding one of them is left
+   * unapplied (those are completed first), and after revoking the batches still being decided
+   * that name one of them (their holders lost those locks).
    */
-  const appendLocked = async (
-    lock: HeldLock,
-    log: string,
-    path: string,
-    entries: readonly JsonValue[],
-    writer: string,
-    expectedOffset?: number,
-  ): Promise<number> => {
-    assertNoSymlinks(root, dirname(path));
-    const { handle, created } = await openLogForAppend(path);
-    try {
-      const stat = await handle.stat();
-      let state = logStates.get(path);
-      if (state === undefined || state.ino !== stat.ino || state.end > stat.size) {
-        state = { ino: stat.ino, end: 0, next: 0 };
+  const underLocks = async <T>(
+    names: readonly string[],
+    fn: (locks: ReadonlyMap<string, HeldLock>) => Promise<T>,
+  ): Promise<T> => {
+    for (let round = 0; ; round++) {
+      const outcome = await locker.withLocks(
+        names,
+        async (locks): Promise<{ done: true; value: T } | { done: false; pending: Intent[] }> => {
+          const pending = await intents.claim(new Set(names));
+          if (pending.length > 0) return { done: false, pending };
+          return { done: true, value: await fn(locks) };
+        },
+      );
+      if (outcome.done) return outcome.value;
+      for (const intent of outcome.pending) await replay(intent);
+      if (round >= 20) {
+        throw new StorageError(
+          `[keel] [fs] cannot write to ${root}: committed batches keep appearing on the same keys; retry later`,
+          { details: { root } },
+        );
       }
-      if (stat.size !== state.end) {
-        const points = checkpointFor(path, stat.ino);
-        for await (const item of scanLog(handle, path, state.end, state.next)) {
-          if (item.kind === 'line') addCheckpoint(points, item);
-          else state = { ino: stat.ino, end: item.end, next: item.next };
-        }
-      }
-      const { end, next: offset } = state;
-      checkOffset('fs', log, offset, expectedOffset);
-      const line = formatLine(offset, entries, writer);
-      let linked: string | undefined;
-      const cut = async (): Promise<void> => {
-        linked ??= await linkIntoLock(lock, path, stat.ino);
-        try {
-          await truncate(linked, end);
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') await lock.assertHeld(`append to the log ${path}`);
-          throw error;
-        }
-        await handle.datasync();
-      };
-      logStates.delete(path);
-      // A writer was killed mid-append (or a fenced-out one wrote past the end): drop it.
-      if ((await handle.stat()).size > end) await cut();
-      await lock.assertHeld(`append to the log ${path}`);
-      await hooks.beforeCommit?.('log', path);
-      for (let attempt = 0; ; attempt++) {
-        await writeAll(handle, line, null);
-        await handle.datasync();
-        if (await landedAt(handle, line, end)) break;
-        if (attempt >= 8) {
-          throw new StorageError(
-            `[keel] [fs] cannot append to the log ${path}: other writers keep writing past its end without holding its lock; stop the processes that share this store without keel's locking and retry`,
-            { details: { path } },
-          );
-        }
-        await cut();
-      }
-      if (created) await fsyncDir(dirname(path));
-      if (!(await lock.isHeld())) throw new LostAfterWrite(end, offset, writer);
-      logStates.set(path, { ino: stat.ino, end: end + line.length, next: offset + entries.length });
-      return offset;
-    } catch (error) {
-      if (error instanceof LostAfterWrite) throw error;
-      throw storageError(error, 'append to the log', path);
-    } finally {
-      await handle.close().catch(() => undefined);
     }
   };
 
-  /** Decides, under the lock again, whether an append that lost its lock mid-write counts. */
-  const settleLostAppend = async (
-    _lock: HeldLock,
-    path: string,
-    lost: LostAfterWrite,
-  ): Promise<number> => {
-    logStates.delete(path);
-    const handle = await openNoFollow(path, constants.O_RDONLY).catch((error: unknown) => {
-      throw storageError(error, 'read the log', path);
+  /** Completes a committed batch under all of its locks, then removes its intent. */
+  const replay = async (intent: Intent): Promise<void> => {
+    await locker.withLocks(intent.locks, async (locks) => {
+      const current = await intents.reload(intent.id);
+      if (current === undefined) return; // completed meanwhile
+      await intents.claim(new Set(current.locks), current.id);
+      await applyIntent(current, locks);
+      await intents.remove(current.id);
     });
-    try {
-      const line = await lineAt(handle, lost.position, lost.offset);
-      if (line?.writer === lost.writer) return lost.offset;
-    } finally {
-      await handle.close().catch(() => undefined);
+  };
+
+  /** Completes the committed batches that touch what an operation is about to read. */
+  const settle = async (touches: (op: IntentOp) => boolean): Promise<void> => {
+    for (const intent of await intents.committed(touches)) await replay(intent);
+  };
+
+  /**
+   * Applies every write of a committed batch, each one only if it is not applied yet: the
+   * batch's own process applies them right after committing, a replay after a crash (or after
+   * the batch's process lost a lock) finishes what is missing. Nobody else writes these keys
+   * meanwhile: every writer completes the committed batches on its keys first.
+   */
+  const applyIntent = async (
+    intent: Intent,
+    locks: ReadonlyMap<string, HeldLock>,
+    temps?: ReadonlyMap<string, string>,
+  ): Promise<void> => {
+    for (const op of intent.ops) {
+      const lock = locks.get(op.lock);
+      if (lock === undefined) throw new Error(`[keel] [fs] batch ${intent.id} lacks ${op.lock}`);
+      if (op.op === 'append') {
+        try {
+          await logs.replay(lock, op.log, logPath(op.log), op.entries, op.writer, op.offset);
+        } catch (error) {
+          // The line landed or not: the next replay tells by its writer id.
+          if (error instanceof LostAfterWrite) await lock.assertHeld('apply the batch');
+          throw error;
+        }
+        continue;
+      }
+      const path = docPath(op.key);
+      assertNoSymlinks(root, dirname(path));
+      const current = (await readDocument(path, op.key, true))?.revision ?? null;
+      if (op.op === 'delete') {
+        if (current !== null && current === op.prior) {
+          await removeDocument(lock, path);
+          await pruneEmpty(dirname(path));
+        }
+        continue;
+      }
+      // Applied already, or (impossible without writers bypassing keel) overwritten since.
+      if (current === op.revision || current !== op.prior) continue;
+      const given = temps?.get(op.key);
+      const temp = given ?? (await tempDocument(op.key, op.revision, op.value));
+      try {
+        await commitDocument(lock, temp, path, beforeCommit);
+      } finally {
+        if (given === undefined) await removeFile(temp).catch(() => undefined);
+      }
     }
-    throw new ConflictError(
-      `[keel] [fs] cannot append to the log ${path}: this process lost the log's lock while writing (it was taken over or removed), and the entries did not land; nothing was written, retry the append`,
-      { details: { path, reason: 'lock-lost' } },
-    );
   };
 
   return {
     root,
-    capabilities: { sharedAcrossProcesses: true },
+    capabilities: { sharedAcrossProcesses: true, atomicBatch: true },
 
     async get(key) {
       assertKey(key);
       await init();
+      await settle((op) => op.op !== 'append' && op.key === key);
       const path = docPath(key);
       assertNoSymlinks(root, dirname(path));
       const doc = await readDocument(path, key);
@@ -323,17 +273,15 @@ export function createFsMetadataStoreWithHooks(
       await init();
       const path = docPath(key);
       const revision = nextRevision();
-      // The temp file is written and fsynced before taking the lock, to keep the lock short.
-      assertNoSymlinks(root, tmpDir);
-      const temp = await writeTemp(tmpDir, JSON.stringify({ key, revision, value: copy }));
+      const temp = await tempDocument(key, revision, copy);
       try {
-        await locker.withLock(lockName('d', key), async (lock) => {
+        await underLocks([lockName('d', key)], async (locks) => {
           assertNoSymlinks(root, dirname(path));
           if (putOpts?.ifRevision !== undefined) {
             const current = await readDocument(path, key);
             checkRevision('fs', key, current?.revision, putOpts.ifRevision);
           }
-          await commitDocument(lock, temp, path, hooks);
+          await commitDocument(locks.get(lockName('d', key))!, temp, path, beforeCommit);
         });
       } finally {
         await removeFile(temp).catch(() => undefined);
@@ -346,12 +294,13 @@ export function createFsMetadataStoreWithHooks(
       assertRevisionOption(deleteOpts?.ifRevision, false);
       await init();
       const path = docPath(key);
-      return locker.withLock(lockName('d', key), async (lock) => {
+      const name = lockName('d', key);
+      return underLocks([name], async (locks) => {
         assertNoSymlinks(root, dirname(path));
         const current = await readDocument(path, key, deleteOpts?.ifRevision === undefined);
         checkRevision('fs', key, current?.revision, deleteOpts?.ifRevision);
-        await hooks.beforeCommit?.('delete', path);
-        if (!(await removeDocument(lock, path))) return false;
+        await beforeCommit?.('delete', path);
+        if (!(await removeDocument(locks.get(name)!, path))) return false;
         await pruneEmpty(dirname(path));
         return true;
       });
@@ -360,18 +309,19 @@ export function createFsMetadataStoreWithHooks(
     async *list(prefix, listOpts) {
       assertPrefix(prefix);
       const limit = listLimit(listOpts);
-      const after = listOpts?.after;
       await init();
-      const found = (await collect(prefix))
-        .filter((f) => f.key.startsWith(prefix) && (after === undefined || f.key > after))
-        .sort((a, b) => compareKeys(a.key, b.key));
+      await settle((op) => op.op !== 'append' && op.key.startsWith(prefix));
       let count = 0;
-      for (const entry of found) {
-        if (count >= limit) return;
-        const doc = entry.doc ?? (await readDocument(entry.path, entry.key));
+      for await (const found of walkDocuments({
+        root,
+        docsDir,
+        prefix,
+        after: listOpts?.after,
+      })) {
+        const doc = found.doc ?? (await readDocument(found.path, found.key));
         if (doc === undefined) continue; // deleted since the directory was read
-        count++;
-        yield { key: entry.key, value: doc.value, revision: doc.revision };
+        yield { key: found.key, value: doc.value, revision: doc.revision };
+        if (++count >= limit) return;
       }
     },
 
@@ -383,15 +333,15 @@ export function createFsMetadataStoreWithHooks(
       const name = lockName('l', log);
       const writer = newWriterId();
       try {
-        const offset = await locker.withLock(name, (lock) =>
-          appendLocked(lock, log, path, copies, writer),
+        const offset = await underLocks([name], (locks) =>
+          logs.append(locks.get(name)!, log, path, copies, writer),
         );
         return { offset };
       } catch (error) {
         if (!(error instanceof LostAfterWrite)) throw error;
         // The lock was lost while our line was being written: under the lock again, the line
         // counts if and only if it is the one at the offset it was written for.
-        const offset = await locker.withLock(name, (lock) => settleLostAppend(lock, path, error));
+        const offset = await locker.withLock(name, () => logs.settle(path, error));
         return { offset };
       }
     },
@@ -400,254 +350,114 @@ export function createFsMetadataStoreWithHooks(
       assertKey(log, 'log name');
       const from = readFrom(readOpts);
       await init();
-      const path = logPath(log);
-      assertNoSymlinks(root, dirname(path));
-      let handle: FileHandle;
+      await settle((op) => op.op === 'append' && op.log === log);
+      yield* logs.read(logPath(log), from);
+    },
+
+    async batch(operations) {
+      const ops = copyBatch(operations);
+      await init();
+      const id = nextBatchId();
+      const planned = ops.map((op) =>
+        op.op === 'append'
+          ? { ...op, lock: lockName('l', op.log), path: logPath(op.log) }
+          : { ...op, lock: lockName('d', op.key), path: docPath(op.key) },
+      );
+      // Document temp files are written (and fsynced) before the locks, to keep them short.
+      const revisions = new Map<string, string>();
+      const temps = new Map<string, string>();
       try {
-        handle = await openNoFollow(path, constants.O_RDONLY);
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
-        throw storageError(error, 'read the log', path);
-      }
-      try {
-        const points = checkpointFor(path, (await handle.stat()).ino);
-        const start = nearestCheckpoint(points, from);
-        for await (const item of scanLog(
-          handle,
-          path,
-          points.positions[start]!,
-          points.offsets[start]!,
-          { before: from, visit: (line) => addCheckpoint(points, line) },
-        )) {
-          if (item.kind === 'end') return;
-          addCheckpoint(points, item);
-          if (item.offset + item.count <= from) continue;
-          const entries = lineEntries(item, path);
-          for (let i = 0; i < entries.length; i++) {
-            if (item.offset + i >= from) yield { offset: item.offset + i, entry: entries[i]! };
-          }
+        for (const op of planned) {
+          if (op.op !== 'put') continue;
+          const revision = nextRevision();
+          revisions.set(op.key, revision);
+          temps.set(op.key, await tempDocument(op.key, revision, op.value));
         }
+        return await underLocks(
+          planned.map((op) => op.lock),
+          async (locks) => {
+            // Every condition against the state before the batch; one failing: nothing written.
+            const decided: IntentOp[] = [];
+            const results: BatchResult[] = [];
+            for (const op of planned) {
+              if (op.op === 'append') {
+                const offset = await logs.length(op.path);
+                checkOffset('fs', op.log, offset, op.expectedOffset);
+                decided.push({
+                  op: 'append',
+                  log: op.log,
+                  lock: op.lock,
+                  offset,
+                  writer: newWriterId(),
+                  entries: op.entries,
+                });
+                results.push({ op: 'append', log: op.log, offset });
+                continue;
+              }
+              assertNoSymlinks(root, dirname(op.path));
+              const current = await readDocument(op.path, op.key);
+              if (op.op === 'put' || op.ifRevision !== undefined) {
+                checkRevision('fs', op.key, current?.revision, op.ifRevision);
+              }
+              const prior = current?.revision ?? null;
+              if (op.op === 'put') {
+                const revision = revisions.get(op.key)!;
+                decided.push({
+                  op: 'put',
+                  key: op.key,
+                  lock: op.lock,
+                  prior,
+                  revision,
+                  value: op.value,
+                });
+                results.push({ op: 'put', key: op.key, revision });
+              } else {
+                decided.push({ op: 'delete', key: op.key, lock: op.lock, prior });
+                results.push({ op: 'delete', key: op.key, deleted: current !== undefined });
+              }
+            }
+            const intent: Intent = { v: 1, id, locks: [...locks.keys()].sort(), ops: decided };
+            const staged = await intents.stage(intent);
+            try {
+              for (const lock of locks.values()) await lock.assertHeld('commit the batch');
+            } catch (error) {
+              await staged.discard();
+              throw error;
+            }
+            const intentPath = join(intentsDir, `${id}.json`);
+            await beforeCommit?.('intent', intentPath);
+            try {
+              await staged.commit();
+            } catch (error) {
+              await staged.discard();
+              throw error;
+            }
+            // Committed: from here on the batch happens, whoever finishes applying it.
+            await hooks.afterIntentCommit?.(intentPath);
+            try {
+              await applyIntent(intent, locks, temps);
+              await intents.remove(id);
+            } catch {
+              // The batch is decided and durable: the next writer or reader of these keys
+              // completes it from its intent (after a lost lock, say, or a full disk, and then
+              // reports what still fails). Telling the caller it failed would invite a retry.
+            }
+            return results;
+          },
+        );
       } finally {
-        await handle.close().catch(() => undefined);
+        for (const temp of temps.values()) await removeFile(temp).catch(() => undefined);
       }
     },
 
     async close() {
-      logStates.clear();
-      checkpoints.clear();
+      logs.forget();
     },
   };
 }
 
-const DOC_SUFFIX = '.json';
 const LOG_SUFFIX = '.log';
-/** Checkpoints are kept at most this many bytes apart, so reading from an offset skips ahead. */
-const CHECKPOINT_SPACING = 64 * 1024;
-
-interface Found {
-  key: string;
-  path: string;
-  doc?: Versioned;
-}
-
-/** Where the valid part of a log ends, as last seen by this process under the lock. */
-interface LogState {
-  ino: number;
-  end: number;
-  next: number;
-}
-
-/** Known line starts of one log file (parallel arrays, ascending). */
-interface Checkpoints {
-  ino: number;
-  offsets: number[];
-  positions: number[];
-}
-
-/** An append whose lock was lost while its line was being written: it may or may not count. */
-class LostAfterWrite extends Error {
-  constructor(
-    readonly position: number,
-    readonly offset: number,
-    readonly writer: string,
-  ) {
-    super('[keel] [fs] the lock was lost during an append');
-  }
-}
-
-/**
- * Commits a document: moves the fsynced temp file into the lock's private directory, then
- * renames it into place from there. Both renames fail (`ConflictError`, nothing written) once
- * the lock is no longer ours, because its private directory is then gone.
- */
-async function commitDocument(
-  lock: HeldLock,
-  temp: string,
-  path: string,
-  hooks: FsMetadataStoreTestHooks,
-): Promise<void> {
-  const staged = join(lock.dir, 'doc');
-  try {
-    await rename(temp, staged);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') await lock.assertHeld(`write ${path}`);
-    throw storageError(error, 'stage the document', staged);
-  }
-  await hooks.beforeCommit?.('document', path);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rename(staged, path);
-      break;
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT' || attempt >= 5) throw storageError(error, 'publish', path);
-      // Either the lock was lost (its directory went with the staged file), or a concurrent
-      // delete removed the document's directory: recreate it and try again.
-      await lock.assertHeld(`write ${path}`);
-      await mkdirDurable(dirname(path));
-    }
-  }
-  await fsyncDir(dirname(path));
-}
-
-/**
- * Removes a document by renaming it into the lock's private directory (a fenced commit, like
- * {@link commitDocument}); `false` when there was none.
- */
-async function removeDocument(lock: HeldLock, path: string): Promise<boolean> {
-  try {
-    await rename(path, join(lock.dir, 'gone'));
-  } catch (error) {
-    const code = errorCode(error);
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw storageError(error, 'remove', path);
-    await lock.assertHeld(`remove ${path}`);
-    return false;
-  }
-  await fsyncDir(dirname(path));
-  await removeFile(join(lock.dir, 'gone')).catch(() => undefined);
-  return true;
-}
-
-/** A hard link to the log inside the lock's private directory: truncating through it is fenced. */
-async function linkIntoLock(lock: HeldLock, path: string, ino: number): Promise<string> {
-  const linked = join(lock.dir, 'log');
-  try {
-    await link(path, linked);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') await lock.assertHeld(`repair the log ${path}`);
-    if (errorCode(error) !== 'EEXIST') throw error;
-  }
-  // The log could have been swapped (for a link, say) since it was opened: refuse then.
-  if ((await lstat(linked)).ino !== ino) {
-    throw new StorageError(
-      `[keel] [fs] the log ${path} was replaced while being appended to; retry the append`,
-      { details: { path } },
-    );
-  }
-  return linked;
-}
-
-/** Whether `line` is what the log holds at byte `position`. */
-async function landedAt(handle: FileHandle, line: Buffer, position: number): Promise<boolean> {
-  const back = Buffer.alloc(line.length);
-  let read = 0;
-  while (read < line.length) {
-    const { bytesRead } = await handle.read(back, read, line.length - read, position + read);
-    if (bytesRead === 0) return false;
-    read += bytesRead;
-  }
-  return back.equals(line);
-}
 
 function lockName(kind: 'd' | 'l', key: string): string {
   return `${kind}-${sha256(`${kind}\u0000${key}`).slice(7, 47)}`;
-}
-
-/**
- * Reads a document file; `undefined` when absent. A file that does not parse, or that
- * records another key, throws `IntegrityError` (unless `lenient`, then it counts as absent).
- */
-async function readDocument(
-  path: string,
-  key: string,
-  lenient = false,
-): Promise<Versioned | undefined> {
-  const bytes = await readOptional(path);
-  if (bytes === undefined) return undefined;
-  const doc = parseDocument(bytes.toString('utf8'));
-  if (doc !== undefined && doc.key === key) return { value: doc.value, revision: doc.revision };
-  if (lenient) return undefined;
-  throw new IntegrityError(
-    `[keel] [fs] the document file ${path} ${doc === undefined ? 'is unreadable' : `holds the key ${JSON.stringify(doc.key)}`}, not a document for ${JSON.stringify(key)}: restore it from a backup, or put the key again without ifRevision`,
-    { details: { path, key } },
-  );
-}
-
-function parseDocument(
-  text: string,
-): { key: string; revision: string; value: JsonValue } | undefined {
-  let parsed: JsonValue;
-  try {
-    parsed = parseJsonSafe(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { key, revision, value } = parsed;
-  if (typeof key !== 'string' || typeof revision !== 'string' || value === undefined)
-    return undefined;
-  return { key, revision, value };
-}
-
-/** Reads a hashed file (its key is only inside) and keeps it when its key has the prefix. */
-async function addRead(found: Found[], path: string, prefix: string): Promise<void> {
-  const bytes = await readOptional(path);
-  if (bytes === undefined) return;
-  const doc = parseDocument(bytes.toString('utf8'));
-  if (doc === undefined) {
-    throw new IntegrityError(
-      `[keel] [fs] the document file ${path} is unreadable: restore it from a backup or delete it`,
-      {
-        details: { path },
-      },
-    );
-  }
-  if (doc.key.startsWith(prefix))
-    found.push({ key: doc.key, path, doc: { value: doc.value, revision: doc.revision } });
-}
-
-async function openLogForAppend(path: string): Promise<{ handle: FileHandle; created: boolean }> {
-  const flags = constants.O_RDWR | constants.O_APPEND;
-  try {
-    return { handle: await openNoFollow(path, flags), created: false };
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw storageError(error, 'open the log', path);
-  }
-  await mkdirDurable(dirname(path));
-  try {
-    return { handle: await openNoFollow(path, flags | constants.O_CREAT, 0o666), created: true };
-  } catch (error) {
-    throw storageError(error, 'create the log', path);
-  }
-}
-
-function nearestCheckpoint(points: Checkpoints, from: number): number {
-  let lo = 0;
-  let hi = points.offsets.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (points.offsets[mid]! <= from) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-function addCheckpoint(points: Checkpoints, line: LogLine): void {
-  const last = points.offsets.length - 1;
-  if (
-    line.offset > points.offsets[last]! &&
-    line.start - points.positions[last]! >= CHECKPOINT_SPACING
-  ) {
-    points.offsets.push(line.offset);
-    points.positions.push(line.start);
-  }
 }
