@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,14 +7,12 @@ import {
 } from '../../src/backends/fs/metadata-store.js';
 import { isKeelError } from '../../src/core/errors.js';
 import { collect } from '../../src/testing/assert.js';
-import { errorOf, tempRoot } from './helpers.js';
+import { deleteHeldLocks, errorOf, tempRoot } from './helpers.js';
 
 class SimulatedCrash extends Error {}
 
 function deleteLocks(root: string): void {
-  for (const name of readdirSync(join(root, 'locks'))) {
-    if (name.endsWith('.lock')) rmSync(join(root, 'locks', name), { recursive: true, force: true });
-  }
+  deleteHeldLocks(join(root, 'locks'));
 }
 
 const intentFiles = (root: string) =>

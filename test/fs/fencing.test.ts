@@ -1,4 +1,3 @@
-import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,13 +6,10 @@ import {
 } from '../../src/backends/fs/metadata-store.js';
 import { isKeelError } from '../../src/core/errors.js';
 import { collect } from '../../src/testing/assert.js';
-import { errorOf, tempRoot } from './helpers.js';
+import { deleteHeldLocks, errorOf, tempRoot } from './helpers.js';
 
-/** Deletes every held lock of the store, as an operator (or a cleanup script) might. */
 function deleteLocks(root: string): void {
-  for (const name of readdirSync(join(root, 'locks'))) {
-    if (name.endsWith('.lock')) rmSync(join(root, 'locks', name), { recursive: true, force: true });
-  }
+  deleteHeldLocks(join(root, 'locks'));
 }
 
 /**

@@ -1,11 +1,10 @@
-import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fsBackend } from '../../src/backends/fs/backend.js';
 import { createFsMetadataStore } from '../../src/backends/fs/metadata-store.js';
 import { createKeel } from '../../src/keel.js';
 import { collect } from '../../src/testing/assert.js';
-import { tempRoot } from '../fs/helpers.js';
+import { deleteHeldLocks, tempRoot } from '../fs/helpers.js';
 import { startWorker, type Worker } from './spawn.js';
 
 const STALE_MS = 100;
@@ -16,13 +15,7 @@ function sleep(ms: number): Promise<void> {
 
 /** Removes every held lock of the store, as an operator (or a cleanup script) might. */
 function deleteLocks(root: string): number {
-  let removed = 0;
-  for (const name of readdirSync(join(root, 'locks'))) {
-    if (!name.endsWith('.lock')) continue;
-    rmSync(join(root, 'locks', name), { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
+  return deleteHeldLocks(join(root, 'locks'));
 }
 
 /** Pauses `victim` past lockStaleMs and deletes the locks under `root` meanwhile, `times` times. */

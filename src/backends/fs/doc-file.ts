@@ -10,7 +10,15 @@ import { dirname, join } from 'node:path';
 import { IntegrityError } from '../../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import type { Versioned } from '../../metadata/types.js';
-import { errorCode, fsyncDir, mkdirDurable, readOptional, removeFile, storageError } from './io.js';
+import {
+  assertNotSymlink,
+  errorCode,
+  fsyncDir,
+  mkdirDurable,
+  readOptional,
+  removeFile,
+  storageError,
+} from './io.js';
 import type { HeldLock } from './lock.js';
 
 /** File-name suffix of a document. */
@@ -83,6 +91,9 @@ export async function commitDocument(
     throw storageError(error, 'stage the document', staged);
   }
   await beforeCommit?.('document', path);
+  // A rename would replace a link without following it; refuse it all the same, as every
+  // read of that path does, so that a planted link is reported instead of silently dropped.
+  assertNotSymlink(path);
   for (let attempt = 0; ; attempt++) {
     try {
       await rename(staged, path);

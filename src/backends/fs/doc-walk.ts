@@ -7,7 +7,7 @@
  * or outside the prefix are never opened. Symbolic links are refused, never followed.
  */
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { IntegrityError } from '../../core/errors.js';
 import { compareKeys } from '../../metadata/keys.js';
 import type { Versioned } from '../../metadata/types.js';
@@ -58,10 +58,14 @@ interface WalkState extends DocWalk {
   hashedDirs: Map<string, string | undefined>;
 }
 
-/** One entry of a directory, ready to be ordered: a document, or a subtree `P/...`. */
+/**
+ * One entry of a directory, ready to be ordered by `rel`: its key (a document) or the start
+ * of its keys (`segment/`, a subtree) relative to the directory's `base`, which all entries
+ * share, so comparing `rel` orders the keys without building each of them.
+ */
 type Item =
-  | { kind: 'doc'; sort: string; found: WalkedDocument }
-  | { kind: 'dir'; sort: string; path: string | undefined; extras: WalkedDocument[] };
+  | { kind: 'doc'; rel: string; name: string; found?: WalkedDocument }
+  | { kind: 'dir'; rel: string; path: string | undefined; extras: WalkedDocument[] };
 
 async function* walkDir(
   state: WalkState,
@@ -69,19 +73,26 @@ async function* walkDir(
   base: string,
   inherited: WalkedDocument[],
 ): AsyncGenerator<WalkedDocument> {
+  const bounds = relativeBounds(state, base);
+  if (bounds === undefined) return;
+  const { prefix, after } = bounds;
+  const wants = (rel: string): boolean =>
+    rel.startsWith(prefix) && (after === undefined || compareKeys(rel, after) > 0);
   const items: Item[] = [];
   const extras = [...inherited];
   const dirs = new Map<string, Item & { kind: 'dir' }>();
   const addDir = (segment: string, path: string | undefined): void => {
-    const sort = `${base}${segment}/`;
-    if (!inRange(state, sort)) return;
-    const existing = dirs.get(sort);
+    const rel = `${segment}/`;
+    // A subtree can hold a listed key unless it is outside the prefix or wholly before `after`.
+    if (!rel.startsWith(prefix) && !prefix.startsWith(rel)) return;
+    if (after !== undefined && !after.startsWith(rel) && compareKeys(after, rel) >= 0) return;
+    const existing = dirs.get(rel);
     if (existing !== undefined) {
       existing.path ??= path;
       return;
     }
-    const item: Item & { kind: 'dir' } = { kind: 'dir', sort, path, extras: [] };
-    dirs.set(sort, item);
+    const item: Item & { kind: 'dir' } = { kind: 'dir', rel, path, extras: [] };
+    dirs.set(rel, item);
     items.push(item);
   };
   if (dir !== undefined) {
@@ -90,16 +101,14 @@ async function* walkDir(
       if (name.endsWith(DOC_SUFFIX)) {
         const segment = plainSegment(name.slice(0, -DOC_SUFFIX.length));
         if (segment !== undefined) {
-          const key = base + segment;
-          if (wanted(state, key))
-            items.push({ kind: 'doc', sort: key, found: { key, path: join(dir, name) } });
+          if (wants(segment)) items.push({ kind: 'doc', rel: segment, name });
         } else if (isHashedName(name, DOC_SUFFIX)) {
           await addHashed(extras, join(dir, name), state.prefix);
         }
         continue;
       }
       const segment = plainSegment(name);
-      if (segment !== undefined) addDir(segment, join(dir, name));
+      if (segment !== undefined) addDir(segment, `${dir}${sep}${name}`);
       else if (isHashedName(name, '')) {
         const path = join(dir, name);
         const resolved = await hashedDirSegment(state, path, depth);
@@ -110,41 +119,44 @@ async function* walkDir(
   // A folded deep key belongs to the subtree of its next segment, whether or not that
   // subtree has a directory here.
   for (const found of extras) {
-    if (!wanted(state, found.key)) continue;
     const rest = found.key.slice(base.length);
+    if (!wants(rest)) continue;
     const slash = rest.indexOf('/');
     if (slash === -1) {
-      items.push({ kind: 'doc', sort: found.key, found });
+      items.push({ kind: 'doc', rel: rest, name: '', found });
       continue;
     }
     addDir(rest.slice(0, slash), undefined);
-    dirs.get(`${base}${rest.slice(0, slash)}/`)?.extras.push(found);
+    dirs.get(rest.slice(0, slash + 1))?.extras.push(found);
   }
   const heap = items;
   heapify(heap);
   for (let item = pop(heap); item !== undefined; item = pop(heap)) {
     if (item.kind === 'doc') {
-      yield item.found;
+      yield item.found ?? { key: base + item.rel, path: `${dir}${sep}${item.name}` };
       continue;
     }
     if (item.path !== undefined) await assertRealDirectory(item.path);
-    yield* walkDir(state, item.path, item.sort, item.extras);
+    yield* walkDir(state, item.path, base + item.rel, item.extras);
   }
 }
 
-/** Whether a document key is listed: it has the prefix and comes after `after`. */
-function wanted(state: WalkState, key: string): boolean {
-  return (
-    key.startsWith(state.prefix) && (state.after === undefined || compareKeys(key, state.after) > 0)
-  );
-}
-
-/** Whether the subtree of keys starting with `sort` (ending in '/') can hold a listed key. */
-function inRange(state: WalkState, sort: string): boolean {
-  if (!sort.startsWith(state.prefix) && !state.prefix.startsWith(sort)) return false;
+/**
+ * The prefix and `after` of the walk relative to `base` (the keys of one directory), or
+ * `undefined` when no key under `base` can be listed.
+ */
+function relativeBounds(
+  state: WalkState,
+  base: string,
+): { prefix: string; after: string | undefined } | undefined {
+  let prefix = '';
+  if (state.prefix.startsWith(base)) prefix = state.prefix.slice(base.length);
+  else if (!base.startsWith(state.prefix)) return undefined;
   const { after } = state;
-  // Every key of the subtree comes before `after` when `after` is past it and not inside it.
-  return after === undefined || after.startsWith(sort) || compareKeys(after, sort) < 0;
+  if (after === undefined) return { prefix, after: undefined };
+  if (after.startsWith(base)) return { prefix, after: after.slice(base.length) };
+  // Every key under `base` sorts after `after` (or every one before it).
+  return compareKeys(after, base) < 0 ? { prefix, after: undefined } : undefined;
 }
 
 /** The names in a directory (`[]` when it does not exist). */
@@ -227,7 +239,7 @@ async function anyKeyBelow(state: WalkState, dir: string): Promise<string | unde
   return undefined;
 }
 
-// A binary min-heap on `sort` (key order): a page of a large directory costs one pass to build
+// A binary min-heap on `rel` (key order): a page of a large directory costs one pass to build
 // and a logarithm per entry taken, instead of sorting the whole directory.
 function heapify(heap: Item[]): void {
   for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(heap, i);
@@ -249,8 +261,8 @@ function siftDown(heap: Item[], start: number): void {
     const left = 2 * i + 1;
     const right = left + 1;
     let least = i;
-    if (left < heap.length && compareKeys(heap[left]!.sort, heap[least]!.sort) < 0) least = left;
-    if (right < heap.length && compareKeys(heap[right]!.sort, heap[least]!.sort) < 0) least = right;
+    if (left < heap.length && compareKeys(heap[left]!.rel, heap[least]!.rel) < 0) least = left;
+    if (right < heap.length && compareKeys(heap[right]!.rel, heap[least]!.rel) < 0) least = right;
     if (least === i) return;
     const swap = heap[i]!;
     heap[i] = heap[least]!;

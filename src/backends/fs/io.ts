@@ -109,6 +109,17 @@ export function assertNoSymlinks(root: string, dir: string): void {
   }
 }
 
+/** Throws the error of {@link symlinkError} when `path` itself is a symbolic link. */
+export function assertNotSymlink(path: string): void {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+    return; // absent (or unreadable: the operation itself will say)
+  }
+  if (link) throw symlinkError(path);
+}
+
 /** Reads a whole file (never through a symbolic link), or `undefined` when it does not exist. */
 export async function readOptional(path: string): Promise<Buffer | undefined> {
   let handle: FileHandle;

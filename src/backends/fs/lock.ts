@@ -16,10 +16,10 @@
  * is taken over once it has not done so for the stale age.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, utimesSync } from 'node:fs';
+import { lstat, readdir, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { ConflictError, TimeoutError } from '../../core/errors.js';
 import {
   ABANDONED_TEMP_MS,
@@ -100,29 +100,62 @@ export function createLocker(opts: LockerOptions): Locker {
   const root = opts.root ?? opts.dir;
   const queues = new Map<string, Promise<void>>();
 
-  /** Takes the lock at `path`; returns the holder's private directory. */
-  const acquire = async (path: string, timeoutMs: number): Promise<string> => {
-    assertNoSymlinks(root, opts.dir);
+  // Taking and giving back a lock are a couple of renames of small directories: they run
+  // synchronously (microseconds each), far cheaper than thread-pool round trips. The
+  // directories are reused (a pool of parked `.t-<token>/<owner>/` pairs), because creating and
+  // removing a directory allocates and frees a block, which costs a millisecond or more on
+  // filesystems mounted with `discard`.
+  const pool: Slot[] = [];
+
+  const newSlot = async (): Promise<Slot> => {
     const token = randomBytes(12).toString('hex');
-    const own = ownerName(token);
-    const prep = join(opts.dir, `.t-${token}`);
+    const slot = { prep: join(opts.dir, `.t-${token}`), sub: ownerName(token) };
     try {
-      await mkdir(prep);
+      mkdirSync(slot.prep);
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw storageError(error, 'prepare the lock', prep);
+      if (errorCode(error) !== 'ENOENT') throw storageError(error, 'prepare the lock', slot.prep);
       await mkdirDurable(opts.dir);
-      await mkdir(prep).catch((again: unknown) => {
-        throw storageError(again, 'prepare the lock', prep);
-      });
+      try {
+        mkdirSync(slot.prep);
+      } catch (again) {
+        throw storageError(again, 'prepare the lock', slot.prep);
+      }
     }
+    try {
+      mkdirSync(join(slot.prep, slot.sub));
+    } catch (error) {
+      throw storageError(error, 'prepare the lock', slot.prep);
+    }
+    return slot;
+  };
+
+  /** A parked slot, touched so that its age says "just taken"; a new one when none is left. */
+  const takeSlot = async (): Promise<Slot> => {
+    for (let slot = pool.pop(); slot !== undefined; slot = pool.pop()) {
+      try {
+        const now = new Date();
+        utimesSync(join(slot.prep, slot.sub), now, now);
+        return slot;
+      } catch {
+        await removeTree(slot.prep); // removed behind our back: start afresh
+      }
+    }
+    return newSlot();
+  };
+
+  /** Takes the lock at `path` with a slot; returns the holder's private directory. */
+  const acquire = async (path: string, timeoutMs: number): Promise<Slot> => {
+    assertNoSymlinks(root, opts.dir);
+    const slot = await takeSlot();
     const started = Date.now();
     let delay = 1;
+    let taken = false;
     try {
-      await mkdir(join(prep, own));
       for (;;) {
         try {
-          await rename(prep, path);
-          return join(path, own);
+          renameSync(slot.prep, path);
+          taken = true;
+          return slot;
         } catch (error) {
           if (!BUSY.has(errorCode(error) ?? '')) throw storageError(error, 'take the lock', path);
         }
@@ -142,28 +175,51 @@ export function createLocker(opts: LockerOptions): Locker {
         delay = Math.min(delay * 2, 25);
       }
     } finally {
-      await removeTree(prep);
+      if (!taken) park(slot);
     }
   };
 
-  /** Gives the lock up, unless it was lost (then there is nothing of ours to remove). */
-  const release = async (path: string, own: string): Promise<void> => {
-    const token = tokenOf(own);
-    const aside = join(opts.dir, `.r-${token}`);
+  const park = (slot: Slot): void => {
+    if (pool.length < MAX_PARKED) pool.push(slot);
+    else void removeTree(slot.prep);
+  };
+
+  /**
+   * Gives the lock up by moving the lock directory back to its parked name, unless the lock was
+   * lost (our private directory is no longer in it: then nothing there is ours to move).
+   */
+  const release = async (path: string, slot: Slot): Promise<void> => {
     try {
-      await rename(own, aside);
+      lstatSync(join(path, slot.sub));
+      renameSync(path, slot.prep);
     } catch {
-      return; // lost: our private directory is gone, and the lock is someone else's business
+      return; // lost: the slot is gone with it
     }
-    // Fails harmlessly when another process already renamed its own directory into place.
-    await rmdir(path).catch(() => undefined);
-    await removeTree(aside);
+    // Lost between the check and the rename (revoked, then taken by another process): what we
+    // moved is that process's lock. Its commits now fail (fenced); revoke what is not ours so
+    // that it can never be renamed back into place with us.
+    let entries: string[];
+    try {
+      entries = readdirSync(slot.prep);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry === slot.sub) continue;
+      const aside = join(opts.dir, `.x-${randomBytes(12).toString('hex')}`);
+      try {
+        renameSync(join(slot.prep, entry), aside);
+      } catch {}
+      await removeTree(aside);
+    }
+    if (entries.includes(slot.sub)) park(slot);
+    else await removeTree(slot.prep);
   };
 
   const heldLock = (name: string, own: string): HeldLock => {
     const isHeld = async (): Promise<boolean> => {
       try {
-        return (await lstat(own)).isDirectory();
+        return lstatSync(own).isDirectory();
       } catch {
         return false;
       }
@@ -194,7 +250,8 @@ export function createLocker(opts: LockerOptions): Locker {
     await previous;
     const path = join(opts.dir, `${name}.lock`);
     try {
-      const own = await acquire(path, callOpts?.timeoutMs ?? defaultTimeoutMs);
+      const slot = await acquire(path, callOpts?.timeoutMs ?? defaultTimeoutMs);
+      const own = join(path, slot.sub);
       // Keep the lock visibly alive for holders on other hosts, which judge it by age.
       const refresh = setInterval(
         () => {
@@ -208,7 +265,7 @@ export function createLocker(opts: LockerOptions): Locker {
         return await fn(heldLock(name, own));
       } finally {
         clearInterval(refresh);
-        await release(path, own);
+        await release(path, slot);
       }
     } finally {
       done();
@@ -270,7 +327,7 @@ export function createLocker(opts: LockerOptions): Locker {
     },
   };
 
-  /** A lock being prepared by a waiter: removed once its waiter died or an hour passed. */
+  /** A parked slot: removed once its process died (or, ownerless, after an hour). */
   async function sweepPrepared(path: string): Promise<void> {
     const s = await lstat(path);
     if (!s.isDirectory()) {
@@ -278,9 +335,10 @@ export function createLocker(opts: LockerOptions): Locker {
       if (Date.now() - s.mtimeMs > ABANDONED_TEMP_MS) await unlink(path);
       return;
     }
+    // A parked slot of a live process is its own business, however old.
     const entries = await readdir(path);
     const owner = entries.map(parseOwner).find((o) => o !== undefined);
-    if ((owner !== undefined && isDead(owner)) || Date.now() - s.mtimeMs > ABANDONED_TEMP_MS) {
+    if (owner === undefined ? Date.now() - s.mtimeMs > ABANDONED_TEMP_MS : isDead(owner)) {
       await removeTree(path);
     }
   }
@@ -369,6 +427,16 @@ export function createLocker(opts: LockerOptions): Locker {
   }
 }
 
+/** A reusable lock directory: parked at `prep` (holding `sub`), renamed into place to lock. */
+interface Slot {
+  prep: string;
+  /** The holder's private directory name: token, pid, start time, boot id, host. */
+  sub: string;
+}
+
+/** Parked slots kept per process (one per lock held at once is enough). */
+const MAX_PARKED = 16;
+
 /** What {@link Locker} knows about a lock it could not take. */
 type Holder =
   | { kind: 'gone' }
@@ -397,10 +465,6 @@ const OWNER = /^([0-9a-f]{24})\.(\d{1,10})\.(\d{1,20})\.([0-9a-f]{1,32})\.([0-9a
 
 function ownerName(token: string): string {
   return `${token}.${process.pid}.${START}.${BOOT}.${HOST_TAG}`;
-}
-
-function tokenOf(own: string): string {
-  return basename(own).slice(0, 24);
 }
 
 function parseOwner(name: string): Owner | undefined {
