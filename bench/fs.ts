@@ -4,15 +4,26 @@
  *   `sha256sum` plus `cp` of the same file (and `cp` + `sync`, since put fsyncs);
  * - metadata put / get / append ops per second against raw writeFile + rename (with and
  *   without fsync) and readFile + JSON.parse;
- * - the memory adapters against a Map with structuredClone.
+ * - the memory adapters against a Map with structuredClone;
+ * - `list(prefix, { after, limit: 10 })` over a store of KEEL_BENCH_LIST_KEYS keys (default 1M,
+ *   generated once into .bench-tmp/ and reused) against the least a raw walk must do: read the
+ *   directories on the way and the 10 files.
  *
  *   npx tsx bench/fs.ts
  *   KEEL_BENCH_BYTES=268435456 npx tsx bench/fs.ts
+ *   KEEL_BENCH_PARTS=list npx tsx bench/fs.ts       # only some parts: artifact,metadata,memory,list
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFsArtifactStore } from '../src/backends/fs/artifact-store.js';
@@ -25,10 +36,12 @@ const BYTES = Number(process.env.KEEL_BENCH_BYTES ?? 1024 ** 3);
 const rows: BenchRow[] = [];
 const root = mkdtempSync(join(tmpdir(), 'keel-bench-fs-'));
 
+const parts = (process.env.KEEL_BENCH_PARTS ?? 'artifact,metadata,memory,list').split(',');
 try {
-  await artifactBench();
-  await metadataBench();
-  await memoryBench();
+  if (parts.includes('artifact')) await artifactBench();
+  if (parts.includes('metadata')) await metadataBench();
+  if (parts.includes('memory')) await memoryBench();
+  if (parts.includes('list')) await listBench();
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
@@ -208,6 +221,105 @@ async function metadataBench(): Promise<void> {
       'info',
     ),
   );
+}
+
+/**
+ * Pages of 10 out of a large store, in two layouts: keys spread over 1000 directories
+ * (`nested/e0000/r000000`), and all in one directory (`flat/r0000000`, how the tracker
+ * stores runs). The store is generated once (plain files, no fsync) and kept.
+ */
+async function listBench(): Promise<void> {
+  const keys = Number(process.env.KEEL_BENCH_LIST_KEYS ?? 1_000_000);
+  const storeRoot = join(process.cwd(), '.bench-tmp', `list-${keys}`);
+  const docs = join(storeRoot, 'docs');
+  const perDir = Math.max(1, Math.round(keys / 1000));
+  const dirs = Math.ceil(keys / perDir);
+  const nestedKey = (i: number) =>
+    `nested/e${String(Math.floor(i / perDir)).padStart(4, '0')}/r${String(i % perDir).padStart(6, '0')}`;
+  const flatKey = (i: number) => `flat/r${String(i).padStart(7, '0')}`;
+  if (!existsSync(join(storeRoot, 'complete'))) {
+    const started = performance.now();
+    rmSync(storeRoot, { recursive: true, force: true });
+    for (let d = 0; d < dirs; d++)
+      mkdirSync(join(docs, 'nested', `e${String(d).padStart(4, '0')}`), { recursive: true });
+    mkdirSync(join(docs, 'flat'), { recursive: true });
+    for (let i = 0; i < keys; i++) {
+      for (const key of [nestedKey(i), flatKey(i)]) {
+        writeFileSync(
+          join(docs, `${key}.json`),
+          JSON.stringify({ key, revision: `r${i.toString(36)}`, value: { i } }),
+        );
+      }
+    }
+    writeFileSync(join(storeRoot, 'complete'), '');
+    process.stdout.write(
+      `Generated ${keys} keys in each layout in ${((performance.now() - started) / 1000).toFixed(0)} s (${storeRoot}).\n`,
+    );
+  }
+  const store = createFsMetadataStore({ root: storeRoot });
+  await store.get('warm/up');
+  const page = async (prefix: string, after?: string): Promise<void> => {
+    let n = 0;
+    for await (const _ of store.list(
+      prefix,
+      after === undefined ? { limit: 10 } : { after, limit: 10 },
+    ))
+      n++;
+    if (n !== 10) throw new Error(`listed ${n} documents, expected 10`);
+  };
+  // The least any walk must do: read the directories on the way, then the 10 documents.
+  const raw = async (dirsOnTheWay: string[], first: number, key: (i: number) => string) => {
+    for (const dir of dirsOnTheWay) await readdir(join(docs, dir));
+    for (let i = first; i < first + 10; i++)
+      JSON.parse(await readFile(join(docs, `${key(i)}.json`), 'utf8'));
+  };
+  const middle = Math.floor(keys / 2);
+  const cases: [string, () => Promise<void>, () => Promise<void>, string][] = [
+    [
+      `fs list first 10 of ${keys} keys in 1000 directories`,
+      () => page('nested/'),
+      () => raw(['nested', 'nested/e0000'], 0, nestedKey),
+      'readdir of the 2 directories on the way + read 10 files',
+    ],
+    [
+      `fs list 10 after a key in the middle, ${keys} keys in 1000 directories`,
+      () => page('nested/', nestedKey(middle)),
+      () =>
+        raw(['nested', nestedKey(middle).split('/').slice(0, 2).join('/')], middle + 1, nestedKey),
+      'same',
+    ],
+    [
+      `fs list first 10 of ${keys} keys in one directory`,
+      () => page('flat/'),
+      () => raw(['flat'], 0, flatKey),
+      'readdir of the directory + read 10 files',
+    ],
+    [
+      `fs list 10 after a key in the middle, ${keys} keys in one directory`,
+      () => page('flat/', flatKey(middle)),
+      () => raw(['flat'], middle + 1, flatKey),
+      'same',
+    ],
+  ];
+  for (const [name, keel, baseline, what] of cases) {
+    let best = Number.POSITIVE_INFINITY;
+    let bestRaw = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 5; round++) {
+      let started = performance.now();
+      await keel();
+      best = Math.min(best, performance.now() - started);
+      started = performance.now();
+      await baseline();
+      bestRaw = Math.min(bestRaw, performance.now() - started);
+    }
+    rows.push({
+      name,
+      figure: `${best.toFixed(best < 10 ? 2 : 0)} ms`,
+      baseline: `${what}: ${bestRaw.toFixed(bestRaw < 10 ? 2 : 0)} ms`,
+      ratio: `${(best / bestRaw).toFixed(2)}x time`,
+      goal: 'reads only what it returns',
+    });
+  }
 }
 
 /** Best ops/s of each contender over three interleaved rounds. */

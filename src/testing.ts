@@ -9,6 +9,7 @@ export {
 } from './testing/artifact-store-suite.js';
 export { ManualClock } from './testing/manual-clock.js';
 export {
+  type BatchCrash,
   describeMetadataStore,
   type MetadataStoreSuiteOptions,
 } from './testing/metadata-store-suite.js';

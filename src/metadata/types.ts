@@ -107,8 +107,13 @@ export interface MetadataStore {
    * Optional (`capabilities.atomicBatch`): applies every operation or none. Each
    * condition (`ifRevision`, `expectedOffset`) is checked against the state before the
    * batch; one failing condition throws `ConflictError` and nothing is written. A key or
-   * log may appear at most once in a batch (`ValidationError` otherwise). The results
-   * come back in the order of `operations`.
+   * log may appear at most once in a batch (`ValidationError` otherwise; a document and a
+   * log may share a name). The results come back in the order of `operations`.
+   *
+   * All or nothing holds across a crash too: after a restart the batch is visible entirely
+   * or not at all. Batches and single writes touching the same key are serialized: of two
+   * batches with the same `ifRevision`, exactly one wins. `describeMetadataStore` checks all
+   * of this (the crash cases through its `crashBatch` option); see docs/backends.md.
    */
   batch?(operations: BatchOperation[]): Promise<BatchResult[]>;
   /**

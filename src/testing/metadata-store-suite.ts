@@ -5,12 +5,32 @@
  */
 import { ErrorCodes, isKeelError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
-import type { MetadataStore } from '../metadata/types.js';
+import type { BatchOperation, BatchResult, MetadataStore } from '../metadata/types.js';
 import { check, checkEqual, checkRejects, collect } from './assert.js';
 import { registerSuite, type SuiteCase, type SuiteOptions } from './runner.js';
 
+/**
+ * Simulates a crash in the middle of an atomic batch (for adapters with `atomicBatch`): runs
+ * `operations` on `store` and stops it dead at `stage`, then resolves with the store as a
+ * process started after the crash would open it (same data, fresh instance). `'before-commit'`:
+ * the batch is being decided and nothing is committed yet; `'after-commit'`: the batch is
+ * committed (durably) but none of its writes is applied yet. The suite then checks that the
+ * batch happened entirely, or not at all.
+ */
+export type BatchCrash = (
+  store: MetadataStore,
+  operations: BatchOperation[],
+  stage: 'before-commit' | 'after-commit',
+) => Promise<MetadataStore>;
+
 /** Options of {@link describeMetadataStore}. */
-export type MetadataStoreSuiteOptions = SuiteOptions<MetadataStore>;
+export type MetadataStoreSuiteOptions = SuiteOptions<MetadataStore> & {
+  /**
+   * The adapter's crash simulator for atomic batches (a test hook of the adapter); without it
+   * the crash cases are skipped, saying so.
+   */
+  crashBatch?: BatchCrash;
+};
 
 /**
  * Registers the MetadataStore conformance tests. `factory` must return a fresh, empty store;
@@ -28,10 +48,13 @@ export function describeMetadataStore(
   factory: () => MetadataStore | Promise<MetadataStore>,
   options: MetadataStoreSuiteOptions = {},
 ): void {
-  registerSuite(`MetadataStore conformance: ${name}`, factory, metadataCases, {
-    ...options,
-    dispose: (store) => store.close?.(),
-  });
+  const { crashBatch, ...suiteOptions } = options;
+  registerSuite(
+    `MetadataStore conformance: ${name}`,
+    factory,
+    [...metadataCases, ...batchCases(crashBatch)],
+    { ...suiteOptions, dispose: (store) => store.close?.() },
+  );
 }
 
 const UNSAFE_KEYS = [
@@ -371,3 +394,265 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
     },
   ],
 ];
+
+const NO_BATCH = (store: MetadataStore): string | undefined =>
+  store.capabilities?.atomicBatch === true && typeof store.batch === 'function'
+    ? undefined
+    : 'the adapter does not declare capabilities.atomicBatch';
+
+/** `store.batch`, which the cases below only call when the adapter declares it. */
+function batchOf(store: MetadataStore): NonNullable<MetadataStore['batch']> {
+  const batch = store.batch;
+  check(typeof batch === 'function', 'batch is a function');
+  return batch.bind(store);
+}
+
+/** Everything a batch touches, as plain data, to compare before and after. */
+async function snapshot(store: MetadataStore): Promise<unknown> {
+  return {
+    docs: (await collect(store.list('b/'))).map((d) => [d.key, d.value, d.revision]),
+    log: (await collect(store.read('b/log'))).map((r) => [r.offset, r.entry]),
+  };
+}
+
+function batchCases(crashBatch: BatchCrash | undefined): SuiteCase<MetadataStore>[] {
+  const crashCase = (
+    name: string,
+    stage: 'before-commit' | 'after-commit',
+  ): SuiteCase<MetadataStore> => [
+    name,
+    async (store) => {
+      const kept = await store.put('b/kept', 1);
+      await store.put('b/gone', 1);
+      await store.append('b/log', ['first']);
+      const operations: BatchOperation[] = [
+        { op: 'put', key: 'b/kept', value: 2, ifRevision: kept.revision },
+        { op: 'put', key: 'b/new', value: 'n', ifRevision: null },
+        { op: 'delete', key: 'b/gone' },
+        { op: 'append', log: 'b/log', entries: ['second', 'third'], expectedOffset: 1 },
+      ];
+      const before = await snapshot(store);
+      const reopened = await crashBatch!(store, operations, stage);
+      try {
+        if (stage === 'before-commit') {
+          checkEqual(await snapshot(reopened), before, 'nothing of the batch is visible');
+          // And the store takes the same batch afterwards.
+          const results = await batchOf(reopened)(operations);
+          checkEqual(results.length, 4, 'the batch runs after the crash');
+        } else {
+          checkEqual((await reopened.get('b/kept'))?.value, 2, 'put applied');
+          checkEqual((await reopened.get('b/new'))?.value, 'n', 'create applied');
+          checkEqual(await reopened.get('b/gone'), undefined, 'delete applied');
+          checkEqual(
+            (await collect(reopened.read('b/log'))).map((r) => r.entry),
+            ['first', 'second', 'third'],
+            'append applied once',
+          );
+          await checkRejects(
+            () => batchOf(reopened)(operations),
+            ErrorCodes.conflict,
+            'the conditions no longer hold',
+          );
+        }
+        // Writes after the recovery build on it.
+        checkEqual(await reopened.append('b/log', ['after']), { offset: 3 }, 'append after');
+      } finally {
+        await reopened.close?.();
+      }
+    },
+    (store) =>
+      NO_BATCH(store) ??
+      (crashBatch === undefined
+        ? "no crashBatch option: pass the adapter's crash simulator to test crash recovery"
+        : undefined),
+  ];
+
+  return [
+    [
+      'batch applies puts, deletes and appends together and returns results in order',
+      async (store) => {
+        const a = await store.put('b/a', 'a0');
+        await store.put('b/d', 'd0');
+        await store.append('b/log', ['x']);
+        const results = await batchOf(store)([
+          { op: 'append', log: 'b/log', entries: ['y', 'z'], expectedOffset: 1 },
+          { op: 'put', key: 'b/a', value: { v: 'a1' }, ifRevision: a.revision },
+          { op: 'delete', key: 'b/d' },
+          { op: 'put', key: 'b/c', value: [1, 2], ifRevision: null },
+          { op: 'delete', key: 'b/missing' },
+          { op: 'append', log: 'b/other', entries: [0] },
+        ]);
+        checkEqual(
+          results.map((r) => r.op),
+          ['append', 'put', 'delete', 'put', 'delete', 'append'],
+          'results in the order of the operations',
+        );
+        checkEqual(results[0], { op: 'append', log: 'b/log', offset: 1 }, 'append result');
+        checkEqual(results[2], { op: 'delete', key: 'b/d', deleted: true }, 'delete result');
+        checkEqual(results[4], { op: 'delete', key: 'b/missing', deleted: false }, 'no-op delete');
+        checkEqual(results[5], { op: 'append', log: 'b/other', offset: 0 }, 'new log');
+        const put = results[1] as Extract<BatchResult, { op: 'put' }>;
+        const got = await store.get('b/a');
+        checkEqual(got, { value: { v: 'a1' }, revision: put.revision }, 'put with its revision');
+        check(put.revision !== a.revision, 'a new revision');
+        checkEqual((await store.get('b/c'))?.value, [1, 2], 'created');
+        checkEqual(await store.get('b/d'), undefined, 'deleted');
+        checkEqual(
+          (await collect(store.read('b/log'))).map((r) => r.entry),
+          ['x', 'y', 'z'],
+          'appended',
+        );
+        // A document and a log may share a name in one batch.
+        await batchOf(store)([
+          { op: 'put', key: 'b/same', value: 'doc' },
+          { op: 'append', log: 'b/same', entries: ['log'] },
+        ]);
+        checkEqual((await store.get('b/same'))?.value, 'doc', 'doc of a shared name');
+      },
+      NO_BATCH,
+    ],
+    [
+      'batch: one failing ifRevision or expectedOffset writes nothing',
+      async (store) => {
+        const a = await store.put('b/a', 'a0');
+        await store.put('b/a', 'a1');
+        await store.put('b/exists', 1);
+        await store.put('b/also', 1);
+        await store.append('b/log', ['x']);
+        const before = await snapshot(store);
+        const failing: BatchOperation[][] = [
+          [{ op: 'put', key: 'b/a', value: 'stale', ifRevision: a.revision }],
+          [{ op: 'put', key: 'b/exists', value: 2, ifRevision: null }],
+          [{ op: 'delete', key: 'b/a', ifRevision: a.revision }],
+          [{ op: 'delete', key: 'b/nothing', ifRevision: a.revision }],
+          [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 0 }],
+          [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 2 }],
+        ];
+        for (const [index, bad] of failing.entries()) {
+          await checkRejects(
+            () =>
+              batchOf(store)([
+                { op: 'put', key: 'b/new', value: index },
+                { op: 'append', log: 'b/other', entries: [index] },
+                ...bad,
+                { op: 'delete', key: 'b/also' },
+              ]),
+            ErrorCodes.conflict,
+            `failing condition ${index}`,
+          );
+          checkEqual(await snapshot(store), before, `nothing written by batch ${index}`);
+          checkEqual(await collect(store.read('b/other')), [], `no append by batch ${index}`);
+        }
+      },
+      NO_BATCH,
+    ],
+    [
+      'batch refuses invalid operations and the same key or log twice, writing nothing',
+      async (store) => {
+        await store.put('b/a', 1);
+        const before = await snapshot(store);
+        const fine = { op: 'put', key: 'b/fine', value: 1 };
+        const invalid: unknown[] = [
+          [],
+          'not a list',
+          [fine, { op: 'rename', key: 'b/a' }],
+          [fine, null],
+          [
+            { op: 'put', key: 'b/a', value: 1 },
+            { op: 'delete', key: 'b/a' },
+          ],
+          [
+            { op: 'append', log: 'b/log', entries: [1] },
+            { op: 'append', log: 'b/log', entries: [2] },
+          ],
+          [fine, { op: 'put', key: '../escape', value: 1 }],
+          [fine, { op: 'put', key: 'b/x', value: Number.NaN }],
+          [fine, { op: 'put', key: 'b/x' }],
+          [fine, { op: 'put', key: 'b/x', value: 1, ifRevision: 5 }],
+          [fine, { op: 'delete', key: 'b/a', ifRevision: null }],
+          [fine, { op: 'append', log: 'b/log', entries: [] }],
+          [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: -1 }],
+          [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: 1.5 }],
+        ];
+        for (const [index, operations] of invalid.entries()) {
+          await checkRejects(
+            () => batchOf(store)(operations as BatchOperation[]),
+            ErrorCodes.validation,
+            `invalid batch ${index}`,
+          );
+          checkEqual(await snapshot(store), before, `nothing written by invalid batch ${index}`);
+        }
+      },
+      NO_BATCH,
+    ],
+    [
+      'two batches racing on one key: exactly one wins, entirely',
+      async (store) => {
+        for (let round = 0; round < 5; round++) {
+          const current = await store.get('b/race');
+          const length = (await collect(store.read('b/log'))).length;
+          const attempt = (who: string) =>
+            batchOf(store)([
+              { op: 'put', key: 'b/race', value: who, ifRevision: current?.revision ?? null },
+              { op: 'append', log: 'b/log', entries: [who], expectedOffset: length },
+              { op: 'put', key: `b/by-${who}-${round}`, value: round },
+            ]);
+          const outcomes = await Promise.allSettled([attempt('left'), attempt('right')]);
+          const won = outcomes.filter((o) => o.status === 'fulfilled');
+          checkEqual(won.length, 1, `round ${round}: exactly one batch wins`);
+          const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+          check(isKeelError(lost.reason, ErrorCodes.conflict), `round ${round}: ConflictError`);
+          const winner = (await store.get('b/race'))?.value as string;
+          const loser = winner === 'left' ? 'right' : 'left';
+          checkEqual(
+            (await collect(store.read('b/log', { from: length }))).map((r) => r.entry),
+            [winner],
+            `round ${round}: the winner's append only`,
+          );
+          checkEqual((await store.get(`b/by-${winner}-${round}`))?.value, round, 'winner wrote');
+          checkEqual(await store.get(`b/by-${loser}-${round}`), undefined, 'loser wrote nothing');
+        }
+      },
+      NO_BATCH,
+    ],
+    [
+      'batches that retry on conflict never lose an update',
+      async (store) => {
+        const increment = async (who: number) => {
+          for (;;) {
+            const current = await store.get('b/counter');
+            const value = ((current?.value as number | undefined) ?? 0) + 1;
+            try {
+              await batchOf(store)([
+                { op: 'put', key: 'b/counter', value, ifRevision: current?.revision ?? null },
+                { op: 'append', log: 'b/log', entries: [{ who, value }] },
+              ]);
+              return;
+            } catch (error) {
+              if (!isKeelError(error, ErrorCodes.conflict)) throw error;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: 12 }, (_, who) => increment(who)));
+        checkEqual((await store.get('b/counter'))?.value, 12, 'counter');
+        const values = (await collect(store.read('b/log'))).map(
+          (r) => (r.entry as { value: number }).value,
+        );
+        checkEqual(
+          [...values].sort((x, y) => x - y),
+          Array.from({ length: 12 }, (_, i) => i + 1),
+          'one log entry per increment',
+        );
+      },
+      NO_BATCH,
+    ],
+    crashCase(
+      'batch: a crash after the batch committed, before it applied: all of it shows after reopening',
+      'after-commit',
+    ),
+    crashCase(
+      'batch: a crash while the batch was being decided: none of it shows after reopening',
+      'before-commit',
+    ),
+  ];
+}

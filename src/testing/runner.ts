@@ -5,8 +5,11 @@
  */
 import { ValidationError } from '../core/errors.js';
 
-/** A test body: sync or async, throwing on failure. */
-export type TestFn = () => unknown;
+/**
+ * A test body: sync or async, throwing on failure. Runners that pass a context with
+ * `skip(note)` (vitest, node:test) let a suite skip a case at run time, with its reason.
+ */
+export type TestFn = (context?: unknown) => unknown;
 
 /** The two functions every test runner offers (vitest, jest, mocha, node:test). */
 export interface TestRunner {
@@ -34,8 +37,16 @@ export interface SuiteOptions<Subject> {
   timeoutMs?: number;
 }
 
-/** A named conformance case. */
-export type SuiteCase<Subject> = readonly [name: string, run: (subject: Subject) => unknown];
+/**
+ * A named conformance case. `unsupported`, when given, tells at run time why a subject cannot
+ * run the case (an optional capability it does not declare): the case is then skipped with
+ * that reason.
+ */
+export type SuiteCase<Subject> = readonly [
+  name: string,
+  run: (subject: Subject) => unknown,
+  unsupported?: (subject: Subject) => string | undefined,
+];
 
 /**
  * Registers `cases` under `describe(title)`, each with a fresh subject from `factory`,
@@ -58,26 +69,34 @@ export function registerSuite<Subject>(
       );
     }
   }
-  const all = [...cases, ...Object.entries(options.additionalTests ?? {})];
+  const all: SuiteCase<Subject>[] = [...cases, ...Object.entries(options.additionalTests ?? {})];
   runner.describe(title, () => {
-    for (const [name, run] of all) {
+    for (const [name, run, unsupported] of all) {
       const reason = skip[name];
       const label = reason === undefined ? name : `${name} (skipped: ${reason})`;
       runner.it(
         label,
-        async () => {
+        async (context?: unknown) => {
           if (reason !== undefined) return;
           const subject = await factory();
+          let why: string | undefined;
           try {
-            await run(subject);
+            why = unsupported?.(subject);
+            if (why === undefined) await run(subject);
           } finally {
             await options.dispose?.(subject);
           }
+          if (why !== undefined) skipAtRunTime(context, why);
         },
         options.timeoutMs ?? 20_000,
       );
     }
   });
+}
+
+function skipAtRunTime(context: unknown, reason: string): void {
+  const skip = (context as { skip?: (note?: string) => unknown } | undefined)?.skip;
+  if (typeof skip === 'function') skip.call(context, reason);
 }
 
 function defaultRunner(): TestRunner {

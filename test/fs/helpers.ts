@@ -1,5 +1,5 @@
 /** Helpers of the filesystem-store tests: fresh temp roots (removed when the file ends), rejections. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -25,4 +25,23 @@ export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * Deletes every held lock in a store's `locks` directory, as an operator (or a clean-up script)
+ * might while keel processes work; returns how many it removed. Tolerates the races with those
+ * processes (a lock released or taken meanwhile).
+ */
+export function deleteHeldLocks(locksDir: string): number {
+  let removed = 0;
+  for (const name of readdirSync(locksDir)) {
+    if (!name.endsWith('.lock')) continue;
+    try {
+      rmSync(join(locksDir, name), { recursive: true, force: true, maxRetries: 5, retryDelay: 1 });
+      removed++;
+    } catch {
+      // refilled by a holder between two retries: it was deleted at least once, fine
+    }
+  }
+  return removed;
 }

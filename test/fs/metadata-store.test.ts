@@ -277,7 +277,7 @@ describe('fs MetadataStore: locks', () => {
     const started = Date.now();
     await store.put('k', 1, { ifRevision: null });
     expect(Date.now() - started).toBeLessThan(4_000);
-    expect(readdirSync(join(root, 'locks'))).toEqual([]);
+    expect(readdirSync(join(root, 'locks')).filter((n) => n.endsWith('.lock'))).toEqual([]);
   });
 
   it('takes over a lock older than lockStaleMs even when its holder seems alive', async () => {
@@ -332,19 +332,63 @@ describe('fs MetadataStore: logs', () => {
     expect((await entries(store, 'runs/1/metrics')).map((r) => r.offset)).toEqual([0, 1, 2]);
   });
 
-  it('treats a complete last line with a bad checksum as torn, and a bad line in the middle as corruption', async () => {
+  it('treats a complete last line with a bad checksum as corruption: never dropped, its offset never reused', async () => {
     const root = tempRoot();
     const store = createFsMetadataStore({ root });
     await store.append('l', [1]);
     const file = join(root, 'logs', 'l.log');
     appendFileSync(file, '1 1 00000000 [2]\n');
-    expect((await entries(store, 'l')).length).toBe(1);
-    expect(await createFsMetadataStore({ root }).append('l', [2])).toEqual({ offset: 1 });
+    const planted = readFileSync(file, 'utf8');
+    for (const reader of [store, createFsMetadataStore({ root })]) {
+      const error = await errorOf(entries(reader, 'l'));
+      expect(isKeelError(error, 'KEEL_INTEGRITY')).toBe(true);
+      expect((error as Error).message).toContain(file);
+      expect((error as Error).message).toContain('byte 34');
+      expect((error as Error).message).toContain('offset 1');
+      expect((error as Error).message).toContain('truncating the file to 34 bytes');
+      expect(isKeelError(await errorOf(reader.append('l', [3])), 'KEEL_INTEGRITY')).toBe(true);
+    }
+    // Nothing was appended after the corrupt record.
+    expect(readFileSync(file, 'utf8')).toBe(planted);
+  });
+
+  it('flags a flipped byte in the last record instead of dropping it and reusing its offset', async () => {
+    const root = tempRoot();
+    const store = createFsMetadataStore({ root });
+    await store.append('l', [1]);
+    await store.append('l', [2]);
     await store.append('l', [3]);
+    const file = join(root, 'logs', 'l.log');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] = '4'.charCodeAt(0); // [3] -> [4]
+    writeFileSync(file, bytes);
+    const fresh = createFsMetadataStore({ root });
+    expect(isKeelError(await errorOf(entries(fresh, 'l')), 'KEEL_INTEGRITY')).toBe(true);
+    expect(isKeelError(await errorOf(fresh.append('l', [5])), 'KEEL_INTEGRITY')).toBe(true);
+    expect(readFileSync(file)).toEqual(bytes);
+  });
+
+  it('reports a corrupt record in the middle with its offset, after the records before it', async () => {
+    const root = tempRoot();
+    const store = createFsMetadataStore({ root });
+    await store.append('l', [1]);
+    await store.append('l', [2]);
+    await store.append('l', [3]);
+    const file = join(root, 'logs', 'l.log');
     const lines = readFileSync(file, 'utf8').split('\n');
     lines[1] = lines[1]!.replace('[2]', '[9]');
     writeFileSync(file, lines.join('\n'));
-    expect(isKeelError(await errorOf(entries(store, 'l')), 'KEEL_INTEGRITY')).toBe(true);
+    const seen: unknown[] = [];
+    const error = await errorOf(
+      (async () => {
+        for await (const record of createFsMetadataStore({ root }).read('l'))
+          seen.push(record.entry);
+      })(),
+    );
+    expect(seen).toEqual([1]);
+    expect(isKeelError(error, 'KEEL_INTEGRITY')).toBe(true);
+    expect((error as { details?: unknown }).details).toMatchObject({ path: file, offset: 1 });
+    expect(isKeelError(await errorOf(entries(store, 'l', 2)), 'KEEL_INTEGRITY')).toBe(true);
     expect(
       isKeelError(
         await errorOf(createFsMetadataStore({ root }).append('l', [4])),

@@ -1,21 +1,14 @@
 /**
  * @module
  * The durable-file primitives of the filesystem backend: atomic replace (temp file,
- * fsync, rename, fsync directory), durable mkdir, clean-up of abandoned temp files,
- * and the translation of I/O failures into `StorageError`s that say what to do.
+ * fsync, rename, fsync directory), durable mkdir, clean-up of abandoned temp files, the
+ * refusal to follow symbolic links inside a store root, and the translation of I/O failures
+ * into `StorageError`s that say what to do.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants, lstatSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { isKeelError, StorageError } from '../../core/errors.js';
 
 /** Temp files older than this are left over from a crashed writer and are removed on open. */
@@ -55,20 +48,100 @@ export async function io<T>(action: string, path: string, fn: () => Promise<T>):
   }
 }
 
-/** Reads a whole file, or `undefined` when it does not exist. */
-export async function readOptional(path: string): Promise<Buffer | undefined> {
+/** `O_NOFOLLOW` where the platform has it (every POSIX system; 0 on Windows). */
+export const NO_FOLLOW: number = constants.O_NOFOLLOW ?? 0;
+
+/** The error for a symbolic link met inside a store root: keel never reads or writes through one. */
+export function symlinkError(path: string): StorageError {
+  return new StorageError(
+    `[keel] [fs] refusing to follow the symbolic link ${path} inside the store root: keel never reads or writes through links; remove the link (and restore the real file or directory) to use this path`,
+    { details: { path, code: 'ELOOP' } },
+  );
+}
+
+/**
+ * Opens a file without following a symbolic link in its last component (a link there throws
+ * the error of {@link symlinkError}). Other failures are thrown as they are, for the caller to
+ * judge (`ENOENT` is often an answer, not a failure).
+ */
+export async function openNoFollow(
+  path: string,
+  flags: number,
+  mode?: number,
+): Promise<FileHandle> {
   try {
-    return await readFile(path);
+    return await open(path, flags | NO_FOLLOW, mode);
+  } catch (error) {
+    if (isLinkRefusal(error) && (await isSymlink(path))) throw symlinkError(path);
+    throw error;
+  }
+}
+
+/**
+ * Throws the error of {@link symlinkError} when a directory between `root` (excluded: the
+ * user chose it, link or not) and `dir` (included) is a symbolic link, and `StorageError` when
+ * one is not a directory. Stops at the first missing directory: whatever keel creates below it
+ * is a real directory. Synchronous on purpose: a few cached `lstat` calls cost microseconds,
+ * far less than one round trip through the I/O thread pool each.
+ */
+export function assertNoSymlinks(root: string, dir: string): void {
+  const rel = relative(root, dir);
+  if (rel === '' || rel.startsWith('..')) return;
+  let current = root;
+  for (const part of rel.split(sep)) {
+    current = join(current, part);
+    let isDir: boolean;
+    try {
+      const s = lstatSync(current);
+      if (s.isSymbolicLink()) throw symlinkError(current);
+      isDir = s.isDirectory();
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT') return;
+      throw storageError(error, 'inspect', current);
+    }
+    if (!isDir) {
+      throw new StorageError(
+        `[keel] [fs] cannot use ${current}: it is not a directory; ${remedy('ENOTDIR', undefined)}`,
+        { details: { path: current, code: 'ENOTDIR' } },
+      );
+    }
+  }
+}
+
+/** Throws the error of {@link symlinkError} when `path` itself is a symbolic link. */
+export function assertNotSymlink(path: string): void {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+    return; // absent (or unreadable: the operation itself will say)
+  }
+  if (link) throw symlinkError(path);
+}
+
+/** Reads a whole file (never through a symbolic link), or `undefined` when it does not exist. */
+export async function readOptional(path: string): Promise<Buffer | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await openNoFollow(path, constants.O_RDONLY);
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
     throw storageError(error, 'read', path);
   }
+  try {
+    return await handle.readFile();
+  } catch (error) {
+    throw storageError(error, 'read', path);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
-/** Whether a path exists (any file type). */
+/** Whether a path exists (any file type but a symbolic link, which throws). */
 export async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    if ((await lstat(path)).isSymbolicLink()) throw symlinkError(path);
     return true;
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
@@ -100,17 +173,22 @@ export async function mkdirDurable(dir: string): Promise<void> {
     await mkdir(dir);
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'EEXIST') return;
+    if (code === 'EEXIST') return assertDirectory(dir);
     if (code !== 'ENOENT') throw storageError(error, 'create the directory', dir);
     await mkdirDurable(dirname(dir));
     try {
       await mkdir(dir);
     } catch (again) {
       if (errorCode(again) !== 'EEXIST') throw storageError(again, 'create the directory', dir);
-      return;
+      return assertDirectory(dir);
     }
   }
   await fsyncDir(dirname(dir));
+}
+
+/** Removes a file or a directory tree (never following links); best effort, never throws. */
+export async function removeTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Writes all of `data` at `position` (regular files may accept short writes). */
@@ -213,8 +291,10 @@ export async function removeAbandoned(
     if (!match(name)) continue;
     const path = join(dir, name);
     try {
-      if ((await stat(path)).mtimeMs < cutoff) {
-        await unlink(path);
+      const s = await lstat(path);
+      if (s.mtimeMs < cutoff) {
+        if (s.isDirectory()) await removeTree(path);
+        else await unlink(path);
         removed++;
       }
     } catch {
@@ -231,6 +311,36 @@ export async function listDir(dir: string): Promise<string[]> {
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
     throw storageError(error, 'list', dir);
+  }
+}
+
+/** An existing path that must be a real directory (not a link to one). */
+async function assertDirectory(dir: string): Promise<void> {
+  let s: Awaited<ReturnType<typeof lstat>>;
+  try {
+    s = await lstat(dir);
+  } catch (error) {
+    throw storageError(error, 'inspect', dir);
+  }
+  if (s.isSymbolicLink()) throw symlinkError(dir);
+  if (!s.isDirectory()) {
+    throw new StorageError(`[keel] [fs] cannot use ${dir}: ${remedy('ENOTDIR', undefined)}`, {
+      details: { path: dir, code: 'ENOTDIR' },
+    });
+  }
+}
+
+// Linux and macOS answer ELOOP to O_NOFOLLOW on a link; FreeBSD answers EMLINK.
+function isLinkRefusal(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ELOOP' || code === 'EMLINK';
+}
+
+async function isSymlink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

@@ -1,50 +1,50 @@
 /**
  * @module
  * Filesystem MetadataStore: one file per document (written to a temp file, fsynced,
- * renamed into place), per-key lock files for compare-and-swap across processes, and
- * append-only logs whose torn last record is ignored and truncated by the next append.
+ * renamed into place), per-key fenced locks for compare-and-swap across processes (a write
+ * commits only while its lock is still held, ADR 0009), append-only logs whose torn last
+ * record is ignored and truncated by the next append, and atomic batches decided in a
+ * write-ahead intent that is replayed after a crash (ADR 0010).
  */
-import { constants, type FileHandle, open, rmdir } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../../core/digest.js';
-import { IntegrityError } from '../../core/errors.js';
+import { StorageError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
-import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
 import {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  checkOffset,
   checkRevision,
-  compareKeys,
+  copyBatch,
   copyJsonValue,
   copyLogEntries,
   listLimit,
   readFrom,
 } from '../../metadata/keys.js';
-import type { MetadataCapabilities, MetadataStore, Versioned } from '../../metadata/types.js';
-import {
-  errorCode,
-  fsyncDir,
-  listDir,
-  mkdirDurable,
-  publish,
-  readOptional,
-  removeFile,
-  storageError,
-  writeAll,
-  writeTemp,
-} from './io.js';
-import { dirName, isHashedName, keyLocation, segmentOfName } from './key-path.js';
-import { formatLine, type LogLine, lineEntries, scanLog } from './log-file.js';
+import type { BatchResult, MetadataCapabilities, MetadataStore } from '../../metadata/types.js';
+import { commitDocument, DOC_SUFFIX, readDocument, removeDocument } from './doc-file.js';
+import { walkDocuments } from './doc-walk.js';
+import { type Intent, type IntentOp, openIntentDir } from './intents.js';
+import { assertNoSymlinks, removeFile, writeTemp } from './io.js';
+import { keyLocation } from './key-path.js';
+import type { HeldLock } from './lock.js';
+import { newWriterId } from './log-file.js';
+import { createLogFiles, LostAfterWrite } from './log-store.js';
 import { openStoreRoot } from './store-root.js';
 
 /** Options of {@link createFsMetadataStore}. */
 export interface FsMetadataStoreOptions {
   /** Directory of the store (created if missing). Several processes may share it. */
   root: string;
-  /** A lock older than this (ms) is taken over even if its holder seems alive. Default 30 000. */
+  /**
+   * A lock held by a process on another host (or in another pid namespace) that has not been
+   * refreshed for this long (ms) is taken over; its holder can no longer commit. Locks of
+   * live processes on this host are never taken over. Default 30 000.
+   */
   lockStaleMs?: number;
   /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
   lockTimeoutMs?: number;
@@ -54,8 +54,10 @@ export interface FsMetadataStoreOptions {
 export type FsMetadataStore = MetadataStore & {
   /** Absolute path of the store directory. */
   readonly root: string;
-  /** Always `{ sharedAcrossProcesses: true }`. */
+  /** `{ sharedAcrossProcesses: true, atomicBatch: true }`. */
   readonly capabilities: MetadataCapabilities;
+  /** Atomic: every operation or none, also across a crash (see {@link MetadataStore.batch}). */
+  batch: NonNullable<MetadataStore['batch']>;
   /** Forgets in-memory log positions; the store stays usable. */
   close(): Promise<void>;
 };
@@ -70,7 +72,8 @@ const optionsSchema = z
 
 /**
  * Creates a MetadataStore in a directory. Safe to share between processes on one machine:
- * compare-and-swap and log appends take per-key lock files, every write is atomic.
+ * compare-and-swap and log appends take per-key fenced locks, every write is atomic, and
+ * `batch` commits several writes together (or none), also across a crash.
  *
  * @example
  * ```ts
@@ -79,13 +82,57 @@ const optionsSchema = z
  * ```
  */
 export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataStore {
+  return createFsMetadataStoreWithHooks(opts, {});
+}
+
+/**
+ * Test hooks of the fs MetadataStore, to reproduce in one process what a pause or a crash at
+ * an exact instruction does. For keel's own tests (and adapter authors studying them); not
+ * part of the public API, and never set in production.
+ * @internal
+ */
+export interface FsMetadataStoreTestHooks {
+  /**
+   * Called under the lock right before a write commits (the document rename, the log write,
+   * the batch intent's rename), after every check: a hook that deletes the lock here plays a
+   * holder paused at that point; one that throws plays a crash there (the batch's staged
+   * intent is then left behind, as a crash would leave it).
+   */
+  beforeCommit?(kind: 'document' | 'delete' | 'log' | 'intent', path: string): Promise<void> | void;
+  /**
+   * Called once a batch's intent is committed (durable), before any of its writes is applied:
+   * a hook that throws plays a crash between the intent and the apply.
+   */
+  afterIntentCommit?(path: string): Promise<void> | void;
+}
+
+/**
+ * {@link createFsMetadataStore} with test hooks (see {@link FsMetadataStoreTestHooks}).
+ * @internal
+ */
+export function createFsMetadataStoreWithHooks(
+  opts: FsMetadataStoreOptions,
+  hooks: FsMetadataStoreTestHooks,
+): FsMetadataStore {
   const options = parseWith(optionsSchema, opts, 'fs metadata store options');
-  const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['docs', 'logs']);
+  const { root, tmpDir, locker, ready } = openStoreRoot(options, ['docs', 'logs', 'intents']);
   const docsDir = join(root, 'docs');
   const logsDir = join(root, 'logs');
+  const intentsDir = join(root, 'intents');
   const nextRevision = createIdGenerator();
-  const logStates = new Map<string, LogState>();
-  const checkpoints = new Map<string, Checkpoints>();
+  const nextBatchId = createIdGenerator();
+  const intents = openIntentDir(root, intentsDir, tmpDir);
+  const { beforeCommit } = hooks;
+  const logs = createLogFiles(
+    root,
+    beforeCommit === undefined ? undefined : (path) => beforeCommit('log', path),
+  );
+  let swept: Promise<void> | undefined;
+  const init = async (): Promise<void> => {
+    await ready();
+    swept ??= intents.sweep();
+    await swept;
+  };
 
   const docPath = (key: string): string => {
     const { dirs, file } = keyLocation(key, DOC_SUFFIX);
@@ -94,15 +141,6 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
   const logPath = (log: string): string => {
     const { dirs, file } = keyLocation(log, LOG_SUFFIX);
     return join(logsDir, ...dirs, file);
-  };
-
-  const checkpointFor = (path: string, ino: number): Checkpoints => {
-    let points = checkpoints.get(path);
-    if (points?.ino !== ino) {
-      points = { ino, offsets: [0], positions: [0] };
-      checkpoints.set(path, points);
-    }
-    return points;
   };
 
   /** Removes now-empty directories from `dir` up to (not including) the docs root. */
@@ -117,72 +155,114 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
     }
   };
 
-  /** Paths of every document whose key starts with `prefix`, reading only reachable directories. */
-  const collect = async (prefix: string): Promise<Found[]> => {
-    const parts = prefix.split('/');
-    const partial = parts.pop()!;
-    if (parts.some((segment) => segment === '')) return [];
-    const found: Found[] = [];
-    let dir = docsDir;
-    // Keys too deep for the path budget live as hashed files in an ancestor directory.
-    for (const segment of parts) {
-      for (const name of await listDir(dir)) {
-        if (isHashedName(name, DOC_SUFFIX)) await addRead(found, join(dir, name), prefix);
+  /** Writes a document's fsynced temp file (outside any lock, to keep locks short). */
+  const tempDocument = async (key: string, revision: string, value: unknown): Promise<string> => {
+    assertNoSymlinks(root, tmpDir);
+    return writeTemp(tmpDir, JSON.stringify({ key, revision, value }));
+  };
+
+  /**
+   * Runs `fn` under the locks `names`, once no committed batch holding one of them is left
+   * unapplied (those are completed first), and after revoking the batches still being decided
+   * that name one of them (their holders lost those locks).
+   */
+  const underLocks = async <T>(
+    names: readonly string[],
+    fn: (locks: ReadonlyMap<string, HeldLock>) => Promise<T>,
+  ): Promise<T> => {
+    for (let round = 0; ; round++) {
+      const outcome = await locker.withLocks(
+        names,
+        async (locks): Promise<{ done: true; value: T } | { done: false; pending: Intent[] }> => {
+          const pending = await intents.claim(new Set(names));
+          if (pending.length > 0) return { done: false, pending };
+          return { done: true, value: await fn(locks) };
+        },
+      );
+      if (outcome.done) return outcome.value;
+      for (const intent of outcome.pending) await replay(intent);
+      if (round >= 20) {
+        throw new StorageError(
+          `[keel] [fs] cannot write to ${root}: committed batches keep appearing on the same keys; retry later`,
+          { details: { root } },
+        );
       }
-      dir = join(dir, dirName(segment));
     }
-    const base = parts.length === 0 ? '' : `${parts.join('/')}/`;
-    for (const name of await listDir(dir)) {
-      const path = join(dir, name);
-      if (name.endsWith(DOC_SUFFIX)) {
-        const segment = segmentOfName(name, DOC_SUFFIX);
-        if (segment !== undefined) {
-          if (segment.startsWith(partial)) found.push({ key: base + segment, path });
-        } else if (isHashedName(name, DOC_SUFFIX)) {
-          await addRead(found, path, prefix);
+  };
+
+  /** Completes a committed batch under all of its locks, then removes its intent. */
+  const replay = async (intent: Intent): Promise<void> => {
+    await locker.withLocks(intent.locks, async (locks) => {
+      const current = await intents.reload(intent.id);
+      if (current === undefined) return; // completed meanwhile
+      await intents.claim(new Set(current.locks), current.id);
+      await applyIntent(current, locks);
+      await intents.remove(current.id);
+    });
+  };
+
+  /** Completes the committed batches that touch what an operation is about to read. */
+  const settle = async (touches: (op: IntentOp) => boolean): Promise<void> => {
+    for (const intent of await intents.committed(touches)) await replay(intent);
+  };
+
+  /**
+   * Applies every write of a committed batch, each one only if it is not applied yet: the
+   * batch's own process applies them right after committing, a replay after a crash (or after
+   * the batch's process lost a lock) finishes what is missing. Nobody else writes these keys
+   * meanwhile: every writer completes the committed batches on its keys first.
+   */
+  const applyIntent = async (
+    intent: Intent,
+    locks: ReadonlyMap<string, HeldLock>,
+    temps?: ReadonlyMap<string, string>,
+  ): Promise<void> => {
+    for (const op of intent.ops) {
+      const lock = locks.get(op.lock);
+      if (lock === undefined) throw new Error(`[keel] [fs] batch ${intent.id} lacks ${op.lock}`);
+      if (op.op === 'append') {
+        try {
+          await logs.replay(lock, op.log, logPath(op.log), op.entries, op.writer, op.offset);
+        } catch (error) {
+          // The line landed or not: the next replay tells by its writer id.
+          if (error instanceof LostAfterWrite) await lock.assertHeld('apply the batch');
+          throw error;
         }
         continue;
       }
-      const segment = segmentOfName(name, '');
-      if (segment !== undefined) {
-        if (segment.startsWith(partial)) await walk(found, path, `${base}${segment}/`, prefix);
-      } else if (isHashedName(name, '')) {
-        await walk(found, path, undefined, prefix);
-      }
-    }
-    return found;
-  };
-
-  const walk = async (
-    found: Found[],
-    dir: string,
-    base: string | undefined,
-    prefix: string,
-  ): Promise<void> => {
-    for (const name of await listDir(dir)) {
-      const path = join(dir, name);
-      if (name.endsWith(DOC_SUFFIX)) {
-        const segment = segmentOfName(name, DOC_SUFFIX);
-        if (segment !== undefined && base !== undefined) found.push({ key: base + segment, path });
-        else if (segment !== undefined || isHashedName(name, DOC_SUFFIX))
-          await addRead(found, path, prefix);
+      const path = docPath(op.key);
+      assertNoSymlinks(root, dirname(path));
+      const current = (await readDocument(path, op.key, true))?.revision ?? null;
+      if (op.op === 'delete') {
+        if (current !== null && current === op.prior) {
+          await removeDocument(lock, path);
+          await pruneEmpty(dirname(path));
+        }
         continue;
       }
-      const segment = segmentOfName(name, '');
-      if (segment !== undefined)
-        await walk(found, path, base === undefined ? undefined : `${base}${segment}/`, prefix);
-      else if (isHashedName(name, '')) await walk(found, path, undefined, prefix);
+      // Applied already, or (impossible without writers bypassing keel) overwritten since.
+      if (current === op.revision || current !== op.prior) continue;
+      const given = temps?.get(op.key);
+      const temp = given ?? (await tempDocument(op.key, op.revision, op.value));
+      try {
+        await commitDocument(lock, temp, path, beforeCommit);
+      } finally {
+        if (given === undefined) await removeFile(temp).catch(() => undefined);
+      }
     }
   };
 
   return {
     root,
-    capabilities: { sharedAcrossProcesses: true },
+    capabilities: { sharedAcrossProcesses: true, atomicBatch: true },
 
     async get(key) {
       assertKey(key);
       await init();
-      const doc = await readDocument(docPath(key), key);
+      await settle((op) => op.op !== 'append' && op.key === key);
+      const path = docPath(key);
+      assertNoSymlinks(root, dirname(path));
+      const doc = await readDocument(path, key);
       return doc === undefined ? undefined : { value: doc.value, revision: doc.revision };
     },
 
@@ -193,20 +273,18 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       await init();
       const path = docPath(key);
       const revision = nextRevision();
-      // The temp file is written and fsynced before taking the lock, to keep the lock short.
-      const temp = await writeTemp(tmpDir, JSON.stringify({ key, revision, value: copy }));
-      let published = false;
+      const temp = await tempDocument(key, revision, copy);
       try {
-        await locker.withLock(lockName('d', key), async () => {
+        await underLocks([lockName('d', key)], async (locks) => {
+          assertNoSymlinks(root, dirname(path));
           if (putOpts?.ifRevision !== undefined) {
             const current = await readDocument(path, key);
             checkRevision('fs', key, current?.revision, putOpts.ifRevision);
           }
-          published = true; // publish removes the temp file itself when it fails
-          await publish(temp, path);
+          await commitDocument(locks.get(lockName('d', key))!, temp, path, beforeCommit);
         });
       } finally {
-        if (!published) await removeFile(temp).catch(() => undefined);
+        await removeFile(temp).catch(() => undefined);
       }
       return { revision };
     },
@@ -216,11 +294,13 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       assertRevisionOption(deleteOpts?.ifRevision, false);
       await init();
       const path = docPath(key);
-      return locker.withLock(lockName('d', key), async () => {
+      const name = lockName('d', key);
+      return underLocks([name], async (locks) => {
+        assertNoSymlinks(root, dirname(path));
         const current = await readDocument(path, key, deleteOpts?.ifRevision === undefined);
         checkRevision('fs', key, current?.revision, deleteOpts?.ifRevision);
-        if (!(await removeFile(path))) return false;
-        await fsyncDir(dirname(path));
+        await beforeCommit?.('delete', path);
+        if (!(await removeDocument(locks.get(name)!, path))) return false;
         await pruneEmpty(dirname(path));
         return true;
       });
@@ -229,18 +309,19 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
     async *list(prefix, listOpts) {
       assertPrefix(prefix);
       const limit = listLimit(listOpts);
-      const after = listOpts?.after;
       await init();
-      const found = (await collect(prefix))
-        .filter((f) => f.key.startsWith(prefix) && (after === undefined || f.key > after))
-        .sort((a, b) => compareKeys(a.key, b.key));
+      await settle((op) => op.op !== 'append' && op.key.startsWith(prefix));
       let count = 0;
-      for (const entry of found) {
-        if (count >= limit) return;
-        const doc = entry.doc ?? (await readDocument(entry.path, entry.key));
+      for await (const found of walkDocuments({
+        root,
+        docsDir,
+        prefix,
+        after: listOpts?.after,
+      })) {
+        const doc = found.doc ?? (await readDocument(found.path, found.key));
         if (doc === undefined) continue; // deleted since the directory was read
-        count++;
-        yield { key: entry.key, value: doc.value, revision: doc.revision };
+        yield { key: found.key, value: doc.value, revision: doc.revision };
+        if (++count >= limit) return;
       }
     },
 
@@ -249,205 +330,134 @@ export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataS
       const copies = copyLogEntries(entries);
       await init();
       const path = logPath(log);
-      return locker.withLock(lockName('l', log), async () => {
-        const { handle, created } = await openLogForAppend(path);
-        try {
-          const stat = await handle.stat();
-          let state = logStates.get(path);
-          if (state === undefined || state.ino !== stat.ino || state.end > stat.size) {
-            state = { ino: stat.ino, end: 0, next: 0 };
-          }
-          if (stat.size !== state.end) {
-            const points = checkpointFor(path, stat.ino);
-            for await (const item of scanLog(handle, path, state.end, state.next)) {
-              if (item.kind === 'line') {
-                addCheckpoint(points, item);
-                continue;
-              }
-              state = { ino: stat.ino, end: item.end, next: item.next };
-              // A writer was killed mid-append: drop its torn record before writing.
-              if (stat.size > item.end) {
-                await handle.truncate(item.end);
-                await handle.sync();
-              }
-            }
-          }
-          const offset = state.next;
-          const line = formatLine(offset, copies);
-          logStates.delete(path);
-          await writeAll(handle, line, state.end);
-          await handle.datasync();
-          if (created) await fsyncDir(dirname(path));
-          logStates.set(path, {
-            ino: stat.ino,
-            end: state.end + line.length,
-            next: offset + copies.length,
-          });
-          return { offset };
-        } catch (error) {
-          throw storageError(error, 'append to the log', path);
-        } finally {
-          await handle.close().catch(() => undefined);
-        }
-      });
+      const name = lockName('l', log);
+      const writer = newWriterId();
+      try {
+        const offset = await underLocks([name], (locks) =>
+          logs.append(locks.get(name)!, log, path, copies, writer),
+        );
+        return { offset };
+      } catch (error) {
+        if (!(error instanceof LostAfterWrite)) throw error;
+        // The lock was lost while our line was being written: under the lock again, the line
+        // counts if and only if it is the one at the offset it was written for.
+        const offset = await locker.withLock(name, () => logs.settle(path, error));
+        return { offset };
+      }
     },
 
     async *read(log, readOpts) {
       assertKey(log, 'log name');
       const from = readFrom(readOpts);
       await init();
-      const path = logPath(log);
-      let handle: FileHandle;
+      await settle((op) => op.op === 'append' && op.log === log);
+      yield* logs.read(logPath(log), from);
+    },
+
+    async batch(operations) {
+      const ops = copyBatch(operations);
+      await init();
+      const id = nextBatchId();
+      const planned = ops.map((op) =>
+        op.op === 'append'
+          ? { ...op, lock: lockName('l', op.log), path: logPath(op.log) }
+          : { ...op, lock: lockName('d', op.key), path: docPath(op.key) },
+      );
+      // Document temp files are written (and fsynced) before the locks, to keep them short.
+      const revisions = new Map<string, string>();
+      const temps = new Map<string, string>();
       try {
-        handle = await open(path, 'r');
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
-        throw storageError(error, 'read the log', path);
-      }
-      try {
-        const points = checkpointFor(path, (await handle.stat()).ino);
-        const start = nearestCheckpoint(points, from);
-        for await (const item of scanLog(
-          handle,
-          path,
-          points.positions[start]!,
-          points.offsets[start]!,
-          { before: from, visit: (line) => addCheckpoint(points, line) },
-        )) {
-          if (item.kind === 'end') return;
-          addCheckpoint(points, item);
-          if (item.offset + item.count <= from) continue;
-          const entries = lineEntries(item, path);
-          for (let i = 0; i < entries.length; i++) {
-            if (item.offset + i >= from) yield { offset: item.offset + i, entry: entries[i]! };
-          }
+        for (const op of planned) {
+          if (op.op !== 'put') continue;
+          const revision = nextRevision();
+          revisions.set(op.key, revision);
+          temps.set(op.key, await tempDocument(op.key, revision, op.value));
         }
+        return await underLocks(
+          planned.map((op) => op.lock),
+          async (locks) => {
+            // Every condition against the state before the batch; one failing: nothing written.
+            const decided: IntentOp[] = [];
+            const results: BatchResult[] = [];
+            for (const op of planned) {
+              if (op.op === 'append') {
+                const offset = await logs.length(op.path);
+                checkOffset('fs', op.log, offset, op.expectedOffset);
+                decided.push({
+                  op: 'append',
+                  log: op.log,
+                  lock: op.lock,
+                  offset,
+                  writer: newWriterId(),
+                  entries: op.entries,
+                });
+                results.push({ op: 'append', log: op.log, offset });
+                continue;
+              }
+              assertNoSymlinks(root, dirname(op.path));
+              const current = await readDocument(op.path, op.key);
+              if (op.op === 'put' || op.ifRevision !== undefined) {
+                checkRevision('fs', op.key, current?.revision, op.ifRevision);
+              }
+              const prior = current?.revision ?? null;
+              if (op.op === 'put') {
+                const revision = revisions.get(op.key)!;
+                decided.push({
+                  op: 'put',
+                  key: op.key,
+                  lock: op.lock,
+                  prior,
+                  revision,
+                  value: op.value,
+                });
+                results.push({ op: 'put', key: op.key, revision });
+              } else {
+                decided.push({ op: 'delete', key: op.key, lock: op.lock, prior });
+                results.push({ op: 'delete', key: op.key, deleted: current !== undefined });
+              }
+            }
+            const intent: Intent = { v: 1, id, locks: [...locks.keys()].sort(), ops: decided };
+            const staged = await intents.stage(intent);
+            try {
+              for (const lock of locks.values()) await lock.assertHeld('commit the batch');
+            } catch (error) {
+              await staged.discard();
+              throw error;
+            }
+            const intentPath = join(intentsDir, `${id}.json`);
+            await beforeCommit?.('intent', intentPath);
+            try {
+              await staged.commit();
+            } catch (error) {
+              await staged.discard();
+              throw error;
+            }
+            // Committed: from here on the batch happens, whoever finishes applying it.
+            await hooks.afterIntentCommit?.(intentPath);
+            try {
+              await applyIntent(intent, locks, temps);
+              await intents.remove(id);
+            } catch {
+              // The batch is decided and durable: the next writer or reader of these keys
+              // completes it from its intent (after a lost lock, say, or a full disk, and then
+              // reports what still fails). Telling the caller it failed would invite a retry.
+            }
+            return results;
+          },
+        );
       } finally {
-        await handle.close().catch(() => undefined);
+        for (const temp of temps.values()) await removeFile(temp).catch(() => undefined);
       }
     },
 
     async close() {
-      logStates.clear();
-      checkpoints.clear();
+      logs.forget();
     },
   };
 }
 
-const DOC_SUFFIX = '.json';
 const LOG_SUFFIX = '.log';
-/** Checkpoints are kept at most this many bytes apart, so reading from an offset skips ahead. */
-const CHECKPOINT_SPACING = 64 * 1024;
-
-interface Found {
-  key: string;
-  path: string;
-  doc?: Versioned;
-}
-
-/** Where the valid part of a log ends, as last seen by this process under the lock. */
-interface LogState {
-  ino: number;
-  end: number;
-  next: number;
-}
-
-/** Known line starts of one log file (parallel arrays, ascending). */
-interface Checkpoints {
-  ino: number;
-  offsets: number[];
-  positions: number[];
-}
 
 function lockName(kind: 'd' | 'l', key: string): string {
   return `${kind}-${sha256(`${kind}\u0000${key}`).slice(7, 47)}`;
-}
-
-/**
- * Reads a document file; `undefined` when absent. A file that does not parse, or that
- * records another key, throws `IntegrityError` (unless `lenient`, then it counts as absent).
- */
-async function readDocument(
-  path: string,
-  key: string,
-  lenient = false,
-): Promise<Versioned | undefined> {
-  const bytes = await readOptional(path);
-  if (bytes === undefined) return undefined;
-  const doc = parseDocument(bytes.toString('utf8'));
-  if (doc !== undefined && doc.key === key) return { value: doc.value, revision: doc.revision };
-  if (lenient) return undefined;
-  throw new IntegrityError(
-    `[keel] [fs] the document file ${path} ${doc === undefined ? 'is unreadable' : `holds the key ${JSON.stringify(doc.key)}`}, not a document for ${JSON.stringify(key)}: restore it from a backup, or put the key again without ifRevision`,
-    { details: { path, key } },
-  );
-}
-
-function parseDocument(
-  text: string,
-): { key: string; revision: string; value: JsonValue } | undefined {
-  let parsed: JsonValue;
-  try {
-    parsed = parseJsonSafe(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { key, revision, value } = parsed;
-  if (typeof key !== 'string' || typeof revision !== 'string' || value === undefined)
-    return undefined;
-  return { key, revision, value };
-}
-
-/** Reads a hashed file (its key is only inside) and keeps it when its key has the prefix. */
-async function addRead(found: Found[], path: string, prefix: string): Promise<void> {
-  const bytes = await readOptional(path);
-  if (bytes === undefined) return;
-  const doc = parseDocument(bytes.toString('utf8'));
-  if (doc === undefined) {
-    throw new IntegrityError(
-      `[keel] [fs] the document file ${path} is unreadable: restore it from a backup or delete it`,
-      {
-        details: { path },
-      },
-    );
-  }
-  if (doc.key.startsWith(prefix))
-    found.push({ key: doc.key, path, doc: { value: doc.value, revision: doc.revision } });
-}
-
-async function openLogForAppend(path: string): Promise<{ handle: FileHandle; created: boolean }> {
-  try {
-    return { handle: await open(path, constants.O_RDWR), created: false };
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw storageError(error, 'open the log', path);
-  }
-  await mkdirDurable(dirname(path));
-  try {
-    return { handle: await open(path, constants.O_RDWR | constants.O_CREAT), created: true };
-  } catch (error) {
-    throw storageError(error, 'create the log', path);
-  }
-}
-
-function nearestCheckpoint(points: Checkpoints, from: number): number {
-  let lo = 0;
-  let hi = points.offsets.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (points.offsets[mid]! <= from) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-function addCheckpoint(points: Checkpoints, line: LogLine): void {
-  const last = points.offsets.length - 1;
-  if (
-    line.offset > points.offsets[last]! &&
-    line.start - points.positions[last]! >= CHECKPOINT_SPACING
-  ) {
-    points.offsets.push(line.offset);
-    points.positions.push(line.start);
-  }
 }

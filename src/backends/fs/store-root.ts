@@ -5,7 +5,7 @@
  * the layout and clears what dead writers left behind.
  */
 import { join, resolve } from 'node:path';
-import { mkdirDurable, removeAbandoned } from './io.js';
+import { assertNoSymlinks, mkdirDurable, removeAbandoned } from './io.js';
 import { createLocker, type Locker } from './lock.js';
 
 /** The options both stores accept for their root and locks. */
@@ -34,6 +34,7 @@ export function openStoreRoot(opts: StoreRootOptions, dataDirs: readonly string[
   const locksDir = join(root, 'locks');
   const locker = createLocker({
     dir: locksDir,
+    root,
     ...(opts.lockStaleMs === undefined ? {} : { staleMs: opts.lockStaleMs }),
     ...(opts.lockTimeoutMs === undefined ? {} : { timeoutMs: opts.lockTimeoutMs }),
   });
@@ -45,6 +46,7 @@ export function openStoreRoot(opts: StoreRootOptions, dataDirs: readonly string[
     ready() {
       prepared ??= (async () => {
         for (const dir of [...dataDirs.map((d) => join(root, d)), tmpDir, locksDir]) {
+          assertNoSymlinks(root, dir);
           await mkdirDurable(dir);
         }
         await removeAbandoned(tmpDir, (name) => name.endsWith('.tmp') || name.endsWith('.blob'));
