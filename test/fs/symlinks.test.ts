@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createFsArtifactStore } from '../../src/backends/fs/artifact-store.js';
 import { fsBackend } from '../../src/backends/fs/backend.js';
 import {
   createFsMetadataStore,
@@ -161,5 +162,55 @@ describe('fs MetadataStore never follows a symbolic link inside its root', () =>
     const error = await errorOf(keel.registry.setAlias('m', 'prod', 1));
     expect(isKeelError(error)).toBe(true);
     out.untouched();
+  });
+});
+
+describe('fs ArtifactStore never follows a symbolic link inside its root', () => {
+  const setup = async () => {
+    const root = tempRoot();
+    const store = createFsArtifactStore({ root });
+    const { digest } = await store.put('model weights');
+    const blob = store.pathOf(digest);
+    return { root, store, digest, blob, sidecar: `${blob}.json` };
+  };
+
+  it('a blob file', async () => {
+    const { store, digest, blob } = await setup();
+    const out = outside();
+    plant(blob, out.file);
+    await refused(store.get(digest), blob);
+    await refused(collect(store.stream(digest)), blob);
+    await refused(store.put('model weights'), blob);
+    out.untouched();
+  });
+
+  it('a sidecar file', async () => {
+    const { store, digest, sidecar } = await setup();
+    const out = outside();
+    plant(sidecar, out.file);
+    await refused(store.stat(digest), sidecar);
+    await refused(store.put('model weights'), sidecar);
+    out.untouched();
+  });
+
+  it('a fan-out directory, and the layout directories sha256, tmp and locks', async () => {
+    for (const which of ['fan', 'sha256', 'tmp', 'locks']) {
+      const { root, store, digest, blob } = await setup();
+      const out = outside();
+      const link =
+        which === 'fan' ? join(blob, '..') : join(root, which === 'sha256' ? 'sha256' : which);
+      plant(link, out.dir);
+      const attempts: (() => Promise<unknown>)[] =
+        which === 'tmp' || which === 'locks'
+          ? [() => store.put('other bytes')]
+          : [
+              () => store.get(digest),
+              () => store.stat(digest),
+              () => store.put('model weights'),
+              () => collect(store.list()),
+            ];
+      for (const attempt of attempts) await refused(attempt(), link);
+      out.untouched();
+    }
   });
 });

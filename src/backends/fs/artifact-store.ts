@@ -19,6 +19,8 @@ import { parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
 import { listLimit } from '../../metadata/keys.js';
 import {
+  assertNoSymlinks,
+  assertNotSymlink,
   errorCode,
   exists,
   fsyncDir,
@@ -99,11 +101,15 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
   const { root, tmpDir, locker, ready: init } = openStoreRoot(options, ['sha256']);
   const blobsDir = join(root, 'sha256');
 
+  // Never through a symbolic link inside the root: not a directory on the way, not the files.
   const pathOf = (digest: Digest): string => {
     const hex = digest.slice(PREFIX.length);
-    return join(blobsDir, hex.slice(0, 2), hex);
+    const path = join(blobsDir, hex.slice(0, 2), hex);
+    assertNoSymlinks(root, dirname(path));
+    assertNotSymlink(path);
+    return path;
   };
-  const sidecarOf = (digest: Digest): string => `${pathOf(digest)}${SIDECAR}`;
+  const sidecarOf = (digest: Digest): string => assertNotSymlink(`${pathOf(digest)}${SIDECAR}`);
 
   /** The sidecar's metadata, `undefined` when the artifact is absent (no blob or no sidecar). */
   const readMeta = async (digest: Digest): Promise<ArtifactMeta | undefined> => {
@@ -129,6 +135,7 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
       const checked = checkPutOptions(putOpts);
       await init();
       const temp = join(tmpDir, tempName('.blob'));
+      assertNoSymlinks(root, tmpDir);
       const { digest, size } = await writeBody(body, temp);
       let kept = false;
       try {
@@ -224,11 +231,13 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
       if (after !== undefined) assertDigest(after, 'list option "after"');
       await init();
       const afterHex = after?.slice(PREFIX.length) ?? '';
+      assertNoSymlinks(root, blobsDir);
       const fans = (await listDir(blobsDir))
         .filter((name) => FAN.test(name) && name >= afterHex.slice(0, 2))
         .sort();
       let count = 0;
       for (const fan of fans) {
+        assertNoSymlinks(root, join(blobsDir, fan));
         const names = new Set(await listDir(join(blobsDir, fan)));
         const hexes = [...names]
           .filter((name) => BLOB.test(name) && name > afterHex && names.has(`${name}${SIDECAR}`))

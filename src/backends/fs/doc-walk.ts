@@ -32,6 +32,8 @@ export interface DocWalk {
   prefix: string;
   /** Only keys after this one (key order). */
   after?: string | undefined;
+  /** How many documents the caller will take at most (a hint: small pages use a heap). */
+  limit?: number | undefined;
 }
 
 /** Documents whose key starts with `prefix` and comes after `after`, in key order. */
@@ -129,9 +131,10 @@ async function* walkDir(
     addDir(rest.slice(0, slash), undefined);
     dirs.get(rest.slice(0, slash + 1))?.extras.push(found);
   }
-  const heap = items;
-  heapify(heap);
-  for (let item = pop(heap); item !== undefined; item = pop(heap)) {
+  // A page much smaller than the directory takes its first entries from a heap; a listing of
+  // most of it sorts it once.
+  const next = ordered(items, state.limit);
+  for (let item = next(); item !== undefined; item = next()) {
     if (item.kind === 'doc') {
       yield item.found ?? { key: base + item.rel, path: `${dir}${sep}${item.name}` };
       continue;
@@ -237,6 +240,16 @@ async function anyKeyBelow(state: WalkState, dir: string): Promise<string | unde
     if (key !== undefined) return key;
   }
   return undefined;
+}
+
+function ordered(items: Item[], limit: number | undefined): () => Item | undefined {
+  if (limit === undefined || limit >= items.length / 8) {
+    items.sort((a, b) => compareKeys(a.rel, b.rel));
+    let index = 0;
+    return () => items[index++];
+  }
+  heapify(items);
+  return () => pop(items);
 }
 
 // A binary min-heap on `rel` (key order): a page of a large directory costs one pass to build

@@ -109,15 +109,16 @@ export function assertNoSymlinks(root: string, dir: string): void {
   }
 }
 
-/** Throws the error of {@link symlinkError} when `path` itself is a symbolic link. */
-export function assertNotSymlink(path: string): void {
+/** Returns `path`; throws the error of {@link symlinkError} when it is a symbolic link. */
+export function assertNotSymlink(path: string): string {
   let link = false;
   try {
     link = lstatSync(path).isSymbolicLink();
   } catch {
-    return; // absent (or unreadable: the operation itself will say)
+    return path; // absent (or unreadable: the operation itself will say)
   }
   if (link) throw symlinkError(path);
+  return path;
 }
 
 /** Reads a whole file (never through a symbolic link), or `undefined` when it does not exist. */

@@ -317,6 +317,7 @@ export function createFsMetadataStoreWithHooks(
         docsDir,
         prefix,
         after: listOpts?.after,
+        limit: Number.isFinite(limit) ? limit : undefined,
       })) {
         const doc = found.doc ?? (await readDocument(found.path, found.key));
         if (doc === undefined) continue; // deleted since the directory was read
