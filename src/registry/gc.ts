@@ -1,7 +1,8 @@
 /**
  * @module
- * Retention: which blobs nothing references (no version, no alias history, no reference the
- * caller declares), as a plan; deletion only when asked and only of blobs old enough.
+ * Retention: which blobs nothing references (no version, no gate report cited in an alias
+ * history nor the policy and evidence it names, no reference the caller declares), as a
+ * plan; deletion only when asked and only of blobs old enough.
  */
 import type { ArtifactStore } from '../artifacts/types.js';
 import type { Clock } from '../core/clock.js';
@@ -9,6 +10,7 @@ import { assertDigest, type Digest } from '../core/digest.js';
 import { ValidationError } from '../core/errors.js';
 import { actorSchema } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
+import { readGateReport } from '../gates/report.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
@@ -67,7 +69,7 @@ export async function runGc(
   const dryRun = opts.dryRun ?? true;
   const minAgeMs = opts.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS;
   const releaseArchived = opts.releaseArchived ?? false;
-  const referenced = await collectReferences(metadata, releaseArchived, opts.extra);
+  const referenced = await collectReferences(metadata, artifacts, releaseArchived, opts.extra);
   const plan: GcPlan = {
     dryRun,
     scanned: 0,
@@ -90,7 +92,7 @@ export async function runGc(
     }
   }
   if (dryRun) return plan;
-  const again = await collectReferences(metadata, releaseArchived, opts.extra);
+  const again = await collectReferences(metadata, artifacts, releaseArchived, opts.extra);
   for (const blob of plan.unreferenced) {
     if (again.has(blob.digest)) continue;
     if (await artifacts.delete(blob.digest)) plan.deleted.push(blob.digest);
@@ -113,6 +115,7 @@ export async function readReferences(
 
 async function collectReferences(
   metadata: MetadataStore,
+  artifacts: ArtifactStore,
   releaseArchived: boolean,
   extra: ReadonlySet<Digest>,
 ): Promise<Set<Digest>> {
@@ -130,8 +133,14 @@ async function collectReferences(
     if (doc.version !== null) {
       for (const d of byVersion.get(`${doc.model}\u0000${doc.version}`) ?? []) referenced.add(d);
     }
-    for (const change of doc.history)
-      if (change.evidence !== undefined) referenced.add(change.evidence);
+    for (const change of doc.history) {
+      if (change.evidence === undefined || referenced.has(change.evidence)) continue;
+      referenced.add(change.evidence);
+      // A cited report keeps the policy and the evidence it names: it is judged on them.
+      const report = await readGateReport(artifacts, change.evidence).catch(() => undefined);
+      if (report?.policyDigest !== undefined) referenced.add(report.policyDigest);
+      if (report?.evidenceDigest !== undefined) referenced.add(report.evidenceDigest);
+    }
   }
   return referenced;
 }

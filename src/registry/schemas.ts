@@ -4,6 +4,7 @@
  * model names, aliases, version numbers, registration options, policies, evidence.
  */
 import { z } from 'zod';
+import { canonicalJson } from '../core/canonical-json.js';
 import {
   type Actor,
   actorSchema,
@@ -13,8 +14,9 @@ import {
   type Tags,
   tagsSchema,
 } from '../core/schemas.js';
+import type { GatePolicy } from '../gates/schema.js';
 import { lineageRefSchema } from '../tracking/schemas.js';
-import type { AliasPolicy, RegisterVersionOptions, SetAliasOptions } from './types.js';
+import type { AliasPolicy, RegisterVersionOptions, RequireGate, SetAliasOptions } from './types.js';
 
 /** The alias that always means "the highest non-archived version"; it cannot be set. */
 export const LATEST = 'latest';
@@ -97,6 +99,8 @@ const gateReportSchema = z.object({
   subject: z.object({ model: z.string(), version: z.number() }).optional(),
   results: z.array(z.unknown()),
   evaluatedAt: z.string(),
+  policyDigest: digestSchema.optional(),
+  evidenceDigest: digestSchema.optional(),
   digest: digestSchema,
 });
 
@@ -124,11 +128,37 @@ export const pageSchema: z.ZodType<{ cursor?: string; limit?: number }> = z.stri
 
 const roleSchema = z.string().min(1).max(128);
 
+// The shape of a gate policy given inline; its rules are validated when a report is judged.
+const inlineGatePolicySchema = z
+  .looseObject({
+    name: z.string().min(1).max(256),
+    rules: z.array(z.looseObject({ kind: z.string().min(1) })).min(1),
+  })
+  .refine(isPlainJson, 'must be plain JSON (it is identified by the digest of its canonical JSON)');
+
+/** The registry's named gate policies: names must be distinct. */
+export const gatePoliciesSchema: z.ZodType<GatePolicy[]> = z
+  .array(inlineGatePolicySchema)
+  .refine(
+    (policies) => new Set(policies.map((p) => p.name)).size === policies.length,
+    'two gate policies with the same name',
+  ) as unknown as z.ZodType<GatePolicy[]>;
+
+/** `requireGate`: `true`, or what the report must satisfy. */
+export const requireGateSchema: z.ZodType<boolean | RequireGate> = z.union([
+  z.boolean(),
+  z.strictObject({
+    policy: z.union([z.string().min(1).max(256), inlineGatePolicySchema]).optional(),
+    metrics: z.enum(['registered', 'asserted']).optional(),
+    acceptWarn: z.boolean().optional(),
+  }),
+]) as unknown as z.ZodType<boolean | RequireGate>;
+
 /** One alias policy. */
 export const aliasPolicySchema: z.ZodType<AliasPolicy> = z.strictObject({
   alias: aliasSchema,
   model: modelNameSchema.optional(),
-  requireGate: z.boolean().optional(),
+  requireGate: requireGateSchema.optional(),
   requiredApprovals: z.number().int().min(0).max(100).optional(),
   allowedRoles: z.array(roleSchema).optional(),
   approverRoles: z.array(roleSchema).optional(),
@@ -148,3 +178,12 @@ export const grantsSchema: z.ZodType<Record<string, string[]>> = z.record(
   z.string().min(1).max(128),
   z.array(z.string().min(1).max(128)),
 );
+
+function isPlainJson(value: unknown): boolean {
+  try {
+    canonicalJson(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
