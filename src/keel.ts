@@ -8,7 +8,7 @@ import { type ArtifactEvents, instrumentArtifactStore } from './artifacts/instru
 import type { ArtifactStore } from './artifacts/types.js';
 import type { Backend } from './backends/backend.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { ValidationError } from './core/errors.js';
+import { isKeelError, ValidationError } from './core/errors.js';
 import { type Emit, SafeEmitter } from './core/events.js';
 import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
@@ -134,6 +134,17 @@ export function createKeel(options: KeelOptions): Keel {
     ...(options.auditKey === undefined ? {} : { auditKey: options.auditKey }),
     ...(options.gatePolicies ? { gatePolicies: options.gatePolicies } : {}),
     gates,
+    // The tracker shares the store: a version can only name a run it knows (deferred runs too).
+    runExists: async (runId: string) => {
+      try {
+        await tracker.getRun(runId);
+        return true;
+      } catch (error) {
+        if (isKeelError(error, 'KEEL_NOT_FOUND') || isKeelError(error, 'KEEL_VALIDATION'))
+          return false;
+        throw error;
+      }
+    },
   });
   let closing: Promise<void> | undefined;
 

@@ -33,6 +33,7 @@ import { readVersion } from './numbering.js';
 import { cacheFor, resolveMethod } from './resolve.js';
 import {
   aliasPoliciesSchema,
+  auditOptionsSchema,
   gatePoliciesSchema,
   modelNameSchema,
   versionNumberSchema,
@@ -117,12 +118,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ...approvalMethods(ctx),
 
     audit(opts) {
-      const from = opts?.from ?? 0;
-      if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
-        throw new ValidationError(
-          '[keel] invalid audit option "from": pass a non-negative integer offset',
-        );
-      }
+      const { from = 0 } = parseWith(auditOptionsSchema, opts ?? {}, 'audit options');
       return ctx.audit.entries(from);
     },
 

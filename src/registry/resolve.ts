@@ -80,6 +80,12 @@ export function resolveMethod(
   }
 
   return async (name, alias) => {
+    // Only strings reach the cache: every key in it was validated when it was read, so a hit
+    // needs no schema (the hot path), and nothing else is ever turned into a key.
+    if (typeof name !== 'string' || typeof alias !== 'string') {
+      parseWith(modelNameSchema, name, 'model name');
+      parseWith(readableAliasSchema, alias, 'alias');
+    }
     const key = cacheKey(name, alias);
     const hit = cache.entries.get(key);
     if (hit !== undefined && performance.now() - hit.at < ctx.ttl) return hit.value;

@@ -212,6 +212,8 @@ const registryCases: SuiteCase<Backend>[] = [
         '.',
         '..',
         ' padded',
+        'My Model!',
+        '__proto__',
       ];
       for (const name of badNames) {
         await checkRejects(
