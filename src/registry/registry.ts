@@ -30,7 +30,7 @@ import { gcMethod } from './gc.js';
 import { verifyVersionLineage } from './lineage.js';
 import { modelMethods } from './models.js';
 import { readVersion } from './numbering.js';
-import { cacheFor, resolveMethod } from './resolve.js';
+import { cacheFor, defaultResolveTtl, resolveMethod } from './resolve.js';
 import {
   aliasPoliciesSchema,
   auditOptionsSchema,
@@ -77,9 +77,11 @@ export interface RegistryOptions {
    */
   runExists?: (runId: string) => Promise<boolean>;
   /**
-   * How long `resolve` trusts its cache (ms). Default 250 when the metadata store is shared
-   * across processes, otherwise until this process writes (every registry over the same
-   * store object sees the others' writes at once).
+   * How long `resolve` trusts its cache (ms). On a store shared across processes: 250 by
+   * default, or 10 000 when the store notifies changes (`capabilities.watch`: the cache is then
+   * invalidated as soon as another process moves an alias, and the bound only caps a lost
+   * notification). Otherwise until this process writes (every registry over the same store
+   * object sees the others' writes at once).
    */
   resolveCacheMs?: number;
   /**
@@ -178,9 +180,7 @@ function createContext(options: RegistryOptions): RegistryContext {
       judge: (policy, evidence) => judge.judge(policy, evidence),
     },
     cache: cacheFor(metadata),
-    ttl:
-      options.resolveCacheMs ??
-      (metadata.capabilities?.sharedAcrossProcesses === true ? 250 : Infinity),
+    ttl: options.resolveCacheMs ?? defaultResolveTtl(metadata),
     audit: createAuditLog({
       metadata,
       clock,
