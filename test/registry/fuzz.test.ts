@@ -123,9 +123,11 @@ describe('the registry under hostile arguments', () => {
       expect(isKeelError(error, 'KEEL_VALIDATION'), JSON.stringify(bad)).toBe(true);
     }
     const throwing = {
-      *[Symbol.iterator]() {
-        throw new RangeError('broken iterator');
-      },
+      [Symbol.iterator]: () => ({
+        next: (): IteratorResult<never> => {
+          throw new RangeError('broken iterator');
+        },
+      }),
     };
     const error = await outcome(() => registry.gc({ dryRun: false, references: throwing }));
     expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
