@@ -69,7 +69,9 @@ export interface EvaluateGateOptions {
 export interface GateJudgement {
   /** The policy's name. */
   policy: string;
+  /** The overall decision, as `overallDecision` derives it from the results. */
   decision: GateDecision;
+  /** Every rule's outcome, in the policy's order. */
   results: RuleResult[];
 }
 

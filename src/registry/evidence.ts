@@ -32,15 +32,21 @@ export interface GateRequirement {
   policyDigest?: Digest;
   /** Its name, for messages. */
   policyName?: string;
+  /** Whether the candidate metrics must be the version's registered ones. */
   metrics: 'registered' | 'asserted';
+  /** Whether a `warn` decision satisfies it. */
   acceptWarn: boolean;
 }
 
 /** What checking evidence reads. */
 export interface EvidenceSources {
+  /** Reads a stored report by digest. */
   readReport: GateReportReader;
+  /** Where the policy and the evidence a report names are stored. */
   artifacts: ArtifactStore;
+  /** Where the newest report of each version and policy is recorded. */
   metadata: MetadataStore;
+  /** Judges a policy on evidence again. */
   judge: GateJudge;
 }
 
