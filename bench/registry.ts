@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '../src/backends/backend.js';
 import { fsBackend } from '../src/backends/fs/backend.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
+import { createKeel } from '../src/keel.js';
 import { createRegistry } from '../src/registry/registry.js';
 import type { ModelVersion } from '../src/registry/types.js';
 import { type BenchRow, printTable } from './_table.js';
@@ -22,7 +23,9 @@ try {
   await resolveBench('memory', memoryBackend(), mapAsync, 1, 1_000_000);
   await resolveBench('fs', fsBackend({ root: join(root, 'resolve') }), mapAsync, 50, 0);
   await registerBench('memory', () => memoryBackend(), 2_000);
+  await registerBench('memory', () => memoryBackend(), 2_000, 'a key of at least 16 bytes');
   await registerBench('fs', () => fsBackend({ root: join(root, `register-${Date.now()}`) }), 200);
+  await gatedBench(500);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
@@ -86,7 +89,12 @@ async function resolveBench(
 }
 
 /** registerVersion per second against raw `put(..., { ifRevision: null })` of the same document. */
-async function registerBench(name: string, make: () => Backend, n: number): Promise<void> {
+async function registerBench(
+  name: string,
+  make: () => Backend,
+  n: number,
+  auditKey?: string,
+): Promise<void> {
   const raw = make();
   const doc = {
     model: 'churn',
@@ -100,7 +108,7 @@ async function registerBench(name: string, make: () => Backend, n: number): Prom
   await raw.close?.();
 
   const backend = make();
-  const registry = createRegistry(backend);
+  const registry = createRegistry({ ...backend, ...(auditKey === undefined ? {} : { auditKey }) });
   const { digest } = await backend.artifacts.put('weights');
   start = performance.now();
   for (let i = 0; i < n; i++)
@@ -109,11 +117,61 @@ async function registerBench(name: string, make: () => Backend, n: number): Prom
   const verified = await registry.verifyAudit();
   if (!verified.ok || verified.entries !== n + 1) throw new Error('audit chain did not verify');
   rows.push({
-    name: `registerVersion on ${name} (${n} versions, each audited)`,
+    name: `registerVersion on ${name} (${n} versions, each audited${auditKey ? ', with auditKey' : ''})`,
     figure: `${perSec.toFixed(0)} /s`,
     baseline: `${rawPerSec.toFixed(0)} /s (one raw create-only put)`,
     ratio: `${(perSec / rawPerSec).toFixed(2)}x`,
     goal: 'reported',
   });
   await backend.close?.();
+}
+
+/**
+ * setAlias per second on memory under `requireGate: { policy }` (the report re-read, its
+ * policy and evidence re-read and judged again) against the same moves without a gate.
+ */
+async function gatedBench(n: number): Promise<void> {
+  const policy = { name: 'release', rules: [{ kind: 'metric' as const, metric: 'auc', min: 0.8 }] };
+  const rate = async (gated: boolean): Promise<number> => {
+    const keel = createKeel({
+      backend: memoryBackend(),
+      aliasPolicies: gated ? [{ alias: 'production', requireGate: { policy } }] : [],
+    });
+    const { digest } = await keel.artifacts.put('weights');
+    const a = await keel.registry.registerVersion('churn', {
+      artifact: digest,
+      metrics: { auc: 0.9 },
+    });
+    const b = await keel.registry.registerVersion('churn', {
+      artifact: digest,
+      metrics: { auc: 0.9 },
+    });
+    const reports = await Promise.all(
+      [a, b].map((v) =>
+        keel.gates.evaluate(
+          policy,
+          { candidate: { metrics: v.metrics } },
+          {
+            subject: { model: 'churn', version: v.version },
+          },
+        ),
+      ),
+    );
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      await keel.registry.setAlias('churn', 'production', 1 + (i % 2), {
+        evidence: reports[i % 2]!,
+      });
+    }
+    return n / ((performance.now() - start) / 1000);
+  };
+  const plain = await rate(false);
+  const gated = await rate(true);
+  rows.push({
+    name: `setAlias on memory with requireGate: { policy } (${n} moves, each report judged again)`,
+    figure: `${gated.toFixed(0)} /s`,
+    baseline: `${plain.toFixed(0)} /s (same moves, evidence checked without a gate)`,
+    ratio: `${(gated / plain).toFixed(2)}x`,
+    goal: 'reported',
+  });
 }

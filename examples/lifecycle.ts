@@ -45,10 +45,16 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
   const keel = createKeel({
     backend: fsBackend({ root }),
     actor: { id: 'ops-demo' },
-    // Nothing becomes champion without a passing gate report about that very version and a
-    // reviewer's approval.
+    // Nothing becomes champion without a passing gate report about that very version, which
+    // the registry judges again, and a reviewer's approval. The live canary gate judges metrics
+    // the router measured, not registered ones: the policy says it accepts those.
     aliasPolicies: [
-      { alias: 'champion', requireGate: true, requiredApprovals: 1, approverRoles: ['reviewer'] },
+      {
+        alias: 'champion',
+        requireGate: { metrics: 'asserted' },
+        requiredApprovals: 1,
+        approverRoles: ['reviewer'],
+      },
     ],
   });
   const say = (stage: string, text: string): void => console.log(`${stage.padEnd(9)} ${text}`);

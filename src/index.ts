@@ -197,11 +197,20 @@ export {
   type GateEvaluator,
   type GateEvaluatorOptions,
   type GateEvents,
+  type GateJudgement,
 } from './gates/evaluator.js';
-export type { Evidence, ModelEvidence } from './gates/evidence.js';
+export {
+  decodeEvidence,
+  type Evidence,
+  encodeEvidence,
+  type ModelEvidence,
+} from './gates/evidence.js';
 export { formatGateReport } from './gates/format.js';
 export {
+  GATE_EVIDENCE_MEDIA_TYPE,
+  GATE_POLICY_MEDIA_TYPE,
   GATE_REPORT_MEDIA_TYPE,
+  gatePolicyDigest,
   overallDecision,
   readGateReport,
   type StoredGateReport,
@@ -336,6 +345,7 @@ export {
   RegistryActions,
   roleAuthorizer,
 } from './registry/authorizer.js';
+export { recordGateReport, withReportIndex } from './registry/evidence.js';
 export { createRegistry, type RegistryOptions } from './registry/registry.js';
 export type {
   AliasChange,
@@ -357,6 +367,7 @@ export type {
   RegisterVersionOptions,
   Registry,
   RegistryEvents,
+  RequireGate,
   SetAliasOptions,
 } from './registry/types.js';
 export { type CaptureEnvironmentOptions, captureEnvironment } from './tracking/environment.js';

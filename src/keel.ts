@@ -8,16 +8,18 @@ import { type ArtifactEvents, instrumentArtifactStore } from './artifacts/instru
 import type { ArtifactStore } from './artifacts/types.js';
 import type { Backend } from './backends/backend.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { ValidationError } from './core/errors.js';
+import { isKeelError, ValidationError } from './core/errors.js';
 import { type Emit, SafeEmitter } from './core/events.js';
 import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
 import { parseWith } from './core/validate.js';
 import { createDriftService, type DriftEvents, type DriftService } from './drift/service.js';
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
+import type { GatePolicy } from './gates/schema.js';
 import type { MetadataStore } from './metadata/types.js';
 import type { PipelineEvents } from './pipeline/events.js';
 import type { AuditKey } from './registry/audit-key.js';
+import { withReportIndex } from './registry/evidence.js';
 import { createRegistry } from './registry/registry.js';
 import type { AliasPolicy, Authorizer, Registry, RegistryEvents } from './registry/types.js';
 import { createTracker } from './tracking/tracker.js';
@@ -44,6 +46,8 @@ export interface KeelOptions {
    * `registry.verifyAudit()` then also detects a log rewritten by someone without the key.
    */
   auditKey?: AuditKey;
+  /** Gate policies by name, for alias policies with `requireGate: { policy: 'name' }`. */
+  gatePolicies?: GatePolicy[];
 }
 
 /** Every event keel's services emit, by name. */
@@ -114,7 +118,12 @@ export function createKeel(options: KeelOptions): Keel {
     telemetry,
   };
   const tracker = createTracker({ ...services, emit: emitterFor<TrackerEvents>(events) });
-  const gates = createGateEvaluator({ ...services, emit: emitterFor<GateEvents>(events) });
+  // Every report is recorded as the newest for its model version and policy: the registry
+  // refuses an older one.
+  const gates = withReportIndex(
+    createGateEvaluator({ ...services, emit: emitterFor<GateEvents>(events) }),
+    backend.metadata,
+  );
   const drift = createDriftService({ telemetry, emit: emitterFor<DriftEvents>(events) });
   const registry = createRegistry({
     ...services,
@@ -123,6 +132,19 @@ export function createKeel(options: KeelOptions): Keel {
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     ...(options.aliasPolicies ? { aliasPolicies: options.aliasPolicies } : {}),
     ...(options.auditKey === undefined ? {} : { auditKey: options.auditKey }),
+    ...(options.gatePolicies ? { gatePolicies: options.gatePolicies } : {}),
+    gates,
+    // The tracker shares the store: a version can only name a run it knows (deferred runs too).
+    runExists: async (runId: string) => {
+      try {
+        await tracker.getRun(runId);
+        return true;
+      } catch (error) {
+        if (isKeelError(error, 'KEEL_NOT_FOUND') || isKeelError(error, 'KEEL_VALIDATION'))
+          return false;
+        throw error;
+      }
+    },
   });
   let closing: Promise<void> | undefined;
 

@@ -8,15 +8,21 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson, toJsonValue } from '../core/canonical-json.js';
 import { type Clock, isoNow, systemClock } from '../core/clock.js';
-import { sha256 } from '../core/digest.js';
+import { type Digest, sha256 } from '../core/digest.js';
 import { IntegrityError, isKeelError, ValidationError } from '../core/errors.js';
 import { type Emit, emitNothing } from '../core/events.js';
 import { keySchema } from '../core/schemas.js';
 import { createTelemetry, inSpan, type Telemetry } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
 import { evaluateBuiltinRule } from './builtins.js';
-import { checkEvidence, type Evidence } from './evidence.js';
-import { GATE_REPORT_MEDIA_TYPE, overallDecision, type StoredGateReport } from './report.js';
+import { checkEvidence, type Evidence, encodeEvidence } from './evidence.js';
+import {
+  GATE_EVIDENCE_MEDIA_TYPE,
+  GATE_POLICY_MEDIA_TYPE,
+  GATE_REPORT_MEDIA_TYPE,
+  overallDecision,
+  type StoredGateReport,
+} from './report.js';
 import type { RuleEvaluator, RuleOutcome } from './rule.js';
 import {
   type BuiltinRule,
@@ -59,14 +65,31 @@ export interface EvaluateGateOptions {
   subject?: GateSubject;
 }
 
+/** What a policy decides on a body of evidence: the report without its storage fields. */
+export interface GateJudgement {
+  /** The policy's name. */
+  policy: string;
+  /** The overall decision, as `overallDecision` derives it from the results. */
+  decision: GateDecision;
+  /** Every rule's outcome, in the policy's order. */
+  results: RuleResult[];
+}
+
 /** Judges evidence against gate policies. */
 export interface GateEvaluator {
   /**
    * Validates `policy` and `evidence` (`ValidationError` naming the rule index and field),
-   * judges every rule, stores the report when the evaluator has an artifact store, and
+   * judges every rule, stores the report when the evaluator has an artifact store (with the
+   * policy and the evidence it was evaluated on, which the report names by digest), and
    * returns it with its `digest`.
    */
   evaluate(policy: GatePolicy, evidence: Evidence, opts?: EvaluateGateOptions): Promise<GateReport>;
+  /**
+   * Judges `evidence` against `policy` without storing, counting or announcing anything: the
+   * decision and results `evaluate` would report. The registry uses it to judge a report
+   * again. Throws `ValidationError` as `evaluate` does.
+   */
+  judge(policy: GatePolicy, evidence: Evidence): Promise<GateJudgement>;
   /** Every rule kind this evaluator knows, built-in first. */
   readonly kinds: readonly string[];
 }
@@ -108,8 +131,38 @@ export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvalua
     return toResult(rule, index, result);
   };
 
+  const judgeAll = async (policy: GatePolicy, evidence: Evidence): Promise<RuleResult[]> => {
+    const results: RuleResult[] = [];
+    for (const [index, rule] of policy.rules.entries())
+      results.push(await judge(rule, index, evidence));
+    return results;
+  };
+
+  const store = async (json: string, mediaType: string, what: string): Promise<Digest> => {
+    const digest = sha256(json);
+    if (artifacts) {
+      const meta = await artifacts.put(json, { mediaType });
+      if (meta.digest !== digest) {
+        throw new IntegrityError(
+          `[keel] storing ${what} failed: the store returned ${meta.digest}, expected ${digest}; check the artifact store adapter`,
+        );
+      }
+    }
+    return digest;
+  };
+
   return {
     kinds: [...builtinRuleKinds, ...custom.keys()],
+    async judge(policy, evidence) {
+      const parsed = parseWith(policySchema, policy, 'gate policy');
+      checkEvidence(evidence);
+      const results = await judgeAll(parsed, evidence);
+      return {
+        policy: parsed.name,
+        decision: overallDecision(results.map((r) => r.decision)),
+        results,
+      };
+    },
     async evaluate(policy, evidence, evaluateOpts = {}) {
       const parsed = parseWith(policySchema, policy, 'gate policy');
       checkEvidence(evidence);
@@ -122,10 +175,23 @@ export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvalua
         'keel.gate.evaluate',
         { 'keel.gate.policy': parsed.name },
         async (span) => {
-          const results: RuleResult[] = [];
-          for (const [index, rule] of parsed.rules.entries())
-            results.push(await judge(rule, index, evidence));
+          const results = await judgeAll(parsed, evidence);
           const decision = overallDecision(results.map((r) => r.decision));
+          // The policy and the evidence are stored too, so that the report can be judged again.
+          const policyDigest = await store(
+            canonicalJson(parsed),
+            GATE_POLICY_MEDIA_TYPE,
+            `gate policy "${parsed.name}"`,
+          );
+          const encoded = encodeEvidence(evidence);
+          const evidenceDigest =
+            encoded === undefined
+              ? undefined
+              : await store(
+                  canonicalJson(encoded),
+                  GATE_EVIDENCE_MEDIA_TYPE,
+                  `the evidence of gate policy "${parsed.name}"`,
+                );
           const stored: StoredGateReport = {
             policy: parsed.name,
             decision,
@@ -133,19 +199,11 @@ export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvalua
             ...(subject === undefined ? {} : { subject }),
             results,
             evaluatedAt: isoNow(clock),
+            policyDigest,
+            ...(evidenceDigest === undefined ? {} : { evidenceDigest }),
           };
           const json = canonicalJson(stored);
-          const digest = sha256(json);
-          if (artifacts) {
-            const meta = await artifacts.put(json, {
-              mediaType: GATE_REPORT_MEDIA_TYPE,
-            });
-            if (meta.digest !== digest) {
-              throw new IntegrityError(
-                `[keel] storing gate report "${parsed.name}" failed: the store returned ${meta.digest}, expected ${digest}; check the artifact store adapter`,
-              );
-            }
-          }
+          const digest = await store(json, GATE_REPORT_MEDIA_TYPE, `gate report "${parsed.name}"`);
           const report: GateReport = { ...stored, digest };
           span.setAttribute('keel.gate.decision', decision);
           telemetry

@@ -5,6 +5,7 @@
  * boundary check of their shapes (values are judged by the rules, so NaN is accepted here).
  */
 import { z } from 'zod';
+import type { JsonValue } from '../core/json.js';
 import { parseWith } from '../core/validate.js';
 import type { DatasetDriftReport } from '../drift/types.js';
 
@@ -37,6 +38,29 @@ export interface Evidence {
   champion?: ModelEvidence;
   /** A dataset drift report (`drift`). */
   drift?: DatasetDriftReport;
+}
+
+/** The key of the object that stands for a number JSON cannot carry (`{ "$keel:number": "NaN" }`). */
+const NUMBER_TAG = '$keel:number';
+
+/**
+ * The evidence as plain JSON, so that it can be stored and judged again exactly: typed arrays
+ * become arrays, and NaN, the infinities and -0 become `{ "$keel:number": "NaN" }` (and so
+ * on). `undefined` when the evidence holds what JSON cannot carry (a function, a bigint, a
+ * class instance, a cycle) or an object that looks like such a tag.
+ */
+export function encodeEvidence(evidence: Evidence): JsonValue | undefined {
+  try {
+    return encode(evidence, new Set(), 0);
+  } catch (error) {
+    if (error === UNENCODABLE) return undefined;
+    throw error;
+  }
+}
+
+/** The evidence {@link encodeEvidence} encoded, with its numbers restored. */
+export function decodeEvidence(value: JsonValue): Evidence {
+  return decode(value) as unknown as Evidence;
 }
 
 /** Throws `ValidationError` when `evidence` is not shaped as {@link Evidence}. */
@@ -91,6 +115,55 @@ const evidenceSchema = z.looseObject({
   champion: modelEvidenceSchema.optional(),
   drift: driftSchema.optional(),
 });
+
+const UNENCODABLE: unique symbol = Symbol('unencodable');
+
+function encodeNumber(value: number): JsonValue {
+  if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+  return { [NUMBER_TAG]: Object.is(value, -0) ? '-0' : String(value) };
+}
+
+function encode(value: unknown, seen: Set<object>, depth: number): JsonValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return encodeNumber(value);
+  if (typeof value !== 'object' || depth > 64 || seen.has(value)) throw UNENCODABLE;
+  if (isArrayLike(value) && !Array.isArray(value)) {
+    return Array.from(value as ArrayLike<number>, encodeNumber);
+  }
+  seen.add(value);
+  let out: JsonValue;
+  if (Array.isArray(value)) {
+    out = value.map((item) => {
+      if (item === undefined) throw UNENCODABLE;
+      return encode(item, seen, depth + 1);
+    });
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) throw UNENCODABLE;
+    const fields: { [key: string]: JsonValue } = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (key === NUMBER_TAG || key === '__proto__') throw UNENCODABLE;
+      if (item !== undefined) fields[key] = encode(item, seen, depth + 1);
+    }
+    out = fields;
+  }
+  seen.delete(value);
+  return out;
+}
+
+function decode(value: JsonValue): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(decode);
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === NUMBER_TAG) {
+    const tag = value[NUMBER_TAG];
+    return tag === '-0' ? -0 : Number(tag);
+  }
+  const out: Record<string, unknown> = {};
+  // encodeEvidence never writes "__proto__"; a stored document that has it was not made by keel.
+  for (const key of keys) if (key !== '__proto__') out[key] = decode(value[key]!);
+  return out;
+}
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   return (

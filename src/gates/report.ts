@@ -6,14 +6,25 @@
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { assertDigest, type Digest } from '../core/digest.js';
+import { assertDigest, type Digest, sha256 } from '../core/digest.js';
 import { ValidationError } from '../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../core/json.js';
+import { digestSchema } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
+import type { GatePolicy } from './schema.js';
 import type { GateDecision, GateReport } from './types.js';
 
 /** The media type gate reports are stored under. */
 export const GATE_REPORT_MEDIA_TYPE = 'application/vnd.keel.gate-report+json';
+/** The media type of an evaluated policy, stored beside its reports. */
+export const GATE_POLICY_MEDIA_TYPE = 'application/vnd.keel.gate-policy+json';
+/** The media type of the evidence a report was evaluated on. */
+export const GATE_EVIDENCE_MEDIA_TYPE = 'application/vnd.keel.gate-evidence+json';
+
+/** The digest that identifies a gate policy: sha256 of its canonical JSON. */
+export function gatePolicyDigest(policy: GatePolicy): Digest {
+  return sha256(canonicalJson(policy));
+}
 
 /** A report as stored: everything but its own address. */
 export type StoredGateReport = Omit<GateReport, 'digest'>;
@@ -50,6 +61,8 @@ export const storedGateReportSchema: z.ZodType<StoredGateReport> = z
       }),
     ),
     evaluatedAt: z.iso.datetime(),
+    policyDigest: digestSchema.optional(),
+    evidenceDigest: digestSchema.optional(),
   })
   .refine((r) => r.decision === overallDecision(r.results.map((result) => result.decision)), {
     message: 'decision does not follow from the results',

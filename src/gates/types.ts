@@ -35,5 +35,12 @@ export interface GateReport {
   subject?: GateSubject;
   results: RuleResult[];
   evaluatedAt: string;
+  /** Digest of the canonical JSON of the policy evaluated (stored beside the report). */
+  policyDigest?: Digest;
+  /**
+   * Digest of the evidence it was evaluated on, as `encodeEvidence` stores it; absent when the
+   * evidence holds something JSON cannot carry (then the registry cannot judge it again).
+   */
+  evidenceDigest?: Digest;
   digest: Digest;
 }

@@ -15,10 +15,11 @@ import type { AuditRecord, ChangeWrite } from './audit.js';
 import { type RegistryAction, RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { archivedError, noAliasError, policyError } from './errors.js';
+import { checkEvidence, gateRequirement } from './evidence.js';
 import { checkAliasRoles, guard, refuse } from './guard.js';
 import { requireModel } from './models.js';
 import { readVersion } from './numbering.js';
-import { checkEvidence, distinctApprovers, findPolicy } from './policies.js';
+import { distinctApprovers, findPolicy } from './policies.js';
 import {
   type AliasDoc,
   aliasesPrefix,
@@ -208,16 +209,21 @@ export function aliasMethods(
         if (targetVersion.status === 'archived') throw archivedError(model, target, checkedAlias);
         let evidence: Digest | undefined;
         try {
+          const requirement = gateRequirement(policy, ctx.gatePolicies);
           if (opts?.evidence !== undefined) {
             evidence = await checkEvidence(
-              ctx.readReport,
+              ctx.evidence,
               opts.evidence as unknown as Record<string, unknown>,
-              model,
-              target,
+              targetVersion,
+              requirement,
             );
-          } else if (policy?.requireGate === true) {
+          } else if (requirement !== undefined) {
+            const which =
+              requirement.policyName === undefined
+                ? 'the gate policy'
+                : `the gate policy "${requirement.policyName}"`;
             throw policyError(
-              `alias "${checkedAlias}" requires gate evidence; evaluate the gate policy with keel.gates.evaluate(policy, evidence, { subject: { model: "${model}", version: ${target} } }) and pass the report as evidence`,
+              `alias "${checkedAlias}" requires gate evidence; evaluate ${which} with keel.gates.evaluate(policy, evidence, { subject: { model: "${model}", version: ${target} } }) and pass the report as evidence`,
               { evidence: 'absent' },
             );
           }

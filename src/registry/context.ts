@@ -9,9 +9,10 @@ import type { Clock } from '../core/clock.js';
 import type { Emit } from '../core/events.js';
 import type { Actor } from '../core/schemas.js';
 import type { Telemetry } from '../core/telemetry.js';
+import type { GatePolicy } from '../gates/schema.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { AuditLog } from './audit.js';
-import type { GateReportReader } from './policies.js';
+import type { EvidenceSources } from './evidence.js';
 import type { ResolveCache } from './resolve.js';
 import type { AliasPolicy, Authorizer, RegistryEvents } from './types.js';
 
@@ -30,8 +31,10 @@ export interface RegistryContext {
   readonly runExists: ((runId: string) => Promise<boolean>) | undefined;
   /** The run lookup of `verifyLineage`: the injected one, or the tracker's run documents. */
   readonly lookupRun: (runId: string) => Promise<boolean>;
-  /** Reads and checks a stored gate report by digest. */
-  readonly readReport: GateReportReader;
+  /** The registry's gate policies by name (`requireGate: { policy: name }`). */
+  readonly gatePolicies: ReadonlyMap<string, GatePolicy>;
+  /** What checking gate evidence reads: reports, policies and evidence, and the judge. */
+  readonly evidence: EvidenceSources;
   /** The resolve cache shared by every registry over `metadata`. */
   readonly cache: ResolveCache;
   /** How long a cached resolution is trusted (ms). */

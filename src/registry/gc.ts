@@ -1,19 +1,21 @@
 /**
  * @module
- * Retention: which blobs nothing references (no version, no alias history, no reference the
- * caller declares), as a plan; deletion only when asked and only of blobs old enough.
+ * Retention: which blobs nothing references (no version, no gate report cited in an alias
+ * history nor the policy and evidence it names, no reference the caller declares), as a
+ * plan; deletion only when asked and only of blobs old enough.
  */
 import type { ArtifactStore } from '../artifacts/types.js';
 import type { Clock } from '../core/clock.js';
 import { assertDigest, type Digest } from '../core/digest.js';
-import { ValidationError } from '../core/errors.js';
-import { actorSchema } from '../core/schemas.js';
+import { isKeelError, ValidationError } from '../core/errors.js';
 import { parseWith } from '../core/validate.js';
+import { readGateReport } from '../gates/report.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { RegistryActions } from './authorizer.js';
 import type { RegistryContext } from './context.js';
 import { guard } from './guard.js';
 import { asAliasDoc, asVersion } from './records.js';
+import { gcOptionsSchema } from './schemas.js';
 import type { GcOptions, GcPlan, Registry } from './types.js';
 
 /** Default minimum age of a blob before gc may remove it: one day. */
@@ -23,15 +25,8 @@ export const DEFAULT_GC_MIN_AGE_MS: number = 24 * 60 * 60 * 1000;
 export function gcMethod(ctx: RegistryContext): Registry['gc'] {
   const { metadata, artifacts, clock } = ctx;
   return async (opts) => {
-    const o = opts ?? {};
+    const o = parseWith(gcOptionsSchema, opts ?? {}, 'gc options');
     const dryRun = o.dryRun ?? true;
-    if (typeof dryRun !== 'boolean')
-      throw new ValidationError('[keel] invalid gc option "dryRun": pass a boolean');
-    if (o.minAgeMs !== undefined && (typeof o.minAgeMs !== 'number' || !(o.minAgeMs >= 0))) {
-      throw new ValidationError(
-        '[keel] invalid gc option "minAgeMs": pass a non-negative number of milliseconds',
-      );
-    }
     if (!dryRun && o.references === undefined) {
       throw new ValidationError(
         '[keel] gc with dryRun: false needs `references`: the digests that runs and pipelines still use (pass [] to state there are none)',
@@ -39,8 +34,7 @@ export function gcMethod(ctx: RegistryContext): Registry['gc'] {
     }
     const extra = await readReferences(o.references);
     if (dryRun) return runGc(metadata, artifacts, clock, { ...o, dryRun, extra });
-    const actor =
-      o.actor === undefined ? ctx.defaultActor : parseWith(actorSchema, o.actor, 'gc actor');
+    const actor = o.actor ?? ctx.defaultActor;
     await guard(ctx, actor, RegistryActions.registryGc, {});
     const plan = await runGc(metadata, artifacts, clock, { ...o, dryRun, extra });
     await ctx.audit.append({
@@ -67,7 +61,7 @@ export async function runGc(
   const dryRun = opts.dryRun ?? true;
   const minAgeMs = opts.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS;
   const releaseArchived = opts.releaseArchived ?? false;
-  const referenced = await collectReferences(metadata, releaseArchived, opts.extra);
+  const referenced = await collectReferences(metadata, artifacts, releaseArchived, opts.extra);
   const plan: GcPlan = {
     dryRun,
     scanned: 0,
@@ -90,7 +84,7 @@ export async function runGc(
     }
   }
   if (dryRun) return plan;
-  const again = await collectReferences(metadata, releaseArchived, opts.extra);
+  const again = await collectReferences(metadata, artifacts, releaseArchived, opts.extra);
   for (const blob of plan.unreferenced) {
     if (again.has(blob.digest)) continue;
     if (await artifacts.delete(blob.digest)) plan.deleted.push(blob.digest);
@@ -104,15 +98,24 @@ export async function readReferences(
 ): Promise<Set<Digest>> {
   const out = new Set<Digest>();
   if (references === undefined) return out;
-  for await (const digest of references as AsyncIterable<Digest>) {
-    assertDigest(digest, 'gc reference');
-    out.add(digest);
+  try {
+    for await (const digest of references as AsyncIterable<Digest>) {
+      assertDigest(digest, 'gc reference');
+      out.add(digest);
+    }
+  } catch (error) {
+    if (isKeelError(error)) throw error;
+    throw new ValidationError(
+      `[keel] gc could not read \`references\`: ${error instanceof Error ? error.message : String(error)}; pass an array or iterable of digests`,
+      { cause: error },
+    );
   }
   return out;
 }
 
 async function collectReferences(
   metadata: MetadataStore,
+  artifacts: ArtifactStore,
   releaseArchived: boolean,
   extra: ReadonlySet<Digest>,
 ): Promise<Set<Digest>> {
@@ -130,8 +133,14 @@ async function collectReferences(
     if (doc.version !== null) {
       for (const d of byVersion.get(`${doc.model}\u0000${doc.version}`) ?? []) referenced.add(d);
     }
-    for (const change of doc.history)
-      if (change.evidence !== undefined) referenced.add(change.evidence);
+    for (const change of doc.history) {
+      if (change.evidence === undefined || referenced.has(change.evidence)) continue;
+      referenced.add(change.evidence);
+      // A cited report keeps the policy and the evidence it names: it is judged on them.
+      const report = await readGateReport(artifacts, change.evidence).catch(() => undefined);
+      if (report?.policyDigest !== undefined) referenced.add(report.policyDigest);
+      if (report?.evidenceDigest !== undefined) referenced.add(report.evidenceDigest);
+    }
   }
   return referenced;
 }

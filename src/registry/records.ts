@@ -52,6 +52,21 @@ export function approvalsKey(model: string, version: number, alias: string): str
   return `registry/approvals/${model}/${padVersion(version)}/${alias}`;
 }
 
+/**
+ * Key of the newest gate report evaluated for one model version and policy (by the policy's
+ * digest): a report older than the one recorded here no longer counts.
+ */
+export function gateReportKey(model: string, version: number, policyDigest: Digest): string {
+  return `registry/gate-reports/${model}/${padVersion(version)}/${policyDigest.slice(7)}`;
+}
+
+/** The newest gate report of one model version and policy. */
+export interface GateReportIndexDoc {
+  digest: Digest;
+  decision: 'pass' | 'warn' | 'fail';
+  evaluatedAt: string;
+}
+
 /** Zero-pads a version number to 10 digits. */
 export function padVersion(version: number): string {
   return String(version).padStart(10, '0');

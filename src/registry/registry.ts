@@ -13,7 +13,9 @@ import { type Emit, type EventMap, emitNothing } from '../core/events.js';
 import { type Actor, actorSchema } from '../core/schemas.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
+import { createGateEvaluator, type GateEvaluator } from '../gates/evaluator.js';
 import { readGateReport } from '../gates/report.js';
+import type { GatePolicy } from '../gates/schema.js';
 import type { GateReport } from '../gates/types.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { RUN_ID_PATTERN, trackingKeys } from '../tracking/records.js';
@@ -23,12 +25,19 @@ import { createAuditLog } from './audit.js';
 import type { AuditKey } from './audit-key.js';
 import { allowAll } from './authorizer.js';
 import type { RegistryContext } from './context.js';
+import { unknownPolicyNames } from './evidence.js';
 import { gcMethod } from './gc.js';
 import { verifyVersionLineage } from './lineage.js';
 import { modelMethods } from './models.js';
 import { readVersion } from './numbering.js';
-import { cacheFor, resolveMethod } from './resolve.js';
-import { aliasPoliciesSchema, modelNameSchema, versionNumberSchema } from './schemas.js';
+import { cacheFor, defaultResolveTtl, resolveMethod } from './resolve.js';
+import {
+  aliasPoliciesSchema,
+  auditOptionsSchema,
+  gatePoliciesSchema,
+  modelNameSchema,
+  versionNumberSchema,
+} from './schemas.js';
 import type { AliasPolicy, Authorizer, Registry, RegistryEvents } from './types.js';
 import { versionMethods } from './versions.js';
 
@@ -52,15 +61,27 @@ export interface RegistryOptions {
    */
   gateReports?: (digest: Digest) => Promise<GateReport>;
   /**
+   * Gate policies by name, for alias policies with `requireGate: { policy: 'name' }`. What
+   * counts is a policy's canonical digest: changing a policy here changes what is required.
+   */
+  gatePolicies?: GatePolicy[];
+  /**
+   * Judges a report's policy and evidence again (`requireGate`). Default: a gate evaluator with
+   * the built-in rules; pass your evaluator (`keel.gates`) when policies use rules of your own.
+   */
+  gates?: Pick<GateEvaluator, 'judge'>;
+  /**
    * Whether a run exists. When given, `registerVersion` refuses unknown run ids and
    * `verifyLineage` uses it; without it, `verifyLineage` looks for the keel Tracker's run
    * document in `metadata` and `registerVersion` does not check.
    */
   runExists?: (runId: string) => Promise<boolean>;
   /**
-   * How long `resolve` trusts its cache (ms). Default 250 when the metadata store is shared
-   * across processes, otherwise until this process writes (every registry over the same
-   * store object sees the others' writes at once).
+   * How long `resolve` trusts its cache (ms). On a store shared across processes: 250 by
+   * default, or 10 000 when the store notifies changes (`capabilities.watch`: the cache is then
+   * invalidated as soon as another process moves an alias, and the bound only caps a lost
+   * notification). Otherwise until this process writes (every registry over the same store
+   * object sees the others' writes at once).
    */
   resolveCacheMs?: number;
   /**
@@ -99,12 +120,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ...approvalMethods(ctx),
 
     audit(opts) {
-      const from = opts?.from ?? 0;
-      if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
-        throw new ValidationError(
-          '[keel] invalid audit option "from": pass a non-negative integer offset',
-        );
-      }
+      const { from = 0 } = parseWith(auditOptionsSchema, opts ?? {}, 'audit options');
       return ctx.audit.entries(from);
     },
 
@@ -127,6 +143,20 @@ function createContext(options: RegistryOptions): RegistryContext {
   const { metadata, artifacts } = options;
   const clock = options.clock ?? systemClock;
   const runExists = options.runExists;
+  const policies = parseWith(aliasPoliciesSchema, options.aliasPolicies ?? [], 'alias policies');
+  const gatePolicies = new Map(
+    parseWith(gatePoliciesSchema, options.gatePolicies ?? [], 'gate policies').map((p) => [
+      p.name,
+      p,
+    ]),
+  );
+  const unknown = unknownPolicyNames(policies, gatePolicies);
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      `[keel] [registry] alias policies require the gate policies ${unknown.map((n) => `"${n}"`).join(', ')}, which gatePolicies does not hold: pass them in gatePolicies, or give the policy object itself`,
+    );
+  }
+  const judge = options.gates ?? createGateEvaluator();
   return {
     metadata,
     artifacts,
@@ -135,18 +165,22 @@ function createContext(options: RegistryOptions): RegistryContext {
     emit: options.emit ?? (emitNothing as Emit<EventMap> as Emit<RegistryEvents>),
     defaultActor: parseWith(actorSchema, options.actor ?? { id: 'anonymous' }, 'registry actor'),
     authorizer: options.authorizer ?? allowAll,
-    policies: parseWith(aliasPoliciesSchema, options.aliasPolicies ?? [], 'alias policies'),
+    policies,
     runExists,
     // Without an injected lookup, lineage checks the tracker's run document on the same store.
     lookupRun:
       runExists ??
       (async (runId: string) =>
         RUN_ID_PATTERN.test(runId) && (await metadata.get(trackingKeys.run(runId))) !== undefined),
-    readReport: options.gateReports ?? ((digest: Digest) => readGateReport(artifacts, digest)),
+    gatePolicies,
+    evidence: {
+      readReport: options.gateReports ?? ((digest: Digest) => readGateReport(artifacts, digest)),
+      artifacts,
+      metadata,
+      judge: (policy, evidence) => judge.judge(policy, evidence),
+    },
     cache: cacheFor(metadata),
-    ttl:
-      options.resolveCacheMs ??
-      (metadata.capabilities?.sharedAcrossProcesses === true ? 250 : Infinity),
+    ttl: options.resolveCacheMs ?? defaultResolveTtl(metadata),
     audit: createAuditLog({
       metadata,
       clock,

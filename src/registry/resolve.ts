@@ -1,8 +1,10 @@
 /**
  * @module
  * The serving hot path: `resolve` (an alias or `latest` to a version) behind a cache shared
- * by every registry over one MetadataStore, with bounded staleness for stores shared across
- * processes, and one read in flight per alias however many callers wait for it.
+ * by every registry over one MetadataStore, and one read in flight per alias however many
+ * callers wait for it. On a store shared across processes the cache is invalidated by the
+ * store's change notifications when it has them (`capabilities.watch`), and otherwise trusted
+ * for a short time only.
  */
 import { NotFoundError } from '../core/errors.js';
 import { parseWith } from '../core/validate.js';
@@ -33,14 +35,51 @@ export interface ResolveCache {
 
 const caches = new WeakMap<MetadataStore, ResolveCache>();
 
-/** The cache shared by registries over `metadata`. */
+/**
+ * The cache shared by registries over `metadata`. When the store can tell about changes, the
+ * cache subscribes once to the registry's alias and version documents and drops a model's
+ * entries as soon as one of them changes, whichever process wrote it.
+ */
 export function cacheFor(metadata: MetadataStore): ResolveCache {
   let cache = caches.get(metadata);
   if (cache === undefined) {
-    cache = { entries: new Map(), generation: 0 };
-    caches.set(metadata, cache);
+    const created: ResolveCache = { entries: new Map(), generation: 0 };
+    cache = created;
+    caches.set(metadata, created);
+    if (watches(metadata)) {
+      try {
+        metadata.watch!(REGISTRY_PREFIX, ({ key }) => {
+          const model = changedModel(key);
+          if (model !== undefined) invalidateModel(created, model);
+        });
+      } catch {
+        // Without notifications the cache falls back to its time bound.
+      }
+    }
   }
   return cache;
+}
+
+/**
+ * How long a cached resolution is trusted by default (ms): until this process writes on a
+ * store no other process shares; on a shared store 250 ms, or 10 s when the store notifies
+ * changes (notifications are best effort: the bound only caps a lost one).
+ */
+export function defaultResolveTtl(metadata: MetadataStore): number {
+  if (metadata.capabilities?.sharedAcrossProcesses !== true) return Infinity;
+  return watches(metadata) ? 10_000 : 250;
+}
+
+function watches(metadata: MetadataStore): boolean {
+  return metadata.capabilities?.watch === true && typeof metadata.watch === 'function';
+}
+
+const REGISTRY_PREFIX = 'registry/';
+
+/** The model whose resolutions a change of `key` may affect (an alias or a version), if any. */
+function changedModel(key: string): string | undefined {
+  const [, kind, model] = key.split('/');
+  return (kind === 'aliases' || kind === 'versions') && model ? model : undefined;
 }
 
 /** The cache key of a model and alias (names cannot hold control characters). */
@@ -80,6 +119,12 @@ export function resolveMethod(
   }
 
   return async (name, alias) => {
+    // Only strings reach the cache: every key in it was validated when it was read, so a hit
+    // needs no schema (the hot path), and nothing else is ever turned into a key.
+    if (typeof name !== 'string' || typeof alias !== 'string') {
+      parseWith(modelNameSchema, name, 'model name');
+      parseWith(readableAliasSchema, alias, 'alias');
+    }
     const key = cacheKey(name, alias);
     const hit = cache.entries.get(key);
     if (hit !== undefined && performance.now() - hit.at < ctx.ttl) return hit.value;

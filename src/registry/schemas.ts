@@ -4,17 +4,25 @@
  * model names, aliases, version numbers, registration options, policies, evidence.
  */
 import { z } from 'zod';
+import { canonicalJson } from '../core/canonical-json.js';
+import type { Digest } from '../core/digest.js';
 import {
   type Actor,
   actorSchema,
   digestSchema,
   keySchema,
-  nameSchema,
   type Tags,
   tagsSchema,
 } from '../core/schemas.js';
+import type { GatePolicy } from '../gates/schema.js';
 import { lineageRefSchema } from '../tracking/schemas.js';
-import type { AliasPolicy, RegisterVersionOptions, SetAliasOptions } from './types.js';
+import type {
+  AliasPolicy,
+  GcOptions,
+  RegisterVersionOptions,
+  RequireGate,
+  SetAliasOptions,
+} from './types.js';
 
 /** The alias that always means "the highest non-archived version"; it cannot be set. */
 export const LATEST = 'latest';
@@ -22,11 +30,19 @@ export const LATEST = 'latest';
 /** Alias names: a lowercase letter, then up to 63 of `[a-z0-9_-]`. */
 export const ALIAS_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,63}$/;
 
-/** A model name: a display name that cannot be read as a path (no `/`, `\`, `.` or `..`). */
-export const modelNameSchema: z.ZodType<string> = nameSchema
-  .refine((s) => !s.includes('/') && !s.includes('\\'), 'must not contain "/" or "\\"')
-  .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
-  .refine((s) => s !== '__proto__', 'must not be "__proto__"');
+/**
+ * Model names: a letter or digit, then up to 255 letters, digits, `.`, `_` or `-` (so a name
+ * is also a safe key segment, a URL segment and a file name, like an alias).
+ */
+export const MODEL_NAME_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+
+/** A model name: matches {@link MODEL_NAME_PATTERN}. */
+export const modelNameSchema: z.ZodType<string> = z
+  .string()
+  .regex(
+    MODEL_NAME_PATTERN,
+    'must start with a letter or digit and hold only letters, digits, ".", "_" and "-" (at most 256 characters), e.g. "churn-model"',
+  );
 
 /** An alias that may be set: matches {@link ALIAS_PATTERN} and is not `latest`. */
 export const aliasSchema: z.ZodType<string> = z
@@ -97,6 +113,8 @@ const gateReportSchema = z.object({
   subject: z.object({ model: z.string(), version: z.number() }).optional(),
   results: z.array(z.unknown()),
   evaluatedAt: z.string(),
+  policyDigest: digestSchema.optional(),
+  evidenceDigest: digestSchema.optional(),
   digest: digestSchema,
 });
 
@@ -116,6 +134,29 @@ export const approveSchema: z.ZodType<{ alias: string; actor?: Actor; comment?: 
     comment: z.string().max(4096).optional(),
   }) as unknown as z.ZodType<{ alias: string; actor?: Actor; comment?: string }>;
 
+/** Options of `audit`. */
+export const auditOptionsSchema: z.ZodType<{ from?: number }> = z.strictObject({
+  from: z.int('must be an integer offset').min(0, 'must be 0 or more').optional(),
+}) as unknown as z.ZodType<{ from?: number }>;
+
+const iterableSchema = z.custom<Iterable<Digest> | AsyncIterable<Digest>>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    (typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'),
+  'expected an array or (async) iterable of digests',
+);
+
+/** Options of `gc`. */
+export const gcOptionsSchema: z.ZodType<GcOptions> = z.strictObject({
+  dryRun: z.boolean().optional(),
+  references: iterableSchema.optional(),
+  minAgeMs: z.number().min(0, 'must be a non-negative number of milliseconds').optional(),
+  releaseArchived: z.boolean().optional(),
+  actor: actorSchema.optional(),
+}) as unknown as z.ZodType<GcOptions>;
+
 /** Paging options of `listModels` and `listVersions`. */
 export const pageSchema: z.ZodType<{ cursor?: string; limit?: number }> = z.strictObject({
   cursor: z.string().min(1).max(1024).optional(),
@@ -124,11 +165,37 @@ export const pageSchema: z.ZodType<{ cursor?: string; limit?: number }> = z.stri
 
 const roleSchema = z.string().min(1).max(128);
 
+// The shape of a gate policy given inline; its rules are validated when a report is judged.
+const inlineGatePolicySchema = z
+  .looseObject({
+    name: z.string().min(1).max(256),
+    rules: z.array(z.looseObject({ kind: z.string().min(1) })).min(1),
+  })
+  .refine(isPlainJson, 'must be plain JSON (it is identified by the digest of its canonical JSON)');
+
+/** The registry's named gate policies: names must be distinct. */
+export const gatePoliciesSchema: z.ZodType<GatePolicy[]> = z
+  .array(inlineGatePolicySchema)
+  .refine(
+    (policies) => new Set(policies.map((p) => p.name)).size === policies.length,
+    'two gate policies with the same name',
+  ) as unknown as z.ZodType<GatePolicy[]>;
+
+/** `requireGate`: `true`, or what the report must satisfy. */
+export const requireGateSchema: z.ZodType<boolean | RequireGate> = z.union([
+  z.boolean(),
+  z.strictObject({
+    policy: z.union([z.string().min(1).max(256), inlineGatePolicySchema]).optional(),
+    metrics: z.enum(['registered', 'asserted']).optional(),
+    acceptWarn: z.boolean().optional(),
+  }),
+]) as unknown as z.ZodType<boolean | RequireGate>;
+
 /** One alias policy. */
 export const aliasPolicySchema: z.ZodType<AliasPolicy> = z.strictObject({
   alias: aliasSchema,
   model: modelNameSchema.optional(),
-  requireGate: z.boolean().optional(),
+  requireGate: requireGateSchema.optional(),
   requiredApprovals: z.number().int().min(0).max(100).optional(),
   allowedRoles: z.array(roleSchema).optional(),
   approverRoles: z.array(roleSchema).optional(),
@@ -148,3 +215,12 @@ export const grantsSchema: z.ZodType<Record<string, string[]>> = z.record(
   z.string().min(1).max(128),
   z.array(z.string().min(1).max(128)),
 );
+
+function isPlainJson(value: unknown): boolean {
+  try {
+    canonicalJson(value);
+    return true;
+  } catch {
+    return false;
+  }
+}

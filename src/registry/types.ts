@@ -7,6 +7,7 @@ import type { ArtifactRef } from '../artifacts/types.js';
 import type { Digest } from '../core/digest.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { Actor, Tags } from '../core/schemas.js';
+import type { GatePolicy } from '../gates/schema.js';
 import type { GateReport } from '../gates/types.js';
 import type { LineageRef } from '../tracking/types.js';
 
@@ -99,14 +100,35 @@ export interface AliasPolicy {
   alias: string;
   /** Restricts the policy to one model; without it the policy applies to every model. */
   model?: string;
-  /** `setAlias` needs `evidence`: a stored, genuine, passing gate report about this version. */
-  requireGate?: boolean;
+  /**
+   * `setAlias` needs `evidence`: a gate report about this version, evaluated by keel, that the
+   * registry judges again on the policy and evidence it names. `true` accepts any policy
+   * evaluated on the version's registered metrics; `{ policy }` names the policy that counts.
+   */
+  requireGate?: boolean | RequireGate;
   /** Distinct approvers needed (through `approve`) before `setAlias` moves the alias. */
   requiredApprovals?: number;
   /** Only actors with one of these roles may set, delete or roll back the alias. */
   allowedRoles?: string[];
   /** Only actors with one of these roles may approve versions for the alias. */
   approverRoles?: string[];
+}
+
+/** What a `requireGate` alias policy asks of the evidence. */
+export interface RequireGate {
+  /**
+   * The gate policy the report must have evaluated: the policy itself, or the name of one in
+   * the registry's `gatePolicies`. Its canonical digest is what counts. Without it, any policy.
+   */
+  policy?: GatePolicy | string;
+  /**
+   * `registered` (default): the candidate metrics in the evidence must equal the version's
+   * registered metrics. `asserted`: they may be any the caller measured (a live canary); the
+   * registry still judges the report again, but cannot tell where they came from.
+   */
+  metrics?: 'registered' | 'asserted';
+  /** Whether a `warn` decision satisfies the requirement. Default `false`: only `pass` does. */
+  acceptWarn?: boolean;
 }
 
 /** What an audit entry is about. */

@@ -81,7 +81,7 @@ export function versionMethods(
             !(await ctx.runExists(o.runId))
           ) {
             throw new NotFoundError(
-              `[keel] [registry] no run "${o.runId}": pass the id of a tracked run, or omit runId`,
+              `[keel] [registry] no run "${o.runId}" is known to the tracker: pass the id of a tracked run (run.id of keel.tracker.startRun), or omit runId`,
               {
                 details: { runId: o.runId },
               },

@@ -8,8 +8,10 @@ import type { Backend } from '../backends/backend.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCodes } from '../core/errors.js';
+import { createGateEvaluator } from '../gates/evaluator.js';
 import type { GateReport } from '../gates/types.js';
 import { roleAuthorizer } from '../registry/authorizer.js';
+import { withReportIndex } from '../registry/evidence.js';
 import { createRegistry, type RegistryOptions } from '../registry/registry.js';
 import type { AuditEntry, Registry, RegistryEvents } from '../registry/types.js';
 import { check, checkEqual, checkRejects, collect } from './assert.js';
@@ -50,24 +52,23 @@ async function blob(backend: Backend, text = 'model weights'): Promise<Digest> {
   return (await backend.artifacts.put(text)).digest;
 }
 
-/** Stores a gate report exactly as the gates service does: canonical JSON without `digest`. */
+/** Stores a hand-made gate report: canonical JSON without `digest`, naming no policy or evidence. */
 async function storeReport(
   artifacts: ArtifactStore,
-  subject: { model: string; version: number } | undefined,
-  decision: 'pass' | 'warn' | 'fail' = 'pass',
+  subject: { model: string; version: number },
 ): Promise<GateReport> {
   const body = {
     policy: 'release',
-    decision,
-    passed: decision !== 'fail',
-    ...(subject === undefined ? {} : { subject }),
+    decision: 'pass' as const,
+    passed: true,
+    subject,
     results: [
       {
         rule: { kind: 'metric', metric: 'auc', min: 0.8 },
-        decision,
-        observed: decision === 'fail' ? 0.7 : 0.9,
+        decision: 'pass' as const,
+        observed: 0.9,
         expected: '>= 0.8',
-        message: decision === 'fail' ? 'auc 0.7 is below 0.8' : 'auc 0.9 meets 0.8',
+        message: 'auc 0.9 meets 0.8',
       },
     ],
     evaluatedAt: '2026-01-01T00:00:00.000Z',
@@ -76,6 +77,23 @@ async function storeReport(
     mediaType: 'application/vnd.keel.gate-report+json',
   });
   return { ...body, digest: meta.digest };
+}
+
+/** Evaluates the `release` policy (auc >= 0.8) as keel.gates does: stored, and recorded as newest. */
+async function evaluateGate(
+  backend: Backend,
+  subject: { model: string; version: number } | undefined,
+  metrics: Record<string, number>,
+): Promise<GateReport> {
+  const gates = withReportIndex(
+    createGateEvaluator({ artifacts: backend.artifacts }),
+    backend.metadata,
+  );
+  return gates.evaluate(
+    { name: 'release', rules: [{ kind: 'metric', metric: 'auc', min: 0.8 }] },
+    { candidate: { metrics } },
+    subject === undefined ? {} : { subject },
+  );
 }
 
 async function auditEntries(registry: Registry): Promise<AuditEntry[]> {
@@ -194,6 +212,8 @@ const registryCases: SuiteCase<Backend>[] = [
         '.',
         '..',
         ' padded',
+        'My Model!',
+        '__proto__',
       ];
       for (const name of badNames) {
         await checkRejects(
@@ -429,36 +449,36 @@ const registryCases: SuiteCase<Backend>[] = [
     },
   ],
   [
-    'requireGate refuses missing, failed, forged and misdirected evidence, and moves nothing',
+    'requireGate refuses missing, failed, forged, misdirected and hand-made evidence, and moves nothing',
     async (backend) => {
       const registry = make(backend, {
         aliasPolicies: [{ alias: 'production', requireGate: true }],
       });
       const digest = await blob(backend);
-      await registry.registerVersion('m', { artifact: digest });
-      await registry.registerVersion('m', { artifact: digest });
-      await registry.registerVersion('other', { artifact: digest });
+      await registry.registerVersion('m', { artifact: digest, metrics: { auc: 0.9 } });
+      await registry.registerVersion('m', { artifact: digest, metrics: { auc: 0.7 } });
+      await registry.registerVersion('other', { artifact: digest, metrics: { auc: 0.9 } });
       await checkRejects(
         () => registry.setAlias('m', 'production', 1),
         ErrorCodes.policy,
         'no evidence',
       );
-      const good = await storeReport(backend.artifacts, { model: 'm', version: 1 });
+      const good = await evaluateGate(backend, { model: 'm', version: 1 }, { auc: 0.9 });
       const missing = { ...good, digest: `sha256:${'b'.repeat(64)}` as Digest };
       await checkRejects(
         () => registry.setAlias('m', 'production', 1, { evidence: missing }),
         ErrorCodes.policy,
         'missing',
       );
-      const failed = await storeReport(backend.artifacts, { model: 'm', version: 1 }, 'fail');
+      const failed = await evaluateGate(backend, { model: 'm', version: 2 }, { auc: 0.7 });
       await checkRejects(
-        () => registry.setAlias('m', 'production', 1, { evidence: failed }),
+        () => registry.setAlias('m', 'production', 2, { evidence: failed }),
         ErrorCodes.policy,
         'failed',
       );
       const forged = { ...failed, decision: 'pass' as const, passed: true };
       await checkRejects(
-        () => registry.setAlias('m', 'production', 1, { evidence: forged }),
+        () => registry.setAlias('m', 'production', 2, { evidence: forged }),
         ErrorCodes.policy,
         'forged',
       );
@@ -473,7 +493,7 @@ const registryCases: SuiteCase<Backend>[] = [
         ErrorCodes.policy,
         'other version',
       );
-      const otherModel = await storeReport(backend.artifacts, { model: 'other', version: 1 });
+      const otherModel = await evaluateGate(backend, { model: 'other', version: 1 }, { auc: 0.9 });
       await checkRejects(
         () => registry.setAlias('m', 'production', 1, { evidence: otherModel }),
         ErrorCodes.policy,
@@ -488,15 +508,27 @@ const registryCases: SuiteCase<Backend>[] = [
         ErrorCodes.policy,
         'digest of something that is not a report',
       );
-      const noSubject = await storeReport(backend.artifacts, undefined);
+      const noSubject = await evaluateGate(backend, undefined, { auc: 0.9 });
       await checkRejects(
         () => registry.setAlias('m', 'production', 1, { evidence: noSubject }),
         ErrorCodes.policy,
         'no subject',
       );
+      const handMade = await storeReport(backend.artifacts, { model: 'm', version: 1 });
+      await checkRejects(
+        () => registry.setAlias('m', 'production', 1, { evidence: handMade }),
+        ErrorCodes.policy,
+        'hand-made report that names no policy or evidence',
+      );
+      const callerMetrics = await evaluateGate(backend, { model: 'm', version: 2 }, { auc: 0.99 });
+      await checkRejects(
+        () => registry.setAlias('m', 'production', 2, { evidence: callerMetrics }),
+        ErrorCodes.policy,
+        'metrics other than the registered ones',
+      );
       checkEqual(await registry.listAliases('m'), {}, 'nothing moved');
       const refused = (await auditEntries(registry)).filter((e) => e.details.outcome === 'refused');
-      checkEqual(refused.length, 9, 'each refusal audited');
+      checkEqual(refused.length, 11, 'each refusal audited');
       const change = await registry.setAlias('m', 'production', 1, { evidence: good });
       checkEqual(change.evidence, good.digest, 'evidence digest recorded');
       checkEqual(
