@@ -380,6 +380,7 @@ export { parseFilter } from './tracking/filter/parser.js';
 export { printFilter } from './tracking/filter/print.js';
 export { createTracker, type TrackerOptions } from './tracking/tracker.js';
 export type {
+  CorruptRecord,
   EndRunOptions,
   Environment,
   Experiment,

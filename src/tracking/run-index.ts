@@ -17,13 +17,19 @@
  * entries. A new process starts from it when the journal still holds that same entry at that
  * place (else it ignores it), and then follows the journal from there as usual: the snapshot
  * can be old, never wrong, because the journal stays the source of truth.
+ *
+ * One bad record does not take search down: a run document that cannot be read or parsed is
+ * skipped and reported (`corrupt`, and once through `onCorrupt`); a journal that cannot be
+ * read past some point is reported and, while it stays so, every refresh lists the run
+ * documents instead (slower, still complete). `keel.doctor()` repairs both.
  */
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
+import { ErrorCodes, isKeelError } from '../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../core/json.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { type RunDocument, runFromJson, runToJson, trackingKeys } from './records.js';
-import type { Run } from './types.js';
+import type { CorruptRecord, Run } from './types.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
 export const PENDING_GIVE_UP_MS: number = 10 * 60_000;
@@ -53,6 +59,12 @@ export class RunIndex {
   private readonly produced = new Map<string, Set<string>>();
   private readonly consumed = new Map<string, Set<string>>();
   private refreshing: Promise<void> = Promise.resolve();
+  /** Records skipped because they are corrupt, by {@link corruptId}; cleared once readable again. */
+  private readonly corrupt = new Map<string, CorruptRecord>();
+  /** Whether the last journal read stopped at a corrupt record. */
+  private journalBroken = false;
+  /** Whether this process's last journal append failed on a corrupt record. */
+  private appendBroken = false;
 
   /**
    * `snapshotEvery`: store a snapshot after at least this many journal entries (and at least
@@ -62,7 +74,37 @@ export class RunIndex {
     private readonly metadata: MetadataStore,
     private readonly clock: Clock,
     private readonly snapshotEvery = 0,
+    private readonly onCorrupt: (record: CorruptRecord) => void = () => {},
   ) {}
+
+  /**
+   * Records a corrupt record met by a read of this process (or a write: a journal that
+   * cannot be appended to) and tells `onCorrupt` the first time it is seen.
+   */
+  reportCorrupt(record: CorruptRecord): void {
+    const id = corruptId(record);
+    if (this.corrupt.has(id)) return;
+    this.corrupt.set(id, record);
+    this.onCorrupt(record);
+  }
+
+  /**
+   * Notes how a journal append of this process went: after one failed on a corrupt record
+   * (and until one succeeds) refreshes list the run documents, as the journal misses writes.
+   */
+  noteAppend(failure?: CorruptRecord): void {
+    if (failure === undefined) {
+      this.appendBroken = false;
+      return;
+    }
+    this.appendBroken = true;
+    this.reportCorrupt(failure);
+  }
+
+  /** The corrupt records the last refresh skipped (copies). */
+  corruptRecords(): CorruptRecord[] {
+    return Array.from(this.corrupt.values(), (record) => ({ ...record }));
+  }
 
   /**
    * Counts a run-document write of this process; after enough of them, the cache catches up
@@ -80,6 +122,7 @@ export class RunIndex {
 
   /** Records a document version this process read or wrote (older versions are ignored). */
   remember(doc: RunDocument): void {
+    if (this.corrupt.size > 0) this.corrupt.delete(trackingKeys.run(doc.run.id));
     const current = this.runs.get(doc.run.id);
     if (current === undefined || current.seq < doc.seq) {
       this.runs.set(doc.run.id, doc);
@@ -134,32 +177,53 @@ export class RunIndex {
     }
     const now = this.clock.now();
     let read = 0;
-    for await (const { offset, entry } of this.metadata.read(trackingKeys.journal, {
-      from: this.offset,
-    })) {
-      this.offset = offset + 1;
-      this.lastEntry = entry;
-      if (!Array.isArray(entry)) continue;
-      const [runId, seq] = entry;
-      if (typeof runId !== 'string' || typeof seq !== 'number') continue;
-      if ((this.runs.get(runId)?.seq ?? -1) >= seq) continue;
-      const pending = this.pending.get(runId);
-      if (pending === undefined || pending.seq < seq)
-        this.pending.set(runId, { seq, since: pending?.since ?? now });
-    }
-    if (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runs.size) {
-      // many unknown runs (a first search): one listing reads them faster than one get each
-      for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix)) {
-        this.remember(runFromJson(key, value));
-        read++;
+    let journalReadable = true;
+    try {
+      for await (const { offset, entry } of this.metadata.read(trackingKeys.journal, {
+        from: this.offset,
+      })) {
+        this.offset = offset + 1;
+        this.lastEntry = entry;
+        if (!Array.isArray(entry)) continue;
+        const [runId, seq] = entry;
+        if (typeof runId !== 'string' || typeof seq !== 'number') continue;
+        if ((this.runs.get(runId)?.seq ?? -1) >= seq) continue;
+        const pending = this.pending.get(runId);
+        if (pending === undefined || pending.seq < seq)
+          this.pending.set(runId, { seq, since: pending?.since ?? now });
       }
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+      journalReadable = false;
+      this.journalBroken = true;
+      const offset = error.details?.offset;
+      this.reportCorrupt({
+        key: trackingKeys.journal,
+        offset: typeof offset === 'number' ? offset : this.offset,
+        reason: error.message,
+      });
+    }
+    if (journalReadable && this.journalBroken && !this.appendBroken) {
+      // the journal was repaired (keel.doctor()): follow it again
+      this.journalBroken = false;
+      for (const [id, record] of this.corrupt)
+        if (record.key === trackingKeys.journal) this.corrupt.delete(id);
+    }
+    if (
+      this.journalBroken ||
+      this.appendBroken ||
+      (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runs.size)
+    ) {
+      // many unknown runs (a first search): one listing reads them faster than one get each;
+      // with a broken journal, only a listing finds the runs written past the damage
+      read += await this.listRuns();
     }
     const ids = [...this.pending.keys()];
     read += ids.length;
     await forEachLimited(ids, READ_CONCURRENCY, async (runId) => {
       const key = trackingKeys.run(runId);
-      const stored = await this.metadata.get(key);
-      if (stored !== undefined) this.remember(runFromJson(key, stored.value));
+      const stored = await this.readChecked(() => this.metadata.get(key), key);
+      if (stored !== undefined) this.rememberChecked(key, stored.value);
       const pending = this.pending.get(runId);
       if (pending !== undefined && now - pending.since > PENDING_GIVE_UP_MS)
         this.pending.delete(runId);
@@ -172,6 +236,65 @@ export class RunIndex {
     ) {
       this.saveSnapshot().catch(() => {});
     }
+  }
+
+  /**
+   * Reads every run document, skipping (and reporting) the corrupt ones: a listing that
+   * throws on a document resumes after its key. Returns how many documents were read.
+   */
+  private async listRuns(): Promise<number> {
+    let read = 0;
+    let after: string | undefined;
+    for (;;) {
+      try {
+        const opts = after === undefined ? undefined : { after };
+        for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix, opts)) {
+          after = key;
+          this.rememberChecked(key, value);
+          read++;
+        }
+        return read;
+      } catch (error) {
+        if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+        const key = error.details?.key;
+        const resumable =
+          typeof key === 'string' &&
+          key.startsWith(trackingKeys.runsPrefix) &&
+          (after === undefined || key > after);
+        this.reportCorrupt({
+          key: resumable ? key : trackingKeys.runsPrefix,
+          reason: error.message,
+        });
+        // a store that does not say which document failed cannot be listed past it: the
+        // runs the journal names are still read one by one
+        if (!resumable) return read;
+        after = key;
+      }
+    }
+  }
+
+  /** `read()`, or `undefined` (reported) when the store finds the document corrupt. */
+  private async readChecked<T>(read: () => Promise<T>, key: string): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+      this.reportCorrupt({ key, reason: error.message });
+      return undefined;
+    }
+  }
+
+  /** Remembers a stored run document, or reports it when it is not a valid one. */
+  private rememberChecked(key: string, value: JsonValue): void {
+    let doc: RunDocument;
+    try {
+      doc = runFromJson(key, value);
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+      this.reportCorrupt({ key, reason: error.message });
+      return;
+    }
+    this.remember(doc);
   }
 
   private threshold(): number {
@@ -235,6 +358,11 @@ export class RunIndex {
     this.lastEntry = snapshot.check;
     this.snapshotOffset = snapshot.offset;
   }
+}
+
+/** Identifies a corrupt record: one per document, one per log offset. */
+function corruptId(record: CorruptRecord): string {
+  return record.offset === undefined ? record.key : `${record.key}@${record.offset}`;
 }
 
 interface Snapshot {
