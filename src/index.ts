@@ -246,6 +246,12 @@ export type {
 export { stableUnit } from './ops/assignment.js';
 export { type ScoreBatchOptions, type ScoredBatch, scoreBatch } from './ops/batch.js';
 export type { EventSource, OpsKeel } from './ops/context.js';
+export type {
+  DoctorFinding,
+  DoctorOptions,
+  DoctorRepair,
+  DoctorReport,
+} from './ops/doctor.js';
 export type { Listenable, ListenerEvents } from './ops/emitter.js';
 export {
   createMonitor,

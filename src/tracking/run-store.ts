@@ -287,14 +287,17 @@ export function copyRun(run: Run): Run {
  * until `keel.doctor()` repairs the journal.
  */
 async function announce(ctx: TrackerContext, runId: string, seq: number): Promise<void> {
+  await ctx.index.checkJournal();
   try {
-    await ctx.metadata.append(trackingKeys.journal, [[runId, seq]]);
+    await ctx.metadata.append(ctx.index.journal(), [[runId, seq]]);
     ctx.index.noteAppend();
   } catch (error) {
     if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+    // keel.doctor() may have started a new journal since: announce there
+    if (await ctx.index.checkJournal(true)) return announce(ctx, runId, seq);
     const offset = error.details?.offset;
     ctx.index.noteAppend({
-      key: trackingKeys.journal,
+      key: ctx.index.journal(),
       ...(typeof offset === 'number' ? { offset } : {}),
       reason: error.message,
     });
