@@ -255,6 +255,12 @@ export type {
 export { stableUnit } from './ops/assignment.js';
 export { type ScoreBatchOptions, type ScoredBatch, scoreBatch } from './ops/batch.js';
 export type { EventSource, OpsKeel } from './ops/context.js';
+export type {
+  DoctorFinding,
+  DoctorOptions,
+  DoctorRepair,
+  DoctorReport,
+} from './ops/doctor.js';
 export type { Listenable, ListenerEvents } from './ops/emitter.js';
 export {
   createMonitor,
@@ -391,6 +397,7 @@ export { parseFilter } from './tracking/filter/parser.js';
 export { printFilter } from './tracking/filter/print.js';
 export { createTracker, type TrackerOptions } from './tracking/tracker.js';
 export type {
+  CorruptRecord,
   EndRunOptions,
   Environment,
   Experiment,

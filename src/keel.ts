@@ -17,6 +17,7 @@ import { createDriftService, type DriftEvents, type DriftService } from './drift
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { GatePolicy } from './gates/schema.js';
 import type { MetadataStore } from './metadata/types.js';
+import { type DoctorOptions, type DoctorReport, runDoctor } from './ops/doctor.js';
 import type { PipelineEvents } from './pipeline/events.js';
 import type { AuditKey } from './registry/audit-key.js';
 import { withReportIndex } from './registry/evidence.js';
@@ -81,6 +82,19 @@ export interface Keel {
   readonly actor: Actor;
   /** Tracer, meter and instruments. */
   readonly telemetry: Telemetry;
+  /**
+   * Checks every document, the tracker's logs and every blob; quarantines corrupt documents
+   * under `quarantine/` (with a report), and rebuilds the tracker's journal and search cache
+   * from the run documents. Damaged blobs and metric logs are reported, never deleted.
+   * See docs/operations.md ("Repair").
+   *
+   * @example
+   * ```ts
+   * const report = await keel.doctor({ dryRun: true });
+   * if (!report.ok) console.log(report.corrupt);
+   * ```
+   */
+  doctor(opts?: DoctorOptions): Promise<DoctorReport>;
   /** Flushes what services buffer and closes the backend. Idempotent. */
   close(): Promise<void>;
 }
@@ -159,6 +173,17 @@ export function createKeel(options: KeelOptions): Keel {
     clock,
     actor,
     telemetry,
+    async doctor(opts) {
+      return runDoctor(
+        {
+          metadata: backend.metadata,
+          artifacts: backend.artifacts,
+          clock,
+          emit: emitterFor<Pick<TrackerEvents, 'store:corrupt'>>(events),
+        },
+        opts,
+      );
+    },
     close() {
       closing ??= (async () => {
         try {

@@ -135,7 +135,7 @@ export async function requireRun(ctx: TrackerContext, runId: string): Promise<Ru
 /** Writes a new run document (`ConflictError` if the id exists). */
 export async function createRunDocument(ctx: TrackerContext, run: Run): Promise<StoredRun> {
   const doc: RunDocument = { run, seq: 0 };
-  await ctx.metadata.append(trackingKeys.journal, [[run.id, 0]]);
+  await announce(ctx, run.id, 0);
   const { revision } = await ctx.metadata.put(trackingKeys.run(run.id), runToJson(doc), {
     ifRevision: null,
   });
@@ -193,7 +193,7 @@ export async function updateRun(
       }
     }
     const next: RunDocument = { run: doc.run, seq: doc.seq + 1 };
-    await ctx.metadata.append(trackingKeys.journal, [[runId, next.seq]]);
+    await announce(ctx, runId, next.seq);
     try {
       const written = await ctx.metadata.put(key, runToJson(next), { ifRevision: revision });
       ctx.index.remember(next);
@@ -278,6 +278,30 @@ export function copyRun(run: Run): Run {
     inputs: [...run.inputs],
     outputs: [...run.outputs],
   };
+}
+
+/**
+ * Announces a run-document write in the journal. A journal damaged past repair by append
+ * (a corrupt record in its middle) is reported and the write goes on: the run document is
+ * the source of truth, and readers that meet the damage list the run documents instead
+ * until `keel.doctor()` repairs the journal.
+ */
+async function announce(ctx: TrackerContext, runId: string, seq: number): Promise<void> {
+  await ctx.index.checkJournal();
+  try {
+    await ctx.metadata.append(ctx.index.journal(), [[runId, seq]]);
+    ctx.index.noteAppend();
+  } catch (error) {
+    if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+    // keel.doctor() may have started a new journal since: announce there
+    if (await ctx.index.checkJournal(true)) return announce(ctx, runId, seq);
+    const offset = error.details?.offset;
+    ctx.index.noteAppend({
+      key: ctx.index.journal(),
+      ...(typeof offset === 'number' ? { offset } : {}),
+      reason: error.message,
+    });
+  }
 }
 
 function sleep(ms: number): Promise<void> {

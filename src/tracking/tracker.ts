@@ -107,12 +107,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     );
   }
   const clock = options.clock ?? systemClock;
+  const emit = options.emit ?? (emitNothing as Emit<TrackerEvents>);
   const ctx: TrackerContext = {
     metadata: options.metadata,
     artifacts: options.artifacts,
     clock,
     telemetry: options.telemetry ?? createTelemetry(),
-    emit: options.emit ?? (emitNothing as Emit<TrackerEvents>),
+    emit,
     index: new RunIndex(
       options.metadata,
       clock,
@@ -122,6 +123,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         'searchSnapshotEvery',
         0,
       ),
+      (record) => emit('store:corrupt', record),
     ),
     newId: createIdGenerator(clock),
     flushSize: positiveInteger(options.flushSize, DEFAULT_FLUSH_SIZE, 'flushSize', 1),
@@ -262,6 +264,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       const page = rows.slice(0, limit);
       const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
+      const corrupt = ctx.index.corruptRecords();
+      if (corrupt.length > 0) result.corrupt = corrupt;
       if (rows.length > limit)
         result.nextCursor = encodeCursor(fingerprint, page[page.length - 1]!.values);
       return result;

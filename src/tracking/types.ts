@@ -148,6 +148,12 @@ export interface SearchRunsQuery {
 /** A page of {@link Tracker.searchRuns}. */
 export interface SearchRunsResult {
   runs: Run[];
+  /**
+   * Present when the search skipped records it could not read (a damaged run document, a
+   * journal damaged at some offset): what they are and why. The runs it could read are
+   * still returned; `keel.doctor()` repairs the store.
+   */
+  corrupt?: CorruptRecord[];
   /** Present when more runs match; pass it back as `cursor`. */
   nextCursor?: string;
 }
@@ -252,8 +258,20 @@ export interface Tracker {
   close(): Promise<void>;
 }
 
+/** A stored record a read skipped, or a write could not build on, because it is corrupt. */
+export interface CorruptRecord {
+  /** The document key or log name. */
+  key: string;
+  /** For a log: the offset of the first entry that could not be read. */
+  offset?: number;
+  /** What is wrong, in the store's words. */
+  reason: string;
+}
+
 /** The events the Tracker emits: event name to payload. */
 export interface TrackerEvents {
+  /** Emitted once per corrupt record a read skipped (or a write met); see {@link CorruptRecord}. */
+  'store:corrupt': CorruptRecord;
   'run:started': { runId: string; experiment: string; name?: string; parentRunId?: string };
   'run:ended': { runId: string; experiment: string; status: FinalRunStatus };
   /** One per flushed batch, not per point. */

@@ -1,0 +1,342 @@
+/**
+ * @module
+ * `keel.doctor()`: checks every document, the tracker's logs and every blob of a store,
+ * quarantines the documents that are corrupt (a report under `quarantine/`, never a silent
+ * delete), and rebuilds the tracker's journal and search cache from the run documents.
+ *
+ * It works over the two storage contracts only. A log cannot be mended in place through
+ * them, so a damaged journal is replaced by a new journal generation (see run-index.ts);
+ * a damaged metric log or blob is reported, not touched: only a backup can restore it.
+ */
+import { z } from 'zod';
+import type { ArtifactStore } from '../artifacts/types.js';
+import type { Clock } from '../core/clock.js';
+import { ErrorCodes, isKeelError } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
+import type { JsonValue } from '../core/json.js';
+import { parseWith } from '../core/validate.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { type RunDocument, runFromJson, trackingKeys } from '../tracking/records.js';
+import {
+  HEAD_CHECK_MS,
+  JOURNAL_HEAD_FORMAT,
+  JOURNAL_HEAD_KEY,
+  journalGeneration,
+  journalLog,
+} from '../tracking/run-index.js';
+import type { CorruptRecord, TrackerEvents } from '../tracking/types.js';
+
+/** Options of `keel.doctor()`. */
+export interface DoctorOptions {
+  /** Only check and report: nothing is moved, deleted or rebuilt. Default false. */
+  dryRun?: boolean;
+  /** Rebuild the tracker's journal and search cache even when nothing is damaged. Default false. */
+  rebuildIndexes?: boolean;
+}
+
+/** One damaged record `keel.doctor()` found. */
+export interface DoctorFinding {
+  /** What holds it. */
+  kind: 'document' | 'log' | 'blob';
+  /** The document key, log name or blob digest. */
+  key: string;
+  /** For a log: the offset of the first entry that cannot be read. */
+  offset?: number;
+  /** What is wrong, in the store's words. */
+  reason: string;
+}
+
+/** One change `keel.doctor()` made. */
+export interface DoctorRepair {
+  /** `quarantined`: a document moved out of the way; `rebuilt`: an index written anew. */
+  action: 'quarantined' | 'rebuilt';
+  /** The document key or log name repaired. */
+  key: string;
+  /** Where it went: the quarantine document, or the new journal log. */
+  to: string;
+}
+
+/** What `keel.doctor()` found and did. */
+export interface DoctorReport {
+  /** Whether the store is sound now: nothing was damaged, or every damage was repaired. */
+  ok: boolean;
+  /** Whether this was a dry run (nothing changed). */
+  dryRun: boolean;
+  /** How much was checked. */
+  checked: { documents: number; logs: number; logEntries: number; blobs: number };
+  /** Every damaged record found. */
+  corrupt: DoctorFinding[];
+  /** Every change made (none on a dry run). */
+  repaired: DoctorRepair[];
+  /** The document the report was stored in (`quarantine/<time>/report`), unless dry run or nothing was found. */
+  reportKey?: string;
+}
+
+/** What `keel.doctor()` works on. */
+export interface DoctorContext {
+  metadata: MetadataStore;
+  artifacts: ArtifactStore;
+  clock: Clock;
+  /** Waits (tests pass a fast one); default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Called once per damaged record found (keel emits `store:corrupt`). */
+  emit?: Emit<Pick<TrackerEvents, 'store:corrupt'>>;
+}
+
+const optionsSchema = z
+  .object({ dryRun: z.boolean().optional(), rebuildIndexes: z.boolean().optional() })
+  .strict();
+
+/** The prefix under which `keel.doctor()` keeps what it moved out of the way. */
+export const QUARANTINE_PREFIX = 'quarantine/';
+
+/** The `format` of a quarantine document. */
+export const QUARANTINE_FORMAT = 'keel.quarantine/1';
+
+/**
+ * Checks the store and repairs what can be repaired without a backup. See {@link DoctorReport}.
+ *
+ * @throws StorageError (or the store's own error) when the store cannot be read at all;
+ *   a damaged record is reported, never thrown.
+ */
+export async function runDoctor(
+  ctx: DoctorContext,
+  options?: DoctorOptions,
+): Promise<DoctorReport> {
+  const opts = parseWith(optionsSchema, options ?? {}, 'doctor options');
+  const dryRun = opts.dryRun === true;
+  const stamp = String(ctx.clock.now());
+  const report: DoctorReport = {
+    ok: true,
+    dryRun,
+    checked: { documents: 0, logs: 0, logEntries: 0, blobs: 0 },
+    corrupt: [],
+    repaired: [],
+  };
+  const found = (finding: DoctorFinding): void => {
+    report.corrupt.push(finding);
+    const record: CorruptRecord = { key: finding.key, reason: finding.reason };
+    if (finding.offset !== undefined) record.offset = finding.offset;
+    ctx.emit?.('store:corrupt', record);
+  };
+
+  // documents: the store's own check (it parses each), then the tracker's for run documents
+  const runs: RunDocument[] = [];
+  const quarantine: { key: string; reason: string; value?: JsonValue; revision?: string }[] = [];
+  let head: { generation: number; revision: string | undefined; readable: boolean } = {
+    generation: 0,
+    revision: undefined,
+    readable: true,
+  };
+  await listTolerant(
+    ctx.metadata,
+    '',
+    (key, value, revision) => {
+      if (key.startsWith(QUARANTINE_PREFIX)) return;
+      report.checked.documents++;
+      if (key === JOURNAL_HEAD_KEY) {
+        head = { generation: journalGeneration(value), revision, readable: true };
+        return;
+      }
+      if (!key.startsWith(trackingKeys.runsPrefix)) return;
+      try {
+        runs.push(runFromJson(key, value));
+      } catch (error) {
+        if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+        found({ kind: 'document', key, reason: error.message });
+        quarantine.push({ key, reason: error.message, value, revision });
+      }
+    },
+    (key, reason) => {
+      report.checked.documents++;
+      // a document the store cannot name cannot be moved: reported for a restore by hand
+      found({ kind: 'document', key: key ?? '(unnamed document)', reason });
+      if (key === undefined) return;
+      quarantine.push({ key, reason });
+      if (key === JOURNAL_HEAD_KEY) head = { generation: 0, revision: undefined, readable: false };
+    },
+  );
+
+  // logs: the journal in use and every run's metric log
+  const journal = journalLog(head.generation);
+  const journalDamage = await checkLog(ctx.metadata, journal, report);
+  if (journalDamage !== undefined) found({ kind: 'log', key: journal, ...journalDamage });
+  for (const { run } of runs) {
+    const log = trackingKeys.metricsLog(run.id);
+    const damage = await checkLog(ctx.metadata, log, report);
+    if (damage !== undefined) found({ kind: 'log', key: log, ...damage });
+  }
+
+  // blobs: each one read through, which verifies its digest
+  for await (const meta of ctx.artifacts.list()) {
+    report.checked.blobs++;
+    try {
+      for await (const _chunk of ctx.artifacts.stream(meta.digest)) {
+        // reading is the check
+      }
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity) && !isKeelError(error, ErrorCodes.notFound))
+        throw error;
+      found({ kind: 'blob', key: meta.digest, reason: error.message });
+    }
+  }
+
+  if (!dryRun) {
+    for (const item of quarantine) {
+      const to = `${QUARANTINE_PREFIX}${stamp}/${item.key}`;
+      const doc: Record<string, JsonValue> = {
+        format: QUARANTINE_FORMAT,
+        key: item.key,
+        reason: item.reason,
+        quarantinedAt: new Date(ctx.clock.now()).toISOString(),
+      };
+      // a document the store cannot parse has no value to keep: the report says so
+      if (item.value !== undefined) doc.value = item.value;
+      else doc.note = 'the store could not parse this document; its bytes are not kept';
+      await ctx.metadata.put(to, doc);
+      await ctx.metadata.delete(
+        item.key,
+        item.revision === undefined ? undefined : { ifRevision: item.revision },
+      );
+      report.repaired.push({ action: 'quarantined', key: item.key, to });
+    }
+    if (journalDamage !== undefined || opts.rebuildIndexes === true || !head.readable) {
+      const next = head.readable ? head.generation + 1 : Math.max(1, ctx.clock.now());
+      const log = await rebuildJournal(ctx, runs, next, head.readable ? head.revision : undefined);
+      report.repaired.push({ action: 'rebuilt', key: journal, to: log });
+    }
+  }
+
+  const repairedKeys = new Set(report.repaired.map((r) => r.key));
+  report.ok = report.corrupt.every((f) => !dryRun && f.kind !== 'blob' && repairedKeys.has(f.key));
+  if (!dryRun && report.corrupt.length > 0) {
+    report.reportKey = `${QUARANTINE_PREFIX}${stamp}/report`;
+    await ctx.metadata.put(report.reportKey, {
+      format: QUARANTINE_FORMAT,
+      report: report as unknown as JsonValue,
+    });
+  }
+  return report;
+}
+
+/**
+ * Writes journal generation `generation` (one entry per run, at its current sequence
+ * number), then points the head document at it, then announces again the runs written in
+ * between, and drops the search snapshot (a cache of the old journal). Returns the new log.
+ */
+async function rebuildJournal(
+  ctx: DoctorContext,
+  runs: readonly RunDocument[],
+  generation: number,
+  headRevision: string | undefined,
+): Promise<string> {
+  const log = journalLog(generation);
+  const announced = new Map<string, number>();
+  const entries = runs.map((doc): JsonValue => {
+    announced.set(doc.run.id, doc.seq);
+    return [doc.run.id, doc.seq];
+  });
+  await appendChunked(ctx.metadata, log, entries);
+  await ctx.metadata.put(
+    JOURNAL_HEAD_KEY,
+    {
+      format: JOURNAL_HEAD_FORMAT,
+      generation,
+      log,
+      createdAt: new Date(ctx.clock.now()).toISOString(),
+    },
+    { ifRevision: headRevision ?? null },
+  );
+  // a writer reads the head at most HEAD_CHECK_MS late: once that passed, the runs written
+  // in between (announced on the old journal) are announced again on the new one
+  await (ctx.sleep ?? sleep)(2 * HEAD_CHECK_MS);
+  const late: JsonValue[] = [];
+  await listTolerant(
+    ctx.metadata,
+    trackingKeys.runsPrefix,
+    (key, value) => {
+      try {
+        const doc = runFromJson(key, value);
+        if ((announced.get(doc.run.id) ?? -1) < doc.seq) late.push([doc.run.id, doc.seq]);
+      } catch {
+        // a document damaged since the check: the next doctor run finds it
+      }
+    },
+    () => {},
+  );
+  await appendChunked(ctx.metadata, log, late);
+  await ctx.metadata.delete(trackingKeys.searchSnapshot).catch(() => false);
+  return log;
+}
+
+/** Reads a log through; returns where and why it is damaged, or `undefined`. */
+async function checkLog(
+  metadata: MetadataStore,
+  log: string,
+  report: DoctorReport,
+): Promise<{ offset: number; reason: string } | undefined> {
+  report.checked.logs++;
+  let next = 0;
+  try {
+    for await (const { offset } of metadata.read(log)) {
+      report.checked.logEntries++;
+      next = offset + 1;
+    }
+    return undefined;
+  } catch (error) {
+    if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+    const offset = error.details?.offset;
+    return { offset: typeof offset === 'number' ? offset : next, reason: error.message };
+  }
+}
+
+/** Lists documents, handing each unreadable one to `onCorrupt` and going on after its key. */
+async function listTolerant(
+  metadata: MetadataStore,
+  prefix: string,
+  onDocument: (key: string, value: JsonValue, revision: string) => void,
+  onCorrupt: (key: string | undefined, reason: string) => void,
+): Promise<void> {
+  let after: string | undefined;
+  for (;;) {
+    try {
+      for await (const { key, value, revision } of metadata.list(
+        prefix,
+        after === undefined ? undefined : { after },
+      )) {
+        after = key;
+        onDocument(key, value, revision);
+      }
+      return;
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+      const key = error.details?.key;
+      if (
+        typeof key !== 'string' ||
+        !key.startsWith(prefix) ||
+        (after !== undefined && key <= after)
+      ) {
+        // the store does not say which document: nothing past it can be listed
+        onCorrupt(undefined, error.message);
+        return;
+      }
+      onCorrupt(key, error.message);
+      after = key;
+    }
+  }
+}
+
+const APPEND_CHUNK = 1000;
+
+async function appendChunked(
+  metadata: MetadataStore,
+  log: string,
+  entries: readonly JsonValue[],
+): Promise<void> {
+  for (let i = 0; i < entries.length; i += APPEND_CHUNK)
+    await metadata.append(log, entries.slice(i, i + APPEND_CHUNK));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
