@@ -6,6 +6,8 @@
  */
 import pg from 'pg';
 import { afterAll, describe, it } from 'vitest';
+import type { Backend } from '../../src/backends/backend.js';
+import { createMemoryArtifactStore } from '../../src/backends/memory/artifact-store.js';
 import {
   createPostgresMetadataStore,
   type PostgresMetadataStore,
@@ -96,4 +98,10 @@ export async function adminQuery<Row = Record<string, unknown>>(
 ): Promise<Row[]> {
   if (admin === undefined) throw new Error('no PostgreSQL');
   return (await admin.query(text, values)).rows as Row[];
+}
+
+/** A backend whose metadata lives in a new schema and whose artifacts stay in memory. */
+export function freshBackend(label: string): Backend {
+  const metadata = freshStore(label);
+  return { metadata, artifacts: createMemoryArtifactStore(), close: () => metadata.close() };
 }
