@@ -8,6 +8,7 @@ export type {
   PostgresNotification,
   PostgresPool,
   PostgresPoolClient,
+  PostgresQueryConfig,
   PostgresQueryResult,
 } from './backends/postgres/db.js';
 export {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/backends/postgres/migrations.js';
 import { prefixUpperBound, statementsFor } from '../../src/backends/postgres/sql.js';
 import { ErrorCodes, isKeelError } from '../../src/core/errors.js';
 import { compareKeys } from '../../src/metadata/keys.js';
@@ -268,10 +269,11 @@ describePg('PostgreSQL MetadataStore', () => {
         await until(() => seen.length === 1, 'connect');
         await store.put('k/1', 1);
         await until(() => seen.includes('k/1'), 'k/1');
-        await adminQuery(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`,
-          [`LISTEN "keel_${schema}"`],
+        // The listening connection records its prefixes under its own pid.
+        const killed = await adminQuery(
+          `SELECT pg_terminate_backend(pid) AS done FROM "${schema}".watched`,
         );
+        expect(killed).toEqual([{ done: true }]);
         // After the reconnect, the watcher hears "anything may have changed" once more.
         await until(() => seen.filter((k) => k === 'k/').length === 2, 'the reconnect signal');
         await store.put('k/2', 1);
@@ -340,12 +342,45 @@ describePg('PostgreSQL MetadataStore', () => {
         const versions = await adminQuery<{ version: number }>(
           `SELECT version FROM "${schema}".keel_version ORDER BY version`,
         );
-        expect(versions.map((v) => v.version)).toEqual([SCHEMA_VERSION]);
+        expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
         expect(await stores[0]!.migrate()).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
         expect(await collect(stores[5]!.list('k/'))).toHaveLength(6);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
+    });
+
+    it('upgrades a version 1 schema in place, keeping its data', async () => {
+      const schema = freshSchema('v1');
+      await adminQuery(`CREATE SCHEMA "${schema}"`);
+      await adminQuery(
+        `CREATE TABLE "${schema}".keel_version (version integer PRIMARY KEY, description text NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const statement of MIGRATIONS[0]!.statements(schema)) await adminQuery(statement);
+      await adminQuery(
+        `INSERT INTO "${schema}".keel_version (version, description) VALUES (1, 'v1')`,
+      );
+      await adminQuery(
+        `INSERT INTO "${schema}".documents (key, revision, value) VALUES ('old/doc', nextval('"${schema}".revisions'), '{"kept":true}')`,
+      );
+      const store = createPostgresMetadataStore({ connectionString: PG_URL, schema });
+      try {
+        expect(await store.migrate()).toEqual({ from: 1, to: SCHEMA_VERSION });
+        expect((await store.get('old/doc'))?.value).toEqual({ kept: true });
+        const seen: string[] = [];
+        const stop = store.watch!('old/', (c) => seen.push(c.key));
+        await until(() => seen.length === 1, 'listening');
+        expect(await adminQuery(`SELECT prefix FROM "${schema}".watched`)).toEqual([
+          { prefix: 'old/' },
+        ]);
+        await store.put('old/doc', 2);
+        await store.put('unwatched/doc', 2);
+        await until(() => seen.includes('old/doc'), 'the change');
+        stop();
+      } finally {
+        await store.close();
+      }
+      expect(await adminQuery(`SELECT prefix FROM "${schema}".watched`)).toEqual([]);
     });
 
     it('refuses a schema written by a newer keel, and an old one when asked not to migrate', async () => {

@@ -20,9 +20,19 @@ export interface PostgresNotification {
   payload?: string | undefined;
 }
 
+/** A statement with its parameters; a `name` makes the connection prepare it once and reuse it. */
+export interface PostgresQueryConfig {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
 /** The members of a `pg.PoolClient` keel uses. */
 export interface PostgresPoolClient {
-  query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
+  query(
+    textOrConfig: string | PostgresQueryConfig,
+    values?: unknown[],
+  ): Promise<PostgresQueryResult>;
   /** Returns the client to the pool; a truthy argument destroys it instead. */
   release(destroy?: boolean | Error): void;
   on(event: 'notification', listener: (message: PostgresNotification) => void): unknown;
@@ -89,36 +99,46 @@ export async function createPool(
 
 /** A {@link Runner} over `pool`. */
 export function createRunner(pool: PostgresPool, retry: RetryOptions): Runner {
+  const attempt = async <T>(
+    idempotent: boolean,
+    fn: (client: PostgresPoolClient) => Promise<T>,
+  ): Promise<T> => {
+    let client: PostgresPoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      // Nothing was sent: always safe to try again.
+      throw new Attempt(error, true);
+    }
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (error) {
+      broken = isConnectionError(error);
+      throw new Attempt(error, retryable(error, idempotent));
+    } finally {
+      client.release(broken);
+    }
+  };
   return {
     async run(what, idempotent, fn) {
       try {
-        return await pRetry(
-          async () => {
-            let client: PostgresPoolClient;
-            try {
-              client = await pool.connect();
-            } catch (error) {
-              // Nothing was sent: always safe to try again.
-              throw new Attempt(error, true);
-            }
-            let broken = false;
-            try {
-              return await fn(client);
-            } catch (error) {
-              broken = isConnectionError(error);
-              throw new Attempt(error, retryable(error, idempotent));
-            } finally {
-              client.release(broken);
-            }
-          },
-          {
-            retries: retry.retries,
-            minTimeout: retry.minTimeoutMs,
-            maxTimeout: retry.maxTimeoutMs,
-            randomize: true,
-            shouldRetry: ({ error }) => error instanceof Attempt && error.retry,
-          },
-        );
+        // The first attempt runs outside p-retry: most statements need no second one.
+        return await attempt(idempotent, fn);
+      } catch (error) {
+        if (!(error instanceof Attempt) || !error.retry || retry.retries === 0) {
+          throw toKeelError(error instanceof Attempt ? error.cause : error, what);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, retry.minTimeoutMs * (1 + Math.random())));
+      try {
+        return await pRetry(() => attempt(idempotent, fn), {
+          retries: retry.retries - 1,
+          minTimeout: retry.minTimeoutMs,
+          maxTimeout: retry.maxTimeoutMs,
+          randomize: true,
+          shouldRetry: ({ error }) => error instanceof Attempt && error.retry,
+        });
       } catch (error) {
         throw toKeelError(error instanceof Attempt ? error.cause : error, what);
       }

@@ -9,7 +9,7 @@
 import { sha256 } from '../../core/digest.js';
 import { StorageError } from '../../core/errors.js';
 import type { PostgresPoolClient, Runner } from './db.js';
-import { schemaV1 } from './sql.js';
+import { schemaV1, schemaV2 } from './sql.js';
 
 /** One step of the schema's history. Steps are never edited once released, only added. */
 export interface Migration {
@@ -24,6 +24,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     description: 'documents, logs, change notification trigger, atomic batch function',
     statements: schemaV1,
+  },
+  {
+    version: 2,
+    description: 'notify only keys under a watched prefix',
+    statements: schemaV2,
   },
 ];
 

