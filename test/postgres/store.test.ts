@@ -284,6 +284,46 @@ describePg('PostgreSQL MetadataStore', () => {
     });
   });
 
+  it('lists log names by prefix in code point order, with after and limit', async () => {
+    const store = freshStore('logs');
+    try {
+      for (const log of [
+        'runs/b/metrics',
+        'runs/a/metrics',
+        'runs/\u{1F600}',
+        'runs/\uFFFD',
+        'audit',
+        'runsx',
+      ])
+        await store.append(log, [1]);
+      // a rolled-back batch creates no log
+      await errorOf(
+        store.batch!([
+          { op: 'append', log: 'runs/ghost', entries: [1] },
+          { op: 'append', log: 'audit', entries: [2], expectedOffset: 5 },
+        ]),
+      );
+      expect(await collect(store.listLogs('runs/'))).toEqual([
+        'runs/a/metrics',
+        'runs/b/metrics',
+        'runs/\uFFFD',
+        'runs/\u{1F600}',
+      ]);
+      expect(await collect(store.listLogs('runs/', { after: 'runs/a/metrics', limit: 2 }))).toEqual(
+        ['runs/b/metrics', 'runs/\uFFFD'],
+      );
+      expect((await collect(store.listLogs(''))).length).toBe(6);
+      expect(
+        isKeelError(
+          await errorOf(collect(store.listLogs('', { limit: 0 }))),
+          ErrorCodes.validation,
+        ),
+      ).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('list uses the primary key index', () => {
     const schema = freshSchema('explain');
     let store: ReturnType<typeof createPostgresMetadataStore>;

@@ -56,12 +56,14 @@ export interface Statements {
   readonly watchPrune: string;
   /** `list` pages: `lower` is `>=` or `>`; `upper` whether `$2` bounds the range; `$n` limit. */
   list(lower: '>=' | '>', upper: boolean): string;
+  /** `listLogs` pages, as {@link Statements.list} over log names. */
+  listLogs(lower: '>=' | '>', upper: boolean): string;
 }
 
 /** Builds the statements of `schema` (already checked against {@link SCHEMA_NAME_PATTERN}). */
 export function statementsFor(schema: string): Statements {
   const s = `"${schema}"`;
-  const lists = new Map<string, string>();
+  const ranges = new Map<string, string>();
   return {
     schema,
     channel: channelOf(schema),
@@ -100,17 +102,29 @@ ORDER BY e."offset" LIMIT $3`,
     watchClear: `DELETE FROM ${s}.watched WHERE pid = pg_backend_pid()`,
     watchPrune: `DELETE FROM ${s}.watched WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)`,
     list(lower, upper) {
-      const id = `${lower}${upper}`;
-      let text = lists.get(id);
-      if (text === undefined) {
-        text = `SELECT key, revision::text AS revision, value::text AS value FROM ${s}.documents
-WHERE key ${lower} $1${upper ? ' AND key < $2' : ''}
-ORDER BY key LIMIT $${upper ? 3 : 2}`;
-        lists.set(id, text);
-      }
-      return text;
+      return range(
+        `key, revision::text AS revision, value::text AS value FROM ${s}.documents`,
+        'key',
+        lower,
+        upper,
+      );
+    },
+    listLogs(lower, upper) {
+      return range(`name FROM ${s}.logs`, 'name', lower, upper);
     },
   };
+
+  function range(select: string, column: string, lower: '>=' | '>', upper: boolean): string {
+    const id = `${column}${lower}${upper}`;
+    let text = ranges.get(id);
+    if (text === undefined) {
+      text = `SELECT ${select}
+WHERE ${column} ${lower} $1${upper ? ` AND ${column} < $2` : ''}
+ORDER BY ${column} LIMIT $${upper ? 3 : 2}`;
+      ranges.set(id, text);
+    }
+    return text;
+  }
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 import type {
   BatchOperation,
   BatchResult,
+  ListDocumentsOptions,
   MetadataCapabilities,
   MetadataStore,
 } from '../../metadata/types.js';
@@ -97,6 +98,11 @@ export type PostgresMetadataStore = MetadataStore & {
   readonly capabilities: MetadataCapabilities;
   /** Creates or upgrades the schema now (also done on first use unless `migrate: false`). */
   migrate(): Promise<MigrationResult>;
+  /**
+   * The names of the logs that start with `prefix`, in name order (code points), strictly
+   * after `after`, at most `limit`. A log exists once an entry was appended to it.
+   */
+  listLogs(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<string>;
   /** Stops watching and ends the pool keel built (never a pool you passed). */
   close(): Promise<void>;
 };
@@ -245,29 +251,31 @@ export function createPostgresMetadataStore(
 
     async *list(prefix, listOpts) {
       assertPrefix(prefix);
-      let remaining = listLimit(listOpts);
-      const runner = await use();
-      const upper = prefixUpperBound(prefix);
-      const after = listOpts?.after;
-      // The range starts at the prefix, or just after `after` when that lies further on.
-      let lower: { key: string; inclusive: boolean } =
-        after !== undefined && compareKeys(after, prefix) >= 0
-          ? { key: after, inclusive: false }
-          : { key: prefix, inclusive: true };
-      while (remaining > 0) {
-        const limit = Math.min(PAGE_SIZE, remaining);
-        const statement = sql.list(lower.inclusive ? '>=' : '>', upper !== undefined);
-        const params = upper === undefined ? [lower.key, limit] : [lower.key, upper, limit];
-        const { rows } = await runner.run(`list ${prefix}`, true, (client) =>
-          client.query(prepared(statement, params)),
-        );
-        for (const row of rows as { key: string; revision: string; value: string }[]) {
-          yield { key: row.key, value: parseValue(row.value), revision: row.revision };
-        }
-        if (rows.length < limit) return;
-        remaining -= rows.length;
-        lower = { key: (rows[rows.length - 1] as { key: string }).key, inclusive: false };
+      const limit = listLimit(listOpts);
+      const rows = inRange(await use(), 'list', sql.list, prefix, listOpts?.after, limit, 'key');
+      for await (const row of rows as AsyncIterable<{
+        key: string;
+        revision: string;
+        value: string;
+      }>) {
+        yield { key: row.key, value: parseValue(row.value), revision: row.revision };
       }
+    },
+
+    async *listLogs(prefix, listOpts) {
+      assertPrefix(prefix);
+      const limit = listLimit(listOpts);
+      const runner = await use();
+      const rows = inRange(
+        runner,
+        'list logs',
+        sql.listLogs,
+        prefix,
+        listOpts?.after,
+        limit,
+        'name',
+      );
+      for await (const row of rows as AsyncIterable<{ name: string }>) yield row.name;
     },
 
     async append(log, entries) {
@@ -383,6 +391,41 @@ async function assertCurrent(runner: Runner, schema: string): Promise<void> {
     `[keel] [postgres] schema "${schema}" is at version ${version}, this keel needs ${SCHEMA_VERSION}: call store.migrate() (or leave the "migrate" option on)`,
     { details: { schema, version, supported: SCHEMA_VERSION } },
   );
+}
+
+/**
+ * The rows of a `list`-like statement over names starting with `prefix`, after `after`, at
+ * most `limit` (all already validated): one primary-key range, read in pages of
+ * {@link PAGE_SIZE} by name.
+ */
+async function* inRange(
+  runner: Runner,
+  what: string,
+  statement: (lower: '>=' | '>', upper: boolean) => string,
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+  column: string,
+): AsyncIterable<Record<string, unknown>> {
+  let remaining = limit;
+  const upper = prefixUpperBound(prefix);
+  // The range starts at the prefix, or just after `after` when that lies further on.
+  let lower: { name: string; inclusive: boolean } =
+    after !== undefined && compareKeys(after, prefix) >= 0
+      ? { name: after, inclusive: false }
+      : { name: prefix, inclusive: true };
+  while (remaining > 0) {
+    const page = Math.min(PAGE_SIZE, remaining);
+    const text = statement(lower.inclusive ? '>=' : '>', upper !== undefined);
+    const params = upper === undefined ? [lower.name, page] : [lower.name, upper, page];
+    const { rows } = await runner.run(`${what} ${prefix}`, true, (client) =>
+      client.query(prepared(text, params)),
+    );
+    for (const row of rows as Record<string, unknown>[]) yield row;
+    if (rows.length < page) return;
+    remaining -= rows.length;
+    lower = { name: (rows[rows.length - 1] as Record<string, string>)[column]!, inclusive: false };
+  }
 }
 
 /** The first row of a statement's result, or `undefined`. */
