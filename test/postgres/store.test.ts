@@ -468,6 +468,59 @@ describePg('PostgreSQL MetadataStore', () => {
       }
     });
 
+    it('retries what cannot apply twice, and never a write whose connection broke', async () => {
+      const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+      const refusals = { connect: 2, query: 0, failedWrites: 0 };
+      const flaky = {
+        async connect() {
+          if (refusals.connect > 0) {
+            refusals.connect--;
+            throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+          }
+          const client = await pool.connect();
+          return Object.assign(Object.create(client), {
+            query: (config: unknown, values?: unknown[]) => {
+              const text = typeof config === 'string' ? config : (config as { text: string }).text;
+              if (refusals.query > 0 && /^(INSERT|UPDATE|SELECT revision)/.test(text)) {
+                refusals.query--;
+                if (text.startsWith('INSERT') || text.startsWith('UPDATE')) refusals.failedWrites++;
+                return Promise.reject(
+                  Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+                );
+              }
+              return client.query(config as string, values);
+            },
+            release: (destroy?: boolean) => client.release(destroy),
+          });
+        },
+        end: () => pool.end(),
+      };
+      const store = createPostgresMetadataStore(
+        { pool: flaky, schema: freshSchema('flaky') },
+        { retries: 3 },
+      );
+      try {
+        // two refused connections, then it works
+        await store.put('k', 1);
+        expect(refusals.connect).toBe(0);
+        // a read whose connection broke is simply read again
+        refusals.query = 1;
+        expect((await store.get('k'))?.value).toBe(1);
+        // a compare-and-swap whose connection broke may have committed: reported, not retried
+        // (an unconditional put is simply written again)
+        const { revision } = (await store.get('k'))!;
+        refusals.query = 1;
+        const error = await errorOf(store.put('k', 2, { ifRevision: revision }));
+        expect(isKeelError(error, ErrorCodes.storage)).toBe(true);
+        expect((error as Error).message).toContain('may or may not have been applied');
+        expect(refusals.failedWrites).toBe(1);
+        expect((await store.get('k'))?.value).toBe(1);
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+
     it('reports an unreachable server as a StorageError after bounded retries', async () => {
       const store = createPostgresMetadataStore(
         { connectionString: 'postgres://postgres@127.0.0.1:1/none' },
