@@ -6,6 +6,7 @@ export default defineConfig({
     fs: 'src/fs.ts',
     testing: 'src/testing.ts',
     report: 'src/report.ts',
+    postgres: 'src/postgres.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -14,6 +15,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['vitest', '@opentelemetry/api'],
+  external: ['vitest', '@opentelemetry/api', 'pg'],
   tsconfig: 'tsconfig.build.json',
 });

@@ -15,11 +15,13 @@ export const MAX_LIST_LIMIT = 100_000;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// A lone surrogate has no UTF-8 encoding: a database or object store would store another key.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Throws `ValidationError` unless `key` is a safe document key or log name:
  * `/`-separated non-empty segments, none `.`, `..` or `__proto__`, no control
- * characters, no backslash, at most {@link MAX_KEY_LENGTH} characters.
+ * characters, no backslash, no lone surrogate, at most {@link MAX_KEY_LENGTH} characters.
  */
 export function assertKey(key: unknown, what = 'key'): asserts key is string {
   const problem = keyProblem(key);
@@ -34,16 +36,24 @@ export function assertKey(key: unknown, what = 'key'): asserts key is string {
 
 /** Throws `ValidationError` unless `prefix` is a string that could start a key (may be empty). */
 export function assertPrefix(prefix: unknown): asserts prefix is string {
-  if (typeof prefix !== 'string' || prefix.length > MAX_KEY_LENGTH || CONTROL.test(prefix)) {
+  if (
+    typeof prefix !== 'string' ||
+    prefix.length > MAX_KEY_LENGTH ||
+    CONTROL.test(prefix) ||
+    LONE_SURROGATE.test(prefix)
+  ) {
     throw new ValidationError(
-      '[keel] invalid list prefix: pass a string of printable characters (or "")',
+      '[keel] invalid list prefix: pass a string of printable characters (or ""), whole characters only',
     );
   }
 }
 
 /** Validates `list` options and returns the limit to apply (Infinity when none). */
 export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined): number {
-  if (opts?.after !== undefined && typeof opts.after !== 'string') {
+  if (
+    opts?.after !== undefined &&
+    (typeof opts.after !== 'string' || LONE_SURROGATE.test(opts.after))
+  ) {
     throw new ValidationError(
       '[keel] invalid list option "after": pass the last key (or digest) you saw',
     );
@@ -120,9 +130,28 @@ export function checkRevision(
   );
 }
 
-/** Orders keys by UTF-16 code units, the order `list` returns. */
+/**
+ * Orders keys by Unicode code point, the order `list` returns. It is the byte order of
+ * their UTF-8 encoding, which SQL databases (PostgreSQL's `COLLATE "C"`) and object stores
+ * (S3 listings) use, so every backend can list with an index range scan. It differs from
+ * JavaScript's `<` (UTF-16 code units) only where a character above U+FFFF meets one in
+ * U+E000–U+FFFF.
+ */
 export function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === length) return a.length < b.length ? -1 : 1;
+  return codePointRank(a.charCodeAt(i)) < codePointRank(b.charCodeAt(i)) ? -1 : 1;
+}
+
+// Surrogates (U+D800–U+DFFF) stand for code points above U+FFFF, so they rank after every
+// other code unit; U+E000–U+FFFF move down to make room. The order of the first differing
+// code unit is then the order of the code points (for well-formed strings, which keys are).
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }
 
 function keyProblem(key: unknown): string | undefined {
@@ -130,6 +159,7 @@ function keyProblem(key: unknown): string | undefined {
   if (key.length === 0) return 'it is empty';
   if (key.length > MAX_KEY_LENGTH) return `it is longer than ${MAX_KEY_LENGTH} characters`;
   if (CONTROL.test(key)) return 'it contains control characters';
+  if (LONE_SURROGATE.test(key)) return 'it is not well-formed Unicode (a lone surrogate)';
   if (key.includes('\\')) return 'it contains a backslash';
   if (key.startsWith('/') || /^[a-zA-Z]:/.test(key)) return 'it is an absolute path';
   for (const segment of key.split('/')) {

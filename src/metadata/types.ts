@@ -76,7 +76,11 @@ export type BatchResult =
 
 /** A change seen by {@link MetadataStore.watch}. */
 export interface DocumentChange {
-  /** The key that was written or deleted. */
+  /**
+   * The key that was written or deleted; or the watched prefix itself when changes may have
+   * been missed (a store that just started listening, or reconnected): re-read everything
+   * under it.
+   */
   key: string;
 }
 
@@ -97,7 +101,10 @@ export interface MetadataStore {
   put(key: string, value: JsonValue, opts?: PutDocumentOptions): Promise<{ revision: string }>;
   /** Deletes a document; `true` when it existed. `ConflictError` when `ifRevision` does not hold. */
   delete(key: string, opts?: { ifRevision?: string }): Promise<boolean>;
-  /** Documents whose key starts with `prefix`, in key order (UTF-16 code units). */
+  /**
+   * Documents whose key starts with `prefix`, in key order: by Unicode code point, which is
+   * the byte order of UTF-8 (`compareKeys`), as SQL `COLLATE "C"` and S3 listings sort.
+   */
   list(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<{ key: string } & Versioned>;
   /** Appends entries atomically and contiguously; returns the offset of the first. */
   append(log: string, entries: JsonValue[]): Promise<{ offset: number }>;

@@ -291,6 +291,47 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
     },
   ],
   [
+    'list orders keys by code point (UTF-8 byte order), also across U+FFFF',
+    async (store) => {
+      // UTF-16 order would put the emoji (a surrogate pair) first; code point order puts it last.
+      const keys = [
+        'order/\u{1F600}',
+        'order/\uFFFD',
+        'order/\uE000',
+        'order/z',
+        'order/\u{10000}x',
+      ];
+      for (const key of keys) await store.put(key, key);
+      const sorted = [
+        'order/z',
+        'order/\uE000',
+        'order/\uFFFD',
+        'order/\u{10000}x',
+        'order/\u{1F600}',
+      ];
+      checkEqual(
+        (await collect(store.list('order/'))).map((d) => d.key),
+        sorted,
+        'list',
+      );
+      checkEqual(
+        (await collect(store.list('order/', { after: 'order/\uFFFD' }))).map((d) => d.key),
+        sorted.slice(3),
+        'after',
+      );
+      checkEqual(
+        (await collect(store.list('order/\u{1F600}'))).map((d) => d.key),
+        ['order/\u{1F600}'],
+        'astral prefix',
+      );
+      await checkRejects(
+        () => store.put('order/\uD800', 1),
+        ErrorCodes.validation,
+        'lone surrogate',
+      );
+    },
+  ],
+  [
     'append returns contiguous offsets and read returns entries in order',
     async (store) => {
       checkEqual(await store.append('audit', [{ n: 0 }]), { offset: 0 }, 'first');

@@ -109,16 +109,16 @@ export function createMemoryMetadataStore(): MetadataStore {
       const keys = sortedKeys;
       let index = lowerBound(
         keys,
-        opts?.after !== undefined && opts.after >= prefix ? opts.after : prefix,
+        opts?.after !== undefined && compareKeys(opts.after, prefix) >= 0 ? opts.after : prefix,
       );
       let count = 0;
       for (; index < keys.length && count < limit; index++) {
         const key = keys[index]!;
         if (!key.startsWith(prefix)) {
-          if (key > prefix) break;
+          if (compareKeys(key, prefix) > 0) break;
           continue;
         }
-        if (opts?.after !== undefined && key <= opts.after) continue;
+        if (opts?.after !== undefined && compareKeys(key, opts.after) <= 0) continue;
         const doc = documents.get(key);
         if (!doc) continue;
         count++;
@@ -172,7 +172,7 @@ function lowerBound(keys: readonly string[], target: string): number {
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < target) lo = mid + 1;
+    if (compareKeys(keys[mid]!, target) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
