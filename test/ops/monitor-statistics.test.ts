@@ -252,11 +252,12 @@ describe('calibrated monitor: levels from the up-crossing probability', () => {
           expect(level.alpha).toBeGreaterThanOrEqual(target * (1 - 1e-9));
           expect(level.alpha).toBeLessThanOrEqual(target * MAX_GAIN * (1 + 1e-9));
           expect(level.z).toBeCloseTo(-normalQuantileOf(level.alpha / 2), 6);
+          // The level's own rounding: rho down to 1e-4, the previous threshold up to 1e-3 (both
+          // make the share larger, i.e. the level safer).
+          const r = Math.floor(rho * 1e4) / 1e4;
+          const v = Math.ceil(previousZ * 1e3) / 1e3;
           const upcrossing =
-            2 *
-            normalSf(level.z) *
-            Math.max(1 / MAX_GAIN, upcrossingShare(level.z, Math.ceil(previousZ * 1e3) / 1e3, rho));
-          // The integral is computed to about 1e-4: allow for that much.
+            2 * normalSf(level.z) * Math.max(1 / MAX_GAIN, upcrossingShare(level.z, v, r));
           expect(upcrossing).toBeLessThanOrEqual(target * (1 + 1e-3));
         },
       ),

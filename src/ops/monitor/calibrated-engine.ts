@@ -165,6 +165,7 @@ export class CalibratedEngine implements DriftEngine {
       drifted: alarms.length > 0,
       share: tested ? alarms.length / tested : 0,
       driftedColumns: alarms.length,
+      tested,
       columns,
       correction: 'bonferroni',
       driftShare: tested ? 1 / tested : 1,
