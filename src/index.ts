@@ -262,21 +262,33 @@ export type {
   DoctorReport,
 } from './ops/doctor.js';
 export type { Listenable, ListenerEvents } from './ops/emitter.js';
-export {
-  createMonitor,
-  type DecayDetected,
-  type DecayDetectorName,
-  type DecayOptions,
-  decayDetectors,
-  type MismatchCounts,
-  type Monitor,
-  type MonitorCheck,
-  type MonitorEvents,
-  type MonitorKeel,
-  type MonitorOptions,
-  type MonitorStats,
-  type WrapOptions,
-} from './ops/monitor.js';
+export { createMonitor, decayDetectors } from './ops/monitor/monitor.js';
+export type {
+  DecayDetected,
+  DecayDetectorName,
+  DecayOptions,
+  DriftDetected,
+  DriftEpisode,
+  DriftFinding,
+  DriftResolved,
+  FalseAlarmBudget,
+  MismatchCounts,
+  Monitor,
+  MonitorCheck,
+  MonitorColumnEntry,
+  MonitorEffects,
+  MonitorEvents,
+  MonitorKeel,
+  MonitorOptions,
+  MonitorPreset,
+  MonitorReport,
+  MonitorState,
+  MonitorStats,
+  MonitorStatus,
+  MonitorTestKind,
+  MonitorTestResult,
+  WrapOptions,
+} from './ops/monitor/types.js';
 export {
   type Arm,
   type ArmStats,

@@ -10,7 +10,7 @@ import type { JsonObject } from '../core/json.js';
 import { parseWith } from '../core/validate.js';
 import type { EventSource } from './context.js';
 import type { Listenable } from './emitter.js';
-import type { MonitorEvents } from './monitor.js';
+import type { MonitorEvents } from './monitor/types.js';
 
 /** Why a training run was asked for. */
 export interface TriggerEvent {
@@ -58,16 +58,25 @@ export function every(opts: { ms: number }): Trigger {
   };
 }
 
-/** Fires when `monitor` detects data drift. */
+/**
+ * Fires when `monitor` opens a drift episode: once per episode (`drift:detected`), however many
+ * checks alarm while the drift lasts; a new episode (after `drift:resolved`) fires again.
+ */
 export function onDrift(monitor: MonitorSource): Trigger {
   checkMonitor(monitor, 'onDrift');
   return {
     kind: 'drift',
     attach(fire) {
-      const listener = (check: MonitorEvents['drift:detected']): void => {
+      const listener = (detected: MonitorEvents['drift:detected']): void => {
+        const columns = detected.columns;
         fire(
-          `drift: ${check.columns.join(', ') || 'dataset'} (share ${round(check.report.share)}) on monitor "${check.name}"`,
-          { monitor: check.name, share: check.report.share, columns: check.columns },
+          `drift: ${columns.join(', ') || 'dataset'} (episode ${detected.episode.id}, share ${round(detected.report.share)}) on monitor "${detected.name}"`,
+          {
+            monitor: detected.name,
+            episode: detected.episode.id,
+            share: detected.report.share,
+            columns,
+          },
         );
       };
       monitor.on('drift:detected', listener);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scoreBatch } from '../../src/ops/batch.js';
-import { createMonitor } from '../../src/ops/monitor.js';
+import { createMonitor } from '../../src/ops/monitor/monitor.js';
 import { rows } from './data.js';
 import { opsKeel, registerVersions } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
-import { createMonitor } from '../../src/ops/monitor.js';
+import { createMonitor } from '../../src/ops/monitor/monitor.js';
 import { createTrainingLoop, type TrainingLoopEvents } from '../../src/ops/training-loop.js';
 import { every, onDecay, onDrift, onEvent } from '../../src/ops/triggers.js';
 import { pipeline } from '../../src/pipeline/builder.js';
@@ -258,6 +258,49 @@ describe('training loop', () => {
     const after = kinds.length;
     await sleep(100);
     expect(kinds.length).toBe(after);
+    monitor.close();
+  });
+
+  it('onDrift fires once per drift episode, not once per alarming check', async () => {
+    const keel = opsKeel();
+    await withChampion(keel, 0.5);
+    const monitor = createMonitor({
+      keel,
+      name: 'churn',
+      reference: rows(2000, 'ref'),
+      window: { size: 300 },
+      checkEvery: 1_000_000,
+    });
+    const loop = loopFor(keel, () => ({ accuracy: 0.9 }), { triggers: [onDrift(monitor)] });
+    const reasons: string[] = [];
+    const details: unknown[] = [];
+    loop.on('trigger', ({ trigger }) => {
+      reasons.push(trigger.reason);
+      details.push(trigger.details);
+    });
+    let alarming = 0;
+    monitor.on('check', (c) => {
+      if (c.report.drifted) alarming++;
+    });
+    loop.start();
+    const feed = async (data: ReturnType<typeof rows>): Promise<void> => {
+      for (let i = 0; i < data.length; i += 100) {
+        for (const row of data.slice(i, i + 100)) monitor.record(row, 0, 1);
+        await monitor.check();
+      }
+    };
+    await feed(rows(1000, 'drift-1', 1));
+    expect(alarming).toBeGreaterThanOrEqual(8);
+    await until(() => reasons.length === 1);
+    expect(reasons[0]).toMatch(/^drift: x, y.*\(episode 1, share 0\.67\) on monitor "churn"$/);
+    expect(details[0]).toMatchObject({ monitor: 'churn', episode: 1, columns: ['x', 'y'] });
+    await feed(rows(900, 'calm'));
+    expect(monitor.state().status).toBe('stable');
+    await feed(rows(400, 'drift-2', -1));
+    await until(() => reasons.length === 2);
+    expect(reasons[1]).toMatch(/episode 2/);
+    await loop.stop();
+    expect(reasons).toHaveLength(2);
     monitor.close();
   });
 

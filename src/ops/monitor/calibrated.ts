@@ -1,0 +1,233 @@
+/**
+ * @module
+ * One check of the calibrated monitor, column by column on the binned window: each test's
+ * statistic, its p-value under "no drift" (exact Dirichlet-multinomial moments with a
+ * skewness-aware tail for the score tests, exact beta-binomial tails for shares), its level
+ * from the false-alarm budget, and the column's effect sizes.
+ */
+import {
+  betaBinomialTwoSided,
+  linearMoments,
+  pearson3TwoSided,
+} from '../../drift/distributions/dirichlet-multinomial.js';
+import { normalSf } from '../../drift/distributions/normal.js';
+import type { BinnedWindow } from './binned-window.js';
+import { testLevel, windowCorrelation } from './budget.js';
+import type { ColumnModel, TestSpec } from './columns.js';
+import type { MonitorColumnEntry, MonitorEffects, MonitorTestResult } from './types.js';
+
+/** Where the previous check left the window (for the correlation between checks). */
+export interface CheckGeometry {
+  /** Rows binned when the check ran. */
+  end: number;
+  /** Rows in the window. */
+  rows: number;
+  /** Per column: non-missing values in the window. */
+  present: Float64Array;
+  /** Per column, per test: the normal threshold the test had. */
+  z: Float64Array[];
+}
+
+/** What one column's evaluation needs besides the window. */
+export interface ColumnCheckContext {
+  /** Expected false alarms this check may spend, over all columns. */
+  budget: number;
+  /** Number of monitored columns (the budget is shared equally). */
+  columns: number;
+  /** The previous check, when there was one. */
+  previous?: CheckGeometry;
+  /** Columns alarm only with an effect at least this. */
+  minEffect?: number;
+  /**
+   * Per column, per test: the inputs and outputs of the last level computed (target, rho,
+   * previous z, alpha, z) and of the last null moments (m, mean, sd, skewness, kurtosis);
+   * once the window is full the same inputs recur at every check.
+   */
+  levels: Float64Array[];
+  /** Compute every column's effect sizes (otherwise only those of alarming columns). */
+  allEffects: boolean;
+}
+
+/** One column's outcome at a check. */
+export interface ColumnOutcome {
+  entry: MonitorColumnEntry;
+  /** Per test: the normal threshold used (for the next check's correlation). */
+  z: Float64Array;
+}
+
+/** The length of a column's level cache in {@link ColumnCheckContext.levels}. */
+export function levelCacheSize(model: ColumnModel): number {
+  return model.tests.length * CACHE;
+}
+
+const CACHE = 10;
+
+/**
+ * Evaluates column `j` of the window: all its tests, their levels and the effect sizes.
+ */
+export function evaluateColumn(
+  window: BinnedWindow,
+  j: number,
+  ctx: ColumnCheckContext,
+): ColumnOutcome {
+  const model = window.columns[j]!;
+  const counts = window.counts[j]!;
+  const rows = window.rows;
+  const missing = window.missing[j]!;
+  const present = rows - missing;
+  const numeric = model.edges !== undefined;
+  let effects: MonitorEffects | undefined =
+    ctx.allEffects || ctx.minEffect !== undefined ? effectsOf(model, counts, present) : undefined;
+  const effect = effects === undefined ? 0 : numeric ? effects.wasserstein! : effects.jensenshannon;
+  const effectOk = ctx.minEffect === undefined || effect >= ctx.minEffect;
+  const prev = ctx.previous;
+  const shared =
+    prev === undefined
+      ? 0
+      : Math.max(0, prev.end - Math.max(prev.end - prev.rows, window.processed - rows));
+  const cache = ctx.levels[j]!;
+  const z = new Float64Array(model.tests.length);
+  const tests: MonitorTestResult[] = [];
+  const total = model.total;
+  let drifted = false;
+  for (let t = 0; t < model.tests.length; t++) {
+    const spec = model.tests[t]!;
+    const target = (spec.weight / ctx.columns) * ctx.budget;
+    const missingTest = spec.kind === 'missing';
+    const m = missingTest ? rows : present;
+    let rho = Number.NaN;
+    let previousZ = Number.NaN;
+    if (prev !== undefined && ctx.minEffect === undefined) {
+      const A = missingTest ? model.missing.missing + model.missing.present + 1 : total;
+      const before = missingTest ? prev.rows : prev.present[j]!;
+      const sharedHere = missingTest ? shared : rows > 0 ? (shared * present) / rows : 0;
+      rho = windowCorrelation(A, before, m, sharedHere);
+      previousZ = prev.z[j]?.[t] ?? Number.NaN;
+    }
+    const c = t * CACHE;
+    if (!(cache[c] === target && same(cache[c + 1]!, rho) && same(cache[c + 2]!, previousZ))) {
+      const level = Number.isNaN(rho) ? testLevel(target) : testLevel(target, rho, previousZ);
+      cache[c] = target;
+      cache[c + 1] = rho;
+      cache[c + 2] = previousZ;
+      cache[c + 3] = level.alpha;
+      cache[c + 4] = level.z;
+    }
+    const alpha = cache[c + 3]!;
+    z[t] = cache[c + 4]!;
+    const { statistic, pValue } = testOf(spec, model, counts, m, missing, alpha, cache, c + 5);
+    const hit = pValue < alpha && effectOk;
+    if (hit) drifted = true;
+    tests.push({
+      test: spec.kind,
+      ...(spec.kind === 'share' ? { label: spec.label } : {}),
+      statistic,
+      pValue,
+      threshold: alpha,
+      drifted: hit,
+    });
+  }
+  let best = tests[0]!;
+  for (const t of tests) if (t.pValue / t.threshold < best.pValue / best.threshold) best = t;
+  if (effects === undefined && drifted) effects = effectsOf(model, counts, present);
+  const entry: MonitorColumnEntry = {
+    method: best.label === undefined ? best.test : `${best.test}:${best.label}`,
+    statistic: best.statistic,
+    pValue: best.pValue,
+    threshold: best.threshold,
+    drifted,
+    kind: 'p_value',
+    missing: { reference: model.missing.missing, current: missing },
+    type: model.type,
+    ...(ctx.minEffect !== undefined
+      ? { effect: { method: numeric ? 'wasserstein' : 'jensenshannon', statistic: effect } }
+      : {}),
+    tests,
+    ...(effects ? { effects } : {}),
+  };
+  return { entry, z };
+}
+
+/** Equal, NaN included (NaN marks "no previous check"). */
+function same(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
+function testOf(
+  spec: TestSpec,
+  model: ColumnModel,
+  counts: Float64Array,
+  m: number,
+  missing: number,
+  alpha: number,
+  cache: Float64Array,
+  at: number,
+): { statistic: number; pValue: number } {
+  if (spec.kind === 'location' || spec.kind === 'scale') {
+    if (m === 0) return { statistic: 0, pValue: 1 };
+    let s = 0;
+    for (let b = 0; b < counts.length; b++) s += counts[b]! * spec.scores[b]!;
+    if (cache[at] !== m) {
+      const mo = linearMoments(spec.sums, m);
+      cache[at] = m;
+      cache[at + 1] = mo.mean;
+      cache[at + 2] = Math.sqrt(mo.variance);
+      cache[at + 3] = mo.skewness;
+      cache[at + 4] = mo.excessKurtosis;
+    }
+    const sd = cache[at + 2]!;
+    if (!(sd > 0)) return { statistic: 0, pValue: 1 };
+    const statistic = (s - cache[at + 1]!) / sd;
+    const pValue = pearson3TwoSided(statistic, cache[at + 3]!, cache[at + 4]!, 10 * alpha);
+    return { statistic, pValue };
+  }
+  let k: number;
+  let alphaB: number;
+  let betaB: number;
+  if (spec.kind !== 'share') {
+    k = missing;
+    alphaB = model.missing.missing + 0.5;
+    betaB = model.missing.present + 0.5;
+  } else {
+    k = counts[spec.bin]!;
+    alphaB = model.a[spec.bin]!;
+    betaB = model.total - alphaB;
+  }
+  if (m === 0) return { statistic: 0, pValue: 1 };
+  const A = alphaB + betaB;
+  const p = alphaB / A;
+  const variance = (m * p * (1 - p) * (A + m)) / (A + 1);
+  const statistic = variance > 0 ? (k - m * p) / Math.sqrt(variance) : 0;
+  // The normal approximation screens; the exact tail decides whenever it could matter.
+  const approx = Math.min(1, 2 * normalSf(Math.abs(statistic)));
+  if (approx > Math.max(0.01, 10 * alpha)) return { statistic, pValue: approx };
+  return { statistic, pValue: betaBinomialTwoSided(k, m, alphaB, betaB) };
+}
+
+function effectsOf(model: ColumnModel, counts: Float64Array, present: number): MonitorEffects {
+  const ref = model.reference;
+  let refTotal = 0;
+  for (let b = 0; b < ref.length; b++) refTotal += ref[b]!;
+  if (present === 0 || refTotal === 0) {
+    return { jensenshannon: 0, ...(model.edges !== undefined ? { wasserstein: 0 } : {}) };
+  }
+  let js = 0;
+  for (let b = 0; b < ref.length; b++) {
+    const p = ref[b]! / refTotal;
+    const q = counts[b]! / present;
+    const mid = (p + q) / 2;
+    if (p > 0) js += p * Math.log2(p / mid);
+    if (q > 0) js += q * Math.log2(q / mid);
+  }
+  const jensenshannon = Math.sqrt(Math.max(0, js / 2));
+  if (model.edges === undefined || model.centers === undefined) return { jensenshannon };
+  let fr = 0;
+  let fw = 0;
+  let w = 0;
+  for (let b = 0; b < ref.length - 1; b++) {
+    fr += ref[b]! / refTotal;
+    fw += counts[b]! / present;
+    w += Math.abs(fr - fw) * (model.centers[b + 1]! - model.centers[b]!);
+  }
+  return { jensenshannon, wasserstein: w / model.std! };
+}

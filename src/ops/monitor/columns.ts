@@ -1,0 +1,498 @@
+/**
+ * @module
+ * What the calibrated monitor knows about each reference column, computed once at creation:
+ * the bins (quantile bins cut at reference order statistics for numbers, one bin per value for
+ * numbers with few values, one bin per label with rare labels pooled), the Dirichlet
+ * parameters of the bins' null law, the scores of the location and scale tests, and the tests
+ * with their share of the false-alarm budget.
+ */
+import { ValidationError } from '../../core/errors.js';
+import { type ScoreSums, scoreSums } from '../../drift/distributions/dirichlet-multinomial.js';
+import { normalQuantile } from '../../drift/distributions/normal-quantile.js';
+import {
+  type CategoricalColumnProfile,
+  columnSketch,
+  isProfile,
+  type NumericColumnProfile,
+  type Profile,
+  parseProfile,
+} from '../../drift/profile.js';
+import { inferColumnType, type Table, tableColumns } from '../../drift/table.js';
+
+/** Most bins of a numerical column: 64 equal-mass bins keep 99.6% of the location test's efficiency. */
+export const MAX_BINS = 64;
+/** Fewest non-missing reference values a column needs to be monitored. */
+export const MIN_REFERENCE_VALUES = 10;
+/** Labels seen fewer times than this in the reference are pooled into one `other` bin. */
+export const RARE_LABEL_COUNT = 5;
+/** The label of the pooled bin (rare labels, and labels the reference never had). */
+export const OTHER_LABEL = '(other)';
+
+/** One test of a column, with its share of the column's false-alarm budget. */
+export type TestSpec =
+  | {
+      readonly kind: 'location' | 'scale';
+      readonly weight: number;
+      readonly scores: Float64Array;
+      readonly sums: ScoreSums;
+    }
+  | {
+      readonly kind: 'share';
+      readonly weight: number;
+      readonly bin: number;
+      readonly label: string;
+    }
+  | { readonly kind: 'missing'; readonly weight: number };
+
+/** A monitored column. */
+export interface ColumnModel {
+  readonly name: string;
+  readonly type: 'numerical' | 'categorical';
+  /** Numerical columns: bin edges, ascending; a value goes to the bin `#edges <= value`. */
+  readonly edges?: Float64Array;
+  /** Numbers used as labels (one or two values): value `values[b]` goes to bin b, others last. */
+  readonly values?: Float64Array;
+  /** Categorical columns: label to bin; labels absent here go to the last bin (`other`). */
+  readonly index?: ReadonlyMap<string, number>;
+  /** One label per bin, for reports. */
+  readonly labels: readonly string[];
+  /** The Dirichlet parameters of the bins' probabilities under "no drift". */
+  readonly a: Float64Array;
+  /** The sum of `a`. */
+  readonly total: number;
+  /** Reference values per bin (for effect sizes). */
+  readonly reference: Float64Array;
+  /** Numerical columns: a representative value per bin (the mean of its reference values). */
+  readonly centers?: Float64Array;
+  /** Numerical columns: the reference's standard deviation (ddof 0, at least 0.001). */
+  readonly std?: number;
+  /** Reference counts of missing and present values. */
+  readonly missing: { readonly missing: number; readonly present: number };
+  readonly tests: readonly TestSpec[];
+}
+
+/** A reference column that cannot be monitored, and why. */
+export interface UnusableColumn {
+  reason: 'empty' | 'mixed_types' | 'too_few_values';
+  message: string;
+}
+
+/** The monitored columns of a reference, and the ones left out. */
+export interface ColumnModels {
+  columns: ColumnModel[];
+  unusable: Record<string, UnusableColumn>;
+}
+
+/**
+ * Builds the column models of a reference (a table or a profile).
+ *
+ * @throws ValidationError when the reference is not a table or a profile, or has no column
+ *   that can be monitored (each needs at least {@link MIN_REFERENCE_VALUES} non-missing values
+ *   of one type).
+ */
+export function buildColumnModels(reference: Table | Profile, what: string): ColumnModels {
+  const columns: ColumnModel[] = [];
+  const unusable: Record<string, UnusableColumn> = {};
+  const add = (name: string, model: ColumnModel | UnusableColumn): void => {
+    if ('reason' in model) unusable[name] = model;
+    else columns.push(model);
+  };
+  if (isProfile(reference)) {
+    const p = parseProfile(reference);
+    for (const [name, column] of Object.entries(p.columns)) {
+      if (column.type === 'empty') add(name, emptyColumn(name));
+      else if (column.type === 'numerical') add(name, fromNumericProfile(name, column));
+      else add(name, fromCategoricalProfile(name, column));
+    }
+  } else {
+    const table = tableColumns(reference, what);
+    for (const name of table.names) {
+      const values = table.column(name);
+      const info = inferColumnType(values);
+      if (info.type === 'empty') add(name, emptyColumn(name));
+      else if (info.type === 'mixed') {
+        add(name, {
+          reason: 'mixed_types',
+          message: `column "${name}" mixes types (${info.detail}); clean it or leave it out of the reference`,
+        });
+      } else if (info.type === 'numerical') add(name, fromNumbers(name, values));
+      else add(name, fromLabels(name, values));
+    }
+  }
+  if (columns.length === 0) {
+    const found = Object.entries(unusable).map(([name, u]) => `${name} (${u.reason})`);
+    throw new ValidationError(
+      `[keel] invalid ${what}: no column can be monitored` +
+        (found.length ? `: ${found.join(', ')}` : ': the reference has no columns') +
+        `; pass a reference with at least ${MIN_REFERENCE_VALUES} non-missing values of one type in some column`,
+      { details: { unusable } },
+    );
+  }
+  return { columns, unusable };
+}
+
+/** Builds a numerical column model from its sorted finite values. */
+export function numericModel(
+  name: string,
+  sorted: Float64Array,
+  missing: number,
+): ColumnModel | UnusableColumn {
+  const n = sorted.length;
+  if (n < MIN_REFERENCE_VALUES) return tooFew(name, n);
+  const distinct = distinctSorted(sorted);
+  if (distinct.length <= 2) {
+    const counts = distinct.map((v) => countEqual(sorted, v));
+    return labelModel(
+      name,
+      'numerical',
+      distinct.map((v) => String(v)),
+      counts,
+      0,
+      missing,
+      distinct,
+    );
+  }
+  const std = stdOf(sorted);
+  if (distinct.length <= MAX_BINS) {
+    // One bin per value, plus a bin below the smallest and one above the largest: values the
+    // reference never had still land in order.
+    const edges = new Float64Array(distinct.length + 1);
+    for (let i = 0; i < distinct.length; i++) edges[i] = distinct[i]!;
+    edges[distinct.length] = nextUp(distinct[distinct.length - 1]!);
+    const counts = binCounts(sorted, edges);
+    const a = new Float64Array(counts.length);
+    for (let b = 0; b < a.length; b++) a[b] = counts[b]! + 0.5;
+    const labels = ['< ' + distinct[0], ...distinct.map(String), '> ' + distinct.at(-1)];
+    return orderedModel(name, edges, a, counts, labels, binMeans(sorted, edges), std, missing);
+  }
+  // Continuous: bins cut at order statistics, so that the bins' probabilities are Dirichlet
+  // spacings, exactly, whatever the distribution (see docs/drift.md, "The calibrated monitor").
+  const bins = Math.min(MAX_BINS, Math.max(2, Math.floor(n / 4)));
+  const cuts: number[] = [];
+  for (let j = 1; j < bins; j++) {
+    const value = sorted[Math.round((j * n) / bins)]!;
+    if (cuts.length === 0 || value > cuts[cuts.length - 1]!) cuts.push(value);
+  }
+  const edges = Float64Array.from(cuts);
+  const counts = binCounts(sorted, edges);
+  const a = new Float64Array(counts.length);
+  for (let b = 0; b < a.length; b++) a[b] = counts[b]!;
+  // n values leave n + 1 gaps, each with a Dirichlet(1) share; the first bin holds one more.
+  a[0]! += 1;
+  const labels = edgeLabels(edges);
+  return orderedModel(name, edges, a, counts, labels, binMeans(sorted, edges), std, missing);
+}
+
+/** Builds a categorical column model from label counts. */
+export function categoricalModel(
+  name: string,
+  counts: ReadonlyMap<string, number>,
+  missing: number,
+): ColumnModel | UnusableColumn {
+  let n = 0;
+  for (const c of counts.values()) n += c;
+  if (n < MIN_REFERENCE_VALUES) return tooFew(name, n);
+  const kept = [...counts.entries()]
+    .filter(([, c]) => c >= RARE_LABEL_COUNT)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+    .slice(0, MAX_BINS - 1);
+  const keptSet = new Set(kept.map(([l]) => l));
+  let other = 0;
+  for (const [label, c] of counts) if (!keptSet.has(label)) other += c;
+  return labelModel(
+    name,
+    'categorical',
+    kept.map(([l]) => l),
+    kept.map(([, c]) => c),
+    other,
+    missing,
+  );
+}
+
+function fromNumbers(name: string, values: ArrayLike<unknown>): ColumnModel | UnusableColumn {
+  const out = new Float64Array(values.length);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && v - v === 0) out[k++] = v;
+  }
+  const sorted = out.subarray(0, k).sort();
+  return numericModel(name, sorted, values.length - k);
+}
+
+function fromLabels(name: string, values: ArrayLike<unknown>): ColumnModel | UnusableColumn {
+  const counts = new Map<string, number>();
+  let missing = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) missing++;
+    else {
+      const label = String(v);
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+    }
+  }
+  return categoricalModel(name, counts, missing);
+}
+
+function fromNumericProfile(
+  name: string,
+  column: NumericColumnProfile,
+): ColumnModel | UnusableColumn {
+  if (column.values) return numericModel(name, Float64Array.from(column.values), column.missing);
+  // Beyond the profile's exact size: rebuild an equally spaced sample of its quantiles (the
+  // sketch's rank error carries over to the bins' counts).
+  const sketch = columnSketch(column, 1024);
+  const size = Math.min(column.count, 20_000);
+  const sample = new Float64Array(size);
+  for (let i = 0; i < size; i++) sample[i] = sketch.quantile((i + 0.5) / size);
+  sample.sort();
+  const model = numericModel(name, sample, 0);
+  if ('reason' in model) return model;
+  // Scale the Dirichlet parameters to the real reference size: the reference's noise is that of
+  // `count` values, not of the rebuilt sample.
+  const factor = column.count / size;
+  const a = model.a.map((x) => x * factor);
+  return rescaled(model, a, column.count, column.missing);
+}
+
+function fromCategoricalProfile(
+  name: string,
+  column: CategoricalColumnProfile,
+): ColumnModel | UnusableColumn {
+  const counts = new Map(column.categories);
+  // Labels the profile pooled are unknown by name: they reach the `other` bin with their count.
+  const model = categoricalModel(name, counts, column.missing);
+  if ('reason' in model || column.other === 0) return model;
+  const a = Float64Array.from(model.a);
+  const reference = Float64Array.from(model.reference);
+  a[a.length - 1]! += column.other;
+  reference[reference.length - 1]! += column.other;
+  return { ...model, a, total: sum(a), reference };
+}
+
+function labelModel(
+  name: string,
+  type: 'numerical' | 'categorical',
+  labels: string[],
+  counts: number[],
+  other: number,
+  missing: number,
+  values?: number[],
+): ColumnModel {
+  const k = labels.length;
+  const a = new Float64Array(k + 1);
+  const reference = new Float64Array(k + 1);
+  for (let b = 0; b < k; b++) {
+    a[b] = counts[b]! + 0.5;
+    reference[b] = counts[b]!;
+  }
+  a[k] = other + 0.5;
+  reference[k] = other;
+  const allLabels = [...labels, OTHER_LABEL];
+  // The largest label's share follows from the others: it needs no test of its own.
+  let largest = 0;
+  for (let b = 1; b < k; b++) if (counts[b]! > counts[largest]!) largest = b;
+  const main = labels.map((_, b) => b).filter((b) => b !== largest);
+  const tests: TestSpec[] = [];
+  // Budget: 90% to the shares of known labels, 10% to unexpected values (other, missing).
+  const unexpected = main.length === 0 ? 1 : 0.1;
+  for (const bin of main) {
+    tests.push({ kind: 'share', weight: (1 - unexpected) / main.length, bin, label: labels[bin]! });
+  }
+  tests.push({ kind: 'share', weight: unexpected / 2, bin: k, label: OTHER_LABEL });
+  tests.push({ kind: 'missing', weight: unexpected / 2 });
+  const index = new Map<string, number>(labels.map((l, b) => [l, b]));
+  const present = counts.reduce((s, c) => s + c, 0) + other;
+  return {
+    name,
+    type,
+    ...(values ? { values: Float64Array.from(values) } : { index }),
+    labels: allLabels,
+    a,
+    total: sum(a),
+    reference,
+    missing: { missing, present },
+    tests,
+  };
+}
+
+function orderedModel(
+  name: string,
+  edges: Float64Array,
+  a: Float64Array,
+  counts: number[],
+  labels: string[],
+  centers: Float64Array,
+  std: number,
+  missing: number,
+): ColumnModel {
+  const location = new Float64Array(a.length);
+  const scale = new Float64Array(a.length);
+  let total = 0;
+  for (let b = 0; b < a.length; b++) total += a[b]!;
+  let lo = 0;
+  for (let b = 0; b < a.length; b++) {
+    const hi = Math.min(1, lo + a[b]! / total);
+    // Expected normal scores of the bin's quantile interval: E[Z | Z in bin] for the
+    // location test (van der Waerden), E[Z^2 | Z in bin] for the scale test (Klotz).
+    const zl = normalQuantile(lo);
+    const zh = normalQuantile(hi);
+    const width = Math.max(hi - lo, 1e-300);
+    const pl = density(zl);
+    const ph = density(zh);
+    location[b] = (pl - ph) / width;
+    scale[b] = 1 + (times(zl, pl) - times(zh, ph)) / width;
+    lo = hi;
+  }
+  const present = counts.reduce((s, c) => s + c, 0);
+  return {
+    name,
+    type: 'numerical',
+    edges,
+    labels,
+    a,
+    total: sum(a),
+    reference: Float64Array.from(counts),
+    centers,
+    std,
+    missing: { missing, present },
+    tests: [
+      { kind: 'location', weight: 0.45, scores: location, sums: scoreSums(a, location) },
+      { kind: 'scale', weight: 0.45, scores: scale, sums: scoreSums(a, scale) },
+      { kind: 'missing', weight: 0.1 },
+    ],
+  };
+}
+
+function rescaled(
+  model: ColumnModel,
+  a: Float64Array,
+  count: number,
+  missing: number,
+): ColumnModel {
+  const factor = count / model.missing.present;
+  const tests = model.tests.map((t) =>
+    t.kind === 'location' || t.kind === 'scale' ? { ...t, sums: scoreSums(a, t.scores) } : t,
+  );
+  return {
+    ...model,
+    a,
+    total: sum(a),
+    reference: model.reference.map((x) => x * factor),
+    missing: { missing, present: count },
+    tests,
+  };
+}
+
+function sum(values: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s;
+}
+
+function emptyColumn(name: string): UnusableColumn {
+  return {
+    reason: 'empty',
+    message: `column "${name}" has no value in the reference (all missing)`,
+  };
+}
+
+function tooFew(name: string, n: number): UnusableColumn {
+  return {
+    reason: 'too_few_values',
+    message: `column "${name}" has ${n} non-missing reference values; the monitor needs at least ${MIN_REFERENCE_VALUES}`,
+  };
+}
+
+function density(z: number): number {
+  return Number.isFinite(z) ? Math.exp(-(z * z) / 2) / Math.sqrt(2 * Math.PI) : 0;
+}
+
+function times(z: number, pz: number): number {
+  return Number.isFinite(z) ? z * pz : 0;
+}
+
+function distinctSorted(sorted: Float64Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length && out.length <= MAX_BINS; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]!);
+  }
+  return out;
+}
+
+function countEqual(sorted: Float64Array, v: number): number {
+  return upperBound(sorted, v) - lowerBound(sorted, v);
+}
+
+/** Reference values per bin, with a value in bin `#edges <= value`. */
+function binCounts(sorted: Float64Array, edges: Float64Array): number[] {
+  const counts: number[] = [];
+  let prev = 0;
+  for (let j = 0; j < edges.length; j++) {
+    const at = lowerBound(sorted, edges[j]!);
+    counts.push(at - prev);
+    prev = at;
+  }
+  counts.push(sorted.length - prev);
+  return counts;
+}
+
+function binMeans(sorted: Float64Array, edges: Float64Array): Float64Array {
+  const out = new Float64Array(edges.length + 1);
+  let start = 0;
+  for (let b = 0; b <= edges.length; b++) {
+    const end = b < edges.length ? lowerBound(sorted, edges[b]!) : sorted.length;
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += sorted[i]!;
+    out[b] = end > start ? sum / (end - start) : b < edges.length ? edges[b]! : edges[b - 1]!;
+    start = end;
+  }
+  return out;
+}
+
+function stdOf(sorted: Float64Array): number {
+  let mean = 0;
+  for (let i = 0; i < sorted.length; i++) mean += sorted[i]!;
+  mean /= sorted.length;
+  let m2 = 0;
+  for (let i = 0; i < sorted.length; i++) m2 += (sorted[i]! - mean) ** 2;
+  return Math.max(Math.sqrt(m2 / sorted.length), 0.001);
+}
+
+function edgeLabels(edges: Float64Array): string[] {
+  const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+  const labels = [`< ${fmt(edges[0]!)}`];
+  for (let j = 1; j < edges.length; j++) labels.push(`[${fmt(edges[j - 1]!)}, ${fmt(edges[j]!)})`);
+  labels.push(`>= ${fmt(edges[edges.length - 1]!)}`);
+  return labels;
+}
+
+function lowerBound(sorted: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(sorted: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  const buf = new Float64Array([x]);
+  const bits = new BigInt64Array(buf.buffer);
+  bits[0] = x > 0 ? bits[0]! + 1n : bits[0]! - 1n;
+  return buf[0]!;
+}

@@ -1,0 +1,90 @@
+/**
+ * @module
+ * Drift episodes: one page per incident. An episode opens at the first check that alarms and
+ * stays open while checks keep alarming; it resolves at a quiet check once a whole window of
+ * predictions has passed since the last alarm (the data that alarmed has left the window).
+ */
+import type { DriftEpisode, MonitorStatus } from './types.js';
+
+/** What a check tells the episode tracker. */
+export interface CheckVerdict {
+  /** Columns that alarmed at this check (empty: none). */
+  alarms: readonly string[];
+  /** No test is even weakly significant (the data looks like the reference). */
+  quiet: boolean;
+  /** Predictions recorded when the check ran. */
+  predictions: number;
+  /** ISO-8601 time of the check. */
+  at: string;
+}
+
+/** The episode state machine of one monitor. */
+export class Episodes {
+  readonly #window: number;
+  #current: DriftEpisode | undefined;
+  #lastAlarm = 0;
+  #count = 0;
+
+  /** @param window rows in the monitor's window: how long an episode outlives its last alarm. */
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  /** `drifting` while an episode is open. */
+  get status(): MonitorStatus {
+    return this.#current === undefined ? 'stable' : 'drifting';
+  }
+
+  /** The open episode (a copy), if any. */
+  get current(): DriftEpisode | undefined {
+    return this.#current === undefined ? undefined : copy(this.#current);
+  }
+
+  /** Episodes opened so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Applies one check: returns `started` (with the new episode) when it opens an episode,
+   * `resolved` (with the closed episode) when it closes one, nothing otherwise.
+   */
+  observe(
+    verdict: CheckVerdict,
+  ): { kind: 'started' | 'resolved'; episode: DriftEpisode } | undefined {
+    const open = this.#current;
+    if (verdict.alarms.length > 0) {
+      this.#lastAlarm = verdict.predictions;
+      if (open === undefined) {
+        this.#count++;
+        this.#current = {
+          id: this.#count,
+          startedAt: verdict.at,
+          startedAtPrediction: verdict.predictions,
+          columns: [...verdict.alarms],
+          alarms: 1,
+        };
+        return { kind: 'started', episode: copy(this.#current) };
+      }
+      open.alarms++;
+      for (const c of verdict.alarms) if (!open.columns.includes(c)) open.columns.push(c);
+      return undefined;
+    }
+    if (
+      open !== undefined &&
+      verdict.quiet &&
+      verdict.predictions - this.#lastAlarm >= this.#window
+    ) {
+      this.#current = undefined;
+      return {
+        kind: 'resolved',
+        episode: { ...copy(open), endedAt: verdict.at, endedAtPrediction: verdict.predictions },
+      };
+    }
+    return undefined;
+  }
+}
+
+function copy(e: DriftEpisode): DriftEpisode {
+  return { ...e, columns: [...e.columns] };
+}
