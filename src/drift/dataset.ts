@@ -95,7 +95,12 @@ export interface ColumnDriftEntry extends DriftTestResult {
   /** The column type the test used. */
   type: ColumnType;
   /** The effect size checked by `minEffect`, when it was set. */
-  effect?: { method: string; statistic: number };
+  effect?: {
+    /** The distance used as the effect size, e.g. `wasserstein`. */
+    method: string;
+    /** Its value. */
+    statistic: number;
+  };
   /** Reference and current counts on shared bins, bounded in size, for reports. */
   histogram?: DriftHistogram;
 }
@@ -113,6 +118,7 @@ export type SkipReason =
 
 /** A column that could not be tested, with the reason; never silently dropped. */
 export interface SkippedColumn {
+  /** Why the column was not tested. */
   reason: SkipReason;
   /** What was found and what to do. */
   message: string;

@@ -28,17 +28,21 @@ export interface ProfileHistogram {
 
 /** The profile of a numerical column. */
 export interface NumericColumnProfile {
+  /** Selects this column kind. */
   type: 'numerical';
   /** Number of finite values. */
   count: number;
   /** Values removed: null, undefined, NaN and infinities. */
   missing: number;
+  /** Mean of the non-missing values. */
   mean: number;
   /** Sum of squared deviations from the mean (variance = m2 / count). */
   m2: number;
   /** Sum of cubed deviations from the mean (for the skewness of merged profiles). */
   m3: number;
+  /** Smallest value. */
   min: number;
+  /** Largest value. */
   max: number;
   /** The values, sorted ascending, while `count <= exactUpTo`. */
   values?: number[];
@@ -52,6 +56,7 @@ export interface NumericColumnProfile {
 
 /** The profile of a categorical column. */
 export interface CategoricalColumnProfile {
+  /** Selects this column kind. */
   type: 'categorical';
   /** Number of non-missing values. */
   count: number;
@@ -67,8 +72,11 @@ export interface CategoricalColumnProfile {
 
 /** The profile of a column without any non-missing value. */
 export interface EmptyColumnProfile {
+  /** Selects this column kind: no value present. */
   type: 'empty';
+  /** Always 0. */
   count: 0;
+  /** Rows whose value was missing. */
   missing: number;
 }
 
@@ -89,12 +97,21 @@ export interface ProfileOptions {
 
 /** A reference profile. Plain JSON data: store it anywhere, `parseProfile` it back. */
 export interface Profile {
+  /** Identifies a keel profile document. */
   format: typeof PROFILE_FORMAT;
+  /** The profile format's version. */
   version: typeof PROFILE_VERSION;
   /** Number of rows profiled. */
   rows: number;
   /** The options the profile was built with (merges keep them). */
-  options: { exactUpTo: number; maxCategories: number; sketchK: number };
+  options: {
+    /** Values kept exactly per numeric column before a sketch takes over. */
+    exactUpTo: number;
+    /** Labels kept per categorical column; the rest count as `other`. */
+    maxCategories: number;
+    /** The quantile sketch's accuracy parameter. */
+    sketchK: number;
+  };
   /** One profile per column. */
   columns: Record<string, ColumnProfile>;
 }

@@ -7,6 +7,7 @@ import { ValidationError } from '../core/errors.js';
 
 /** A numerical sample: finite values sorted ascending, and how many values were removed. */
 export interface NumericSample {
+  /** Selects this sample kind. */
   readonly kind: 'numerical';
   /** The finite values, sorted ascending. Never empty. */
   readonly sorted: Float64Array;
@@ -16,6 +17,7 @@ export interface NumericSample {
 
 /** A categorical sample: the count of each label, and how many values were removed. */
 export interface CategoricalSample {
+  /** Selects this sample kind. */
   readonly kind: 'categorical';
   /** Count per label (numbers and booleans become labels through `String()`). */
   readonly counts: ReadonlyMap<string, number>;

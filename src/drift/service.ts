@@ -21,6 +21,7 @@ export type DriftEvents = {
     driftedColumns: number;
     /** Names of the drifted columns. */
     columns: string[];
+    /** The multiple-testing correction applied. */
     correction: DetectDriftReport['correction'];
     /** The full report. */
     report: DetectDriftReport;

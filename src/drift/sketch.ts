@@ -10,7 +10,9 @@ import { searchRight } from './binning.js';
 
 /** The JSON form of a {@link QuantileSketch}: plain data, stable across versions 1. */
 export interface QuantileSketchJson {
+  /** Identifies a keel quantile sketch. */
   format: 'keel.quantile-sketch';
+  /** The sketch format's version. */
   version: 1;
   /** Compactor capacity: items kept per level before it is halved. */
   k: number;
@@ -18,6 +20,7 @@ export interface QuantileSketchJson {
   n: number;
   /** Smallest and largest value seen (exact). */
   min: number;
+  /** Largest value seen (exact). */
   max: number;
   /** Level h holds items of weight 2^h. */
   levels: number[][];
@@ -198,7 +201,12 @@ export class QuantileSketch {
    * The summarised items in ascending order with their weights: the estimated distribution
    * as a step function (`cumulative[i]` = estimated rank of `values[i]`).
    */
-  weightedItems(): { values: Float64Array; cumulative: Float64Array } {
+  weightedItems(): {
+    /** The retained items, ascending. */
+    values: Float64Array;
+    /** The cumulative weight up to and including each item. */
+    cumulative: Float64Array;
+  } {
     const view = this.#sorted();
     return { values: view.values.slice(), cumulative: view.cumulative.slice() };
   }

@@ -9,7 +9,9 @@ export type DriftKind = 'p_value' | 'distance';
 
 /** Values removed before a test (null, undefined, NaN; infinities from numerical samples). */
 export interface MissingCounts {
+  /** Missing values (null, undefined, NaN) in the reference column. */
   reference: number;
+  /** Missing values in the current column. */
   current: number;
 }
 
@@ -25,6 +27,7 @@ export interface DriftTestResult {
   threshold: number;
   /** `pValue < threshold` for p-value tests, `statistic >= threshold` for distances. */
   drifted: boolean;
+  /** `p_value`: drift when `pValue < threshold`; `distance`: drift when `statistic >= threshold`. */
   kind: DriftKind;
   /** How many values were removed from each sample before testing. */
   missing: MissingCounts;
@@ -44,7 +47,9 @@ export interface DriftDetector {
   readonly name: string;
   /** Which column types the detector accepts. */
   readonly supports: 'numerical' | 'categorical' | 'both';
+  /** Whether the detector reports a p-value or a distance. */
   readonly kind: DriftKind;
+  /** The threshold used when none is given. */
   readonly defaultThreshold: number;
   /** Tests `current` against `reference`. Throws `ValidationError` on an empty sample. */
   test(
@@ -67,6 +72,8 @@ export interface DatasetDriftReport {
   driftedColumns: number;
   /** One result per tested column. */
   columns: Record<string, ColumnDriftResult>;
+  /** The multiple-testing correction applied to p-values. */
   correction: 'none' | 'bonferroni' | 'bh';
+  /** The share of drifted columns at which the dataset counts as drifted. */
   driftShare: number;
 }

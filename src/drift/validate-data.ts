@@ -71,6 +71,7 @@ export interface DataCheck {
   expectation: DataExpectation;
   /** The column checked, for column expectations. */
   column?: string;
+  /** Whether the expectation held. */
   passed: boolean;
   /** How many rows (or, for `drift`, columns) violate the expectation. */
   count: number;

@@ -16,6 +16,7 @@ import type { PredictionRecorder, Predictor } from './router.js';
 export interface ScoreBatchOptions<I, O> {
   /** A keel instance (its registry resolves the alias). */
   keel: OpsKeel;
+  /** The registered model whose alias scores the rows. */
   model: string;
   /** The alias to score with, resolved once at the start. Default `champion`. */
   alias?: string;
@@ -41,6 +42,7 @@ export interface ScoredBatch<I, O> {
   index: number;
   /** Position of the batch's first row in the input. */
   offset: number;
+  /** The rows of this batch, in input order. */
   rows: I[];
   /** `outputs[i]` is the output for `rows[i]`. */
   outputs: O[];

@@ -15,12 +15,17 @@ import type { Registry } from '../registry/types.js';
  * Written structurally so that any `Keel` (or a test double) fits.
  */
 export interface OpsKeel {
+  /** Resolves aliases and moves them (promotion, rollback). */
   readonly registry: Registry;
+  /** Evaluates live-traffic gates. */
   readonly gates: GateEvaluator;
   /** The shared event bus: the router follows `alias:changed` on it. */
   readonly events: EventSource;
+  /** The time source (a `ManualClock` in tests). */
   readonly clock: Clock;
+  /** Who the operations loop acts as in audit entries. */
   readonly actor: Actor;
+  /** Spans and metrics. */
   readonly telemetry: Telemetry;
 }
 

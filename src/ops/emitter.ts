@@ -8,6 +8,7 @@ import { type EventMap, type ListenerErrorEvent, SafeEmitter } from '../core/eve
 
 /** Events every ops object emits besides its own: a listener that threw or rejected. */
 export interface ListenerEvents {
+  /** A listener threw or rejected; the emitter went on. */
   'listener:error': ListenerErrorEvent;
 }
 

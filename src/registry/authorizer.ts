@@ -9,13 +9,21 @@ import type { Authorizer } from './types.js';
 
 /** Every action the registry asks its {@link Authorizer} about. */
 export const RegistryActions = {
+  /** `createModel`, and `registerVersion` of a new model. */
   modelCreate: 'model:create',
+  /** `registerVersion`. */
   versionRegister: 'version:register',
+  /** `archiveVersion`. */
   versionArchive: 'version:archive',
+  /** `approve`. */
   versionApprove: 'version:approve',
+  /** `setAlias` (and a router's promotion). */
   aliasSet: 'alias:set',
+  /** `deleteAlias`. */
   aliasDelete: 'alias:delete',
+  /** `rollback`. */
   aliasRollback: 'alias:rollback',
+  /** `gc`: deleting unreferenced artifacts. */
   registryGc: 'registry:gc',
 } as const;
 

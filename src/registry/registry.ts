@@ -43,11 +43,15 @@ import { versionMethods } from './versions.js';
 
 /** Options of {@link createRegistry}. */
 export interface RegistryOptions {
+  /** Where models, versions, aliases and the audit log are stored. */
   metadata: MetadataStore;
+  /** Where model artifacts and gate reports live. */
   artifacts: ArtifactStore;
   /** Source of timestamps (versions, alias changes, audit entries). */
   clock?: Clock;
+  /** Spans and metrics (default: the global OpenTelemetry API). */
   telemetry?: Telemetry;
+  /** Where the registry's events go (`keel.events` through `createKeel`). */
   emit?: Emit<RegistryEvents>;
   /** The actor of calls that pass none. Default `{ id: 'anonymous' }`. */
   actor?: Actor;

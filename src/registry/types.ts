@@ -13,8 +13,11 @@ import type { LineageRef } from '../tracking/types.js';
 
 /** A registered model: a name that groups numbered versions. */
 export interface Model {
+  /** The model's name (unique in the registry). */
   name: string;
+  /** What the model is for. */
   description?: string;
+  /** Free-form labels. */
   tags: Tags;
   /** ISO-8601 time of creation. */
   createdAt: string;
@@ -32,6 +35,7 @@ export interface ModelSignature {
 
 /** One immutable, numbered version of a model. Only `status` ever changes (to `archived`). */
 export interface ModelVersion {
+  /** The model's name. */
   model: string;
   /** 1, 2, 3, ... per model, without gaps. */
   version: number;
@@ -41,10 +45,15 @@ export interface ModelVersion {
   runId?: string;
   /** Datasets and artifacts it was built from. */
   inputs: LineageRef[];
+  /** Metrics registered with the version (what gates re-check). */
   metrics: Record<string, number>;
+  /** Input and output schemas, when registered. */
   signature?: ModelSignature;
+  /** Free-form labels. */
   tags: Tags;
+  /** What changed in this version. */
   description?: string;
+  /** `archived` versions cannot be aliased again. */
   status: 'ready' | 'archived';
   /** ISO-8601 time of registration. */
   createdAt: string;
@@ -57,13 +66,17 @@ export type AliasChangeKind = 'set' | 'delete' | 'rollback';
 
 /** One move of an alias, as kept in its history. */
 export interface AliasChange {
+  /** The model's name. */
   model: string;
+  /** The alias moved. */
   alias: string;
   /** The version the alias points to after the change (`null` when deleted). */
   version: number | null;
   /** The version it pointed to before (`null` when it did not exist). */
   previousVersion: number | null;
+  /** Who moved it. */
   actor: Actor;
+  /** Why, as the caller said. */
   reason?: string;
   /** Digest of the gate report cited as evidence. */
   evidence?: Digest;
@@ -75,10 +88,15 @@ export interface AliasChange {
 
 /** A recorded approval of one version for one alias. */
 export interface Approval {
+  /** The model's name. */
   model: string;
+  /** The version approved. */
   version: number;
+  /** The alias the approval is for. */
   alias: string;
+  /** Who approved. */
   actor: Actor;
+  /** What the approver said. */
   comment?: string;
   /** ISO-8601 time of the approval. */
   at: string;
@@ -86,9 +104,11 @@ export interface Approval {
 
 /** The request an {@link Authorizer} decides on. */
 export interface AuthorizationRequest {
+  /** Who asks. */
   actor: Actor;
   /** One of {@link RegistryActions}. */
   action: string;
+  /** What the action touches. */
   resource: AuditResource;
 }
 
@@ -97,6 +117,7 @@ export type Authorizer = (req: AuthorizationRequest) => boolean | Promise<boolea
 
 /** Governance of one alias (for every model, or only `model` when given). */
 export interface AliasPolicy {
+  /** The alias this policy governs. */
   alias: string;
   /** Restricts the policy to one model; without it the policy applies to every model. */
   model?: string;
@@ -133,8 +154,11 @@ export interface RequireGate {
 
 /** What an audit entry is about. */
 export interface AuditResource {
+  /** The model concerned. */
   model?: string;
+  /** The alias concerned. */
   alias?: string;
+  /** The version concerned. */
   version?: number;
 }
 
@@ -144,8 +168,11 @@ export interface AuditEntry {
   offset: number;
   /** ISO-8601 time of the entry. */
   timestamp: string;
+  /** Who acted. */
   actor: Actor;
+  /** What was done, e.g. `alias:set` (see `RegistryActions`). */
   action: string;
+  /** What it was done to. */
   resource: AuditResource;
   /** `outcome` (`'ok'`, `'denied'` or `'refused'`) plus what the action changed. */
   details: { [key: string]: JsonValue };
@@ -159,6 +186,7 @@ export interface AuditEntry {
 
 /** The result of {@link Registry.verifyAudit}. */
 export interface AuditVerification {
+  /** Whether the whole chain verified. */
   ok: boolean;
   /** Entries read. */
   entries: number;
@@ -174,20 +202,25 @@ export interface AuditVerification {
 
 /** One item checked by {@link Registry.verifyLineage}. */
 export interface LineageItem {
+  /** What was checked: the artifact, an input, or the producing run. */
   kind: 'artifact' | 'input' | 'run';
   /** A digest, or a run id. */
   ref: string;
   /** `unchecked`: no way to check it was configured (a run without `runExists`). */
   status: 'ok' | 'missing' | 'corrupt' | 'unchecked';
+  /** What is wrong, when the status is not `ok`. */
   message?: string;
 }
 
 /** Can this version be rebuilt from immutable inputs? */
 export interface LineageReport {
+  /** The model's name. */
   model: string;
+  /** The version checked. */
   version: number;
   /** True when no item is missing or corrupt. */
   ok: boolean;
+  /** One item per referenced digest or run. */
   items: LineageItem[];
 }
 
@@ -204,18 +237,27 @@ export interface GcOptions {
   minAgeMs?: number;
   /** Let archived versions' blobs go (when nothing else references them). Default `false`. */
   releaseArchived?: boolean;
+  /** Who runs the collection (audited). */
   actor?: Actor;
 }
 
 /** What {@link Registry.gc} found, and in real mode did. */
 export interface GcPlan {
+  /** Whether this was only a report. */
   dryRun: boolean;
   /** Blobs in the artifact store. */
   scanned: number;
   /** Blobs referenced by a version, an alias history (evidence) or `references`. */
   referenced: number;
   /** Unreferenced blobs old enough to go, in digest order. */
-  unreferenced: Array<{ digest: Digest; size: number; createdAt: string }>;
+  unreferenced: Array<{
+    /** The blob's digest. */
+    digest: Digest;
+    /** Its size in bytes. */
+    size: number;
+    /** When it was stored. */
+    createdAt: string;
+  }>;
   /** Unreferenced but younger than `minAgeMs`: kept. */
   tooYoung: number;
   /** Bytes the unreferenced blobs take. */
@@ -226,16 +268,57 @@ export interface GcPlan {
 
 /** The registry's events: event name to payload. */
 export interface RegistryEvents {
-  'model:created': { model: string; actor: string };
-  'model:registered': { model: string; version: number; artifact: Digest; actor: string };
-  'version:archived': { model: string; version: number; actor: string };
-  'version:approved': { model: string; version: number; alias: string; actor: string };
-  'alias:changed': {
+  /** A model was created. */
+  'model:created': {
+    /** The model's name. */
     model: string;
+    /** Who acted (actor id). */
+    actor: string;
+  };
+  /** A version was registered. */
+  'model:registered': {
+    /** The model's name. */
+    model: string;
+    /** The new version's number. */
+    version: number;
+    /** The model artifact's digest. */
+    artifact: Digest;
+    /** Who acted (actor id). */
+    actor: string;
+  };
+  /** A version was archived. */
+  'version:archived': {
+    /** The model's name. */
+    model: string;
+    /** The version archived. */
+    version: number;
+    /** Who acted (actor id). */
+    actor: string;
+  };
+  /** A version was approved for an alias. */
+  'version:approved': {
+    /** The model's name. */
+    model: string;
+    /** The version approved. */
+    version: number;
+    /** The alias the approval is for. */
     alias: string;
+    /** Who acted (actor id). */
+    actor: string;
+  };
+  /** An alias was set, deleted or rolled back. */
+  'alias:changed': {
+    /** The model's name. */
+    model: string;
+    /** The alias moved. */
+    alias: string;
+    /** Where it points now (`null`: deleted). */
     version: number | null;
+    /** Where it pointed before (`null`: it did not exist). */
     previousVersion: number | null;
+    /** How it moved. */
     kind: AliasChangeKind;
+    /** Who acted (actor id). */
     actor: string;
   };
 }
@@ -244,18 +327,27 @@ export interface RegistryEvents {
 export interface RegisterVersionOptions {
   /** The stored artifact: its digest, or a ref (checked against the store). */
   artifact: ArtifactRef | Digest;
+  /** The tracked run that produced the model (must exist in the tracker). */
   runId?: string;
+  /** Datasets and artifacts the model was built from (lineage). */
   inputs?: LineageRef[];
+  /** Metrics to register (gates check these). */
   metrics?: Record<string, number>;
+  /** Input and output schemas. */
   signature?: ModelSignature;
+  /** Free-form labels. */
   tags?: Tags;
+  /** What changed in this version. */
   description?: string;
+  /** Who registers (default: the registry's actor). */
   actor?: Actor;
 }
 
 /** Options of {@link Registry.setAlias}. */
 export interface SetAliasOptions {
+  /** Who moves the alias (default: the registry's actor). */
   actor?: Actor;
+  /** Why, recorded in the alias history and audit log. */
   reason?: string;
   /** A gate report about this version (required by policies with `requireGate`). */
   evidence?: GateReport;
@@ -273,10 +365,12 @@ export interface Registry {
   /** A model; `NotFoundError` when absent. */
   getModel(name: string): Promise<Model>;
   /** Models in name order, a page at a time. */
-  listModels(opts?: {
-    cursor?: string;
-    limit?: number;
-  }): Promise<{ models: Model[]; nextCursor?: string }>;
+  listModels(opts?: { cursor?: string; limit?: number }): Promise<{
+    /** This page of models. */
+    models: Model[];
+    /** Pass as `cursor` for the next page; absent on the last. */
+    nextCursor?: string;
+  }>;
   /** Registers the next version (creating the model when needed). */
   registerVersion(name: string, opts: RegisterVersionOptions): Promise<ModelVersion>;
   /** A version by number, alias or `'latest'`. */
@@ -287,7 +381,12 @@ export interface Registry {
   listVersions(
     name: string,
     opts?: { cursor?: string; limit?: number },
-  ): Promise<{ versions: ModelVersion[]; nextCursor?: string }>;
+  ): Promise<{
+    /** This page of versions. */
+    versions: ModelVersion[];
+    /** Pass as `cursor` for the next page; absent on the last. */
+    nextCursor?: string;
+  }>;
   /** Points an alias at a version, under its policy. */
   setAlias(
     name: string,

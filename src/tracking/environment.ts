@@ -13,6 +13,7 @@ import type { Environment } from './types.js';
 
 /** Options of {@link captureEnvironment}. */
 export interface CaptureEnvironmentOptions {
+  /** Stamps `capturedAt`. */
   clock: Clock;
   /** Directory of the calling project (default `process.cwd()`). */
   cwd?: string;

@@ -57,10 +57,13 @@ import type {
 
 /** Options of {@link createTracker}. */
 export interface TrackerOptions {
+  /** Where runs, the journal and metric logs are stored. */
   metadata: MetadataStore;
+  /** Where `logArtifact` puts bytes. */
   artifacts: ArtifactStore;
   /** Source of timestamps and ids. Default: the system clock. */
   clock?: Clock;
+  /** Spans and metrics (default: the global OpenTelemetry API). */
   telemetry?: Telemetry;
   /** Where the tracker's events go (createKeel passes its event bus). */
   emit?: Emit<TrackerEvents>;

@@ -16,7 +16,9 @@ export type FinalRunStatus = Exclude<RunStatus, 'running'>;
 
 /** One metric measurement. `value` may be NaN or an infinity: they are stored as such. */
 export interface MetricPoint {
+  /** The metric's name, e.g. `loss`. */
   key: string;
+  /** The measured value (NaN and infinities are kept). */
   value: number;
   /** A non-negative integer (training step, epoch, ...). */
   step: number;
@@ -26,7 +28,9 @@ export interface MetricPoint {
 
 /** A reference to content a run consumed or produced (lineage). */
 export interface LineageRef {
+  /** The content's digest in the artifact store. */
   digest: Digest;
+  /** A name for people, e.g. `training rows` or `model.json`. */
   name?: string;
   /** What the content is: `'dataset'`, `'model'`, `'artifact'` or any other label. */
   kind?: string;
@@ -36,24 +40,51 @@ export interface LineageRef {
 export interface Environment {
   /** When the environment was captured (ISO-8601). */
   capturedAt: string;
+  /** The JavaScript runtime and machine. */
   runtime: {
     /** `node`, `bun`, `deno` or `unknown`. */
     name: string;
+    /** The runtime's version, e.g. `20.19.0`. */
     version?: string;
+    /** The operating system, e.g. `linux`. */
     platform?: string;
+    /** The CPU architecture, e.g. `x64`. */
     arch?: string;
+    /** The number of logical CPUs. */
     cpus?: number;
   };
   /** Present when the working directory is inside a git checkout and git is installed. */
-  git?: { commit: string; branch?: string; dirty: boolean };
+  git?: {
+    /** The checked-out commit's hash. */
+    commit: string;
+    /** The current branch (absent on a detached HEAD). */
+    branch?: string;
+    /** Whether the tree had uncommitted changes. */
+    dirty: boolean;
+  };
   /** The calling project (the package.json of the working directory), when there is one. */
   project?: {
+    /** Its `name`. */
     name?: string;
+    /** Its `version`. */
     version?: string;
     /** Declared dependencies (all kinds): the declared range and the installed version when found. */
-    dependencies: Record<string, { declared: string; installed?: string }>;
+    dependencies: Record<
+      string,
+      {
+        /** The range package.json declares. */
+        declared: string;
+        /** The version installed in node_modules, when found. */
+        installed?: string;
+      }
+    >;
     /** The lock file found beside package.json and its SHA-256. */
-    lockfile?: { name: string; digest: Digest };
+    lockfile?: {
+      /** Its file name, e.g. `package-lock.json`. */
+      name: string;
+      /** The SHA-256 of its bytes. */
+      digest: Digest;
+    };
   };
   /** Values of the environment variables named in the allow-list, and only those. */
   env?: Record<string, string>;
@@ -61,30 +92,46 @@ export interface Environment {
 
 /** A recorded run, as `getRun` and `searchRuns` return it. */
 export interface Run {
+  /** The run's id (time-sortable). */
   id: string;
+  /** The experiment it belongs to. */
   experiment: string;
+  /** A display name. */
   name?: string;
+  /** `running` until it ends. */
   status: RunStatus;
   /** ISO-8601. */
   startTime: string;
   /** ISO-8601; set by `end()`. */
   endTime?: string;
+  /** The run this one is a child of (a pipeline run, for a step's run). */
   parentRunId?: string;
+  /** Parameters, immutable once logged. */
   params: Params;
+  /** Tags, which may change. */
   tags: Tags;
   /** The latest point of each key (highest step, then latest timestamp), as of the last flush. */
   metrics: Record<string, MetricPoint>;
+  /** What the run consumed (lineage). */
   inputs: LineageRef[];
+  /** What the run produced (lineage). */
   outputs: LineageRef[];
+  /** Where it ran, when captured. */
   environment?: Environment;
   /** Set by `end(status, error)`. */
-  error?: { message: string; code?: string };
+  error?: {
+    /** The error's message. */
+    message: string;
+    /** Its `KeelError` code, when it had one. */
+    code?: string;
+  };
 }
 
 /** An experiment: a named group of runs, created by the first run that names it. */
 export interface Experiment {
   /** Stable id derived from the name. */
   id: string;
+  /** The experiment's name, as runs name it. */
   name: string;
   /** ISO-8601. */
   createdAt: string;
@@ -92,14 +139,23 @@ export interface Experiment {
 
 /** Options of {@link Tracker.startRun}. */
 export interface StartRunOptions {
+  /** The experiment (created on first use). */
   experiment: string;
+  /** A display name. */
   name?: string;
+  /** Parameters to log at the start. */
   params?: Params;
+  /** Tags to set at the start. */
   tags?: Tags;
   /** Must name an existing run (`NotFoundError` otherwise). */
   parentRunId?: string;
   /** `true`: record the {@link Environment}; `{ env }`: also record the named environment variables. */
-  captureEnvironment?: boolean | { env?: string[] };
+  captureEnvironment?:
+    | boolean
+    | {
+        /** Names of environment variables whose values are recorded (an allow-list). */
+        env?: string[];
+      };
   /**
    * Content the run consumes, known when it starts: recorded as `logInput` would, in the
    * write that creates the run.
@@ -147,6 +203,7 @@ export interface SearchRunsQuery {
 
 /** A page of {@link Tracker.searchRuns}. */
 export interface SearchRunsResult {
+  /** The runs of this page, in the requested order. */
   runs: Run[];
   /**
    * Present when the search skipped records it could not read (a damaged run document, a
@@ -160,7 +217,9 @@ export interface SearchRunsResult {
 
 /** Where a digest came from and where it went. */
 export interface LineageResult {
+  /** Runs that logged the digest as an output. */
   producedBy: Run[];
+  /** Runs that logged the digest as an input. */
   consumedBy: Run[];
 }
 
@@ -171,6 +230,7 @@ export interface LineageResult {
  * every `flushSize` points and every `flushIntervalMs`.
  */
 export interface RunHandle {
+  /** The run's id. */
   readonly id: string;
   /** Params are immutable: the same value again is fine, another value is `ConflictError`. */
   logParams(params: Params): Promise<void>;
@@ -272,8 +332,33 @@ export interface CorruptRecord {
 export interface TrackerEvents {
   /** Emitted once per corrupt record a read skipped (or a write met); see {@link CorruptRecord}. */
   'store:corrupt': CorruptRecord;
-  'run:started': { runId: string; experiment: string; name?: string; parentRunId?: string };
-  'run:ended': { runId: string; experiment: string; status: FinalRunStatus };
+  /** A run started. */
+  'run:started': {
+    /** The run's id. */
+    runId: string;
+    /** Its experiment. */
+    experiment: string;
+    /** Its display name. */
+    name?: string;
+    /** Its parent run. */
+    parentRunId?: string;
+  };
+  /** A run ended. */
+  'run:ended': {
+    /** The run's id. */
+    runId: string;
+    /** Its experiment. */
+    experiment: string;
+    /** The status it ended with. */
+    status: FinalRunStatus;
+  };
   /** One per flushed batch, not per point. */
-  'metric:logged': { runId: string; count: number; keys: string[] };
+  'metric:logged': {
+    /** The run written to. */
+    runId: string;
+    /** Points in the batch. */
+    count: number;
+    /** The metric keys in the batch. */
+    keys: string[];
+  };
 }

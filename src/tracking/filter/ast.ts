@@ -29,7 +29,9 @@ export type AttributeKey = (typeof ATTRIBUTE_KEYS)[number];
  * attribute written by its bare name parses to the same field).
  */
 export interface FieldRef {
+  /** Which part of a run the field reads: metrics, params, tags or attributes. */
   kind: FieldKind;
+  /** The name within that part, e.g. `auc` for `metrics.auc`. */
   key: string;
 }
 
@@ -43,37 +45,53 @@ export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
 
 /** `field <op> value`. */
 export interface ComparisonExpr {
+  /** Selects this node. */
   type: 'comparison';
+  /** The field compared. */
   field: FieldRef;
+  /** The comparison operator. */
   op: ComparisonOperator;
+  /** The literal it is compared with. */
   value: FilterValue;
 }
 
 /** `field like 'pattern'` (`caseInsensitive` for `ilike`); `%` any run, `_` one character. */
 export interface LikeExpr {
+  /** Selects this node. */
   type: 'like';
+  /** The field matched. */
   field: FieldRef;
+  /** `true` for `ilike`. */
   caseInsensitive: boolean;
+  /** The pattern, with `%` (any run of characters) and `_` (one character). */
   pattern: string;
 }
 
 /** `field in (v, ...)`, or `field not in (...)` when `negated`. */
 export interface InExpr {
+  /** Selects this node. */
   type: 'in';
+  /** The field tested. */
   field: FieldRef;
+  /** `true` for `not in`. */
   negated: boolean;
+  /** The literals of the list. */
   values: FilterValue[];
 }
 
 /** Every clause holds (two or more clauses). */
 export interface AndExpr {
+  /** Selects this node. */
   type: 'and';
+  /** Every clause must hold. */
   clauses: FilterExpr[];
 }
 
 /** At least one clause holds (two or more clauses). */
 export interface OrExpr {
+  /** Selects this node. */
   type: 'or';
+  /** At least one clause must hold. */
   clauses: FilterExpr[];
 }
 
