@@ -56,6 +56,8 @@ async function runsPage(count: number): Promise<void> {
     });
     handler(req, res);
   });
+  // fetch reuses the connection; the slow in-process baseline must not outlive keep-alive
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const page = async (path: string): Promise<{ ms: number; bytes: number; text: string }> => {

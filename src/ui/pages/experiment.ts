@@ -111,13 +111,14 @@ function runsTable(
     field: string,
     firstDescending: boolean,
     num = false,
+    kind?: 'param' | 'metric',
   ): HeadCell => {
     const active = current?.field === field;
     const descending = active ? !current.descending : firstDescending;
     const next = `${field} ${descending ? 'desc' : 'asc'}`;
     const arrow = active ? (current.descending ? ' ↓' : ' ↑') : '';
     return {
-      text: html`<a href="${self({ order: next, cursor: undefined })}" title="Sort by ${label}, ${descending ? 'descending' : 'ascending'}">${label}${arrow}</a>`,
+      text: html`<a href="${self({ order: next, cursor: undefined })}" title="Sort by ${label}, ${descending ? 'descending' : 'ascending'}">${label}${arrow}</a>${kind ? html`<br><span class="muted">${kind}</span>` : ''}`,
       num,
       ...(active
         ? { sort: current.descending ? ('descending' as const) : ('ascending' as const) }
@@ -130,8 +131,8 @@ function runsTable(
     sortable('Status', 'attributes.status', false),
     sortable('Started', 'attributes.start_time', true),
     { text: 'Duration', num: true },
-    ...paramKeys.map((k) => sortable(k, `params.${fieldKey(k)}`, false)),
-    ...metricKeys.map((k) => sortable(k, `metrics.${fieldKey(k)}`, true, true)),
+    ...paramKeys.map((k) => sortable(k, `params.${fieldKey(k)}`, false, false, 'param')),
+    ...metricKeys.map((k) => sortable(k, `metrics.${fieldKey(k)}`, true, true, 'metric')),
   ];
   const rows = runs.map((run) => [
     html`<input type="checkbox" name="runs" value="${run.id}" aria-label="Select run ${run.name ?? run.id} to compare">`,

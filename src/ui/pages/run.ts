@@ -86,12 +86,6 @@ ${tiles([
   ],
 ])}
 ${run.error ? html`<div class="filter-error" role="alert"><strong>Error${run.error.code ? html` <code>${run.error.code}</code>` : ''}:</strong> ${run.error.message}</div>` : ''}
-<h2 id="params">Params</h2>
-${keyValueTable(
-  'Params (immutable once logged).',
-  Object.entries(run.params).map(([k, v]) => [k, String(v)]),
-  'No param logged.',
-)}
 <h2 id="metrics">Metrics</h2>
 ${table({
   caption: 'The latest point of each metric.',
@@ -105,6 +99,12 @@ ${table({
   empty: 'No metric logged.',
 })}
 ${charts.length ? html`<div class="charts">${charts}</div>` : ''}
+<h2 id="params">Params</h2>
+${keyValueTable(
+  'Params (immutable once logged).',
+  Object.entries(run.params).map(([k, v]) => [k, String(v)]),
+  'No param logged.',
+)}
 <h2 id="artifacts">Artifacts</h2>
 ${artifactTable(ctx, artifacts, metas)}
 ${isPipeline ? pipelineSection(ctx, run, children.runs) : ''}
