@@ -5,8 +5,7 @@
  * or a pipeline result (their media types in `keel/report`), or JSON shaped like one of them.
  */
 import { getJson } from '../../artifacts/json.js';
-import { isDigest } from '../../core/digest.js';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import type { DetectDriftReport } from '../../drift/dataset.js';
 import { GATE_REPORT_MEDIA_TYPE } from '../../gates/report.js';
 import type { GateReport } from '../../gates/types.js';
@@ -16,16 +15,12 @@ import { gateReportBody } from '../../report/gate.js';
 import { DRIFT_REPORT_MEDIA_TYPE, PIPELINE_RUN_MEDIA_TYPE } from '../../report/media-types.js';
 import { pipelineRunBody } from '../../report/pipeline.js';
 import type { Page } from '../context.js';
+import { storedArtifact } from './shared.js';
 
 /** A stored report. */
 export const reportPage: Page = async ({ keel, params, href }) => {
-  const digest = params[0]!;
-  if (!isDigest(digest))
-    throw new NotFoundError(
-      `[keel] no report at ${digest}: not a digest (sha256:<64 hex>); check the link`,
-    );
-  const meta = await keel.artifacts.stat(digest);
-  if (!meta) return notFound(digest);
+  const meta = await storedArtifact(keel, params[0]!);
+  const digest = meta.digest;
   const value = (await getJson(keel.artifacts, digest)) as Record<string, unknown>;
   const kind = reportKind(meta.mediaType, value);
   const crumbs = [['Reports'], [digest.slice(7, 19)]] as const;
@@ -73,8 +68,4 @@ function reportKind(
   if ('columns' in value && 'driftShare' in value) return 'drift';
   if ('pipeline' in value && 'steps' in value) return 'pipeline';
   return undefined;
-}
-
-function notFound(digest: string): never {
-  throw new NotFoundError(`[keel] no artifact ${digest} in the store; check the link`);
 }
