@@ -114,7 +114,7 @@ describe('the UI in Chromium', () => {
         /^Compare 4 runs$/,
         true,
       ],
-      ['ui-model', `/keel/models/${e(seeded.model)}`, /^Model churn <img/, false],
+      ['ui-model', `/keel/models/${e(seeded.model)}`, /^Model churn-model$/, false],
       ['ui-audit', '/keel/audit', /^Audit log$/, false],
       ['ui-drift-report', `/keel/reports/${seeded.driftDigest}`, /^Drift report$/, true],
       ['ui-gate-report', `/keel/reports/${seeded.gateDigest}`, /^Gate report release$/, false],

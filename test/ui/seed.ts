@@ -118,7 +118,8 @@ export async function seedKeel(backend: Backend = memoryBackend()): Promise<Seed
   const result = await p.run({ n: 10 }, { keel });
 
   // A model, versions, aliases moved with gate evidence.
-  const model = `churn ${IMG_NAME}`;
+  // model names are restricted to letters, digits, '.', '_' and '-': the hostile text goes in descriptions
+  const model = 'churn-model';
   const gate = await keel.gates.evaluate(
     {
       name: 'release',
