@@ -62,7 +62,8 @@ describe('the npm package', () => {
       const { sources, sourcesContent } = JSON.parse(
         readFileSync(join(repoRoot, 'dist', map), 'utf8'),
       ) as { sources: string[]; sourcesContent?: (string | null)[] };
-      expect(sourcesContent?.length, map).toBe(sources.length);
+      // A chunk shim (a few re-exports) maps only to itself and may carry no sourcesContent.
+      if (sourcesContent !== undefined) expect(sourcesContent.length, map).toBe(sources.length);
       // A source without embedded content must be a shipped file (tsup's own shims point at the chunk).
       const missing = sources.filter((_, i) => typeof sourcesContent?.[i] !== 'string');
       for (const source of missing) expect(packed).toContain(`dist/${basename(source)}`);
