@@ -7,6 +7,7 @@ export default defineConfig({
     testing: 'src/testing.ts',
     report: 'src/report.ts',
     postgres: 'src/postgres.ts',
+    ui: 'src/ui.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -74,6 +74,20 @@ describe('architecture', () => {
     expect([...files].filter((f) => /^(backends|metadata|artifacts)\//.test(f))).toEqual([]);
   });
 
+  it('keel/ui reads through the public API: beyond ui, report and core it imports types and public helpers only', () => {
+    const publicModules = new Set(['artifacts/json.ts', 'gates/report.ts']);
+    const allowed = new Set(['ui', 'report', 'core']);
+    const offenders = edges.filter(
+      (e) =>
+        room(e.from) === 'ui' &&
+        local(e) &&
+        !e.typeOnly &&
+        !allowed.has(room(e.to)) &&
+        !publicModules.has(e.to),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('core imports nothing of keel outside core', () => {
     expect(
       edges.filter((e) => room(e.from) === 'core' && local(e) && room(e.to) !== 'core'),

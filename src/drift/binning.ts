@@ -223,7 +223,7 @@ export function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
 }
 
 /** Index of the first element >= x in a sorted array (`searchsorted(side='left')`). */
-export function searchLeft(sorted: Float64Array, x: number): number {
+export function searchLeft(sorted: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

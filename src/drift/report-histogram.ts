@@ -4,6 +4,7 @@
  * shared bins (numerical) or of the most frequent labels (categorical). Bounded in size, so a
  * stored report can be drawn months later without the data (`keel/report`).
  */
+import { searchLeft } from './binning.js';
 import type { NumericColumnProfile } from './profile.js';
 import type { CategoricalSample, NumericSample, Sample } from './sample.js';
 import { QuantileSketch } from './sketch.js';
@@ -145,7 +146,7 @@ function sortedCounter(sorted: ArrayLike<number>): Counter {
     n: sorted.length,
     min: sorted[0]!,
     max: sorted[sorted.length - 1]!,
-    below: (x) => lowerBound(sorted, x),
+    below: (x) => searchLeft(sorted, x),
   };
 }
 
@@ -157,7 +158,7 @@ function profileCounter(column: NumericColumnProfile): Counter {
     min: column.min,
     max: column.max,
     below(x) {
-      const i = lowerBound(values, x);
+      const i = searchLeft(values, x);
       return i === 0 ? 0 : cumulative[i - 1]!;
     },
   };
@@ -234,16 +235,4 @@ function sum(values: readonly number[]): number {
 
 function lerp(lo: number, hi: number, t: number): number {
   return lo * (1 - t) + hi * t;
-}
-
-/** Index of the first element `>= x` in an ascending array. */
-function lowerBound(sorted: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -8,7 +8,7 @@ import { anyNumberSchema as anyNumber } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
 import type { MetricPoint, Run } from '../tracking/types.js';
 import { lineChart } from './charts.js';
-import { elapsedMs, formatDuration, formatNumber, formatTime } from './format.js';
+import { formatNumber, formatRunDuration, formatTime } from './format.js';
 import { html, type Interpolation, type SafeHtml } from './html.js';
 import { renderPage } from './page.js';
 import { statusBadge, table } from './widgets.js';
@@ -100,7 +100,7 @@ ${table({
     run.experiment,
     statusBadge(run.status),
     formatTime(run.startTime),
-    { num: durationText(run) },
+    { num: formatRunDuration(run) },
   ]),
   empty: 'No run to compare.',
 })}
@@ -147,11 +147,6 @@ function sideBySide(
     rowClass: (i) => (differ[i] ? 'diff' : undefined),
     empty,
   });
-}
-
-function durationText(run: Run): string {
-  const ms = elapsedMs(run.startTime, run.endTime);
-  return ms === undefined ? (run.status === 'running' ? 'running' : '—') : formatDuration(ms);
 }
 
 function unionKeys(records: readonly object[]): string[] {

@@ -63,6 +63,16 @@ export function shortDigest(digest: string): string {
   return digest.startsWith('sha256:') ? digest.slice(7, 19) : digest.slice(0, 12);
 }
 
+/** How long a run took (`running` while it runs). */
+export function formatRunDuration(run: {
+  startTime: string;
+  endTime?: string;
+  status: string;
+}): string {
+  const ms = elapsedMs(run.startTime, run.endTime);
+  return ms === undefined ? (run.status === 'running' ? 'running' : '—') : formatDuration(ms);
+}
+
 /** Milliseconds between two ISO-8601 times, or undefined when either is missing. */
 export function elapsedMs(start: string, end: string | undefined): number | undefined {
   if (end === undefined) return undefined;

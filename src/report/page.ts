@@ -38,6 +38,7 @@ export function renderPage(parts: PageParts): string {
 ${csp ? html`<meta http-equiv="Content-Security-Policy" content="${csp}">` : ''}
 <meta name="referrer" content="no-referrer">
 <meta name="generator" content="keel">
+<link rel="icon" href="data:,">
 <title>${parts.title}</title>
 <style>${trusted(STYLES)}</style>
 ${charts ? html`<style>${trusted(UPLOT_CSS)}</style>` : ''}

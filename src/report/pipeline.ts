@@ -49,7 +49,12 @@ export function renderPipelineRun(result: PipelineResult, opts: PipelineRunOptio
 /** The pipeline run's content; `runHref` links step runs (the UI's run pages). */
 export function pipelineRunBody(
   input: PipelineResult,
-  opts: PipelineRunOptions & { title: string; runHref?: (id: string) => string },
+  opts: PipelineRunOptions & {
+    title: string;
+    runHref?: (id: string) => string;
+    /** A section of another page (the UI's run page): headings one level down. */
+    embedded?: boolean;
+  },
 ): SafeHtml {
   const result = parseWith(pipelineResultSchema, input, 'pipeline result');
   const names = Object.keys(result.steps);
@@ -70,8 +75,11 @@ export function pipelineRunBody(
       : opts.runHref
         ? html`<a href="${opts.runHref(id)}"><code>${id}</code></a>`
         : html`<code>${id}</code>`;
-  return html`<p class="crumbs">keel · pipeline run</p>
-<h1>${opts.title}</h1>
+  const heading = opts.embedded
+    ? html`<h2 id="pipeline">${opts.title}</h2>`
+    : html`<p class="crumbs">keel · pipeline run</p>
+<h1>${opts.title}</h1>`;
+  return html`${heading}
 <div class="verdict">${statusBadge(result.status)} <span>run ${runLink(result.runId)}${
     result.resumedFrom ? html`, resumed from ${runLink(result.resumedFrom)}` : ''
   }.</span></div>
@@ -87,7 +95,7 @@ ${tiles([
       : '—',
   ],
 ])}
-<h2 id="dag">Steps</h2>
+${opts.embedded ? html`<h3 id="dag">Steps</h3>` : html`<h2 id="dag">Steps</h2>`}
 ${dagDiagram(steps, deps)}
 ${table({
   caption: 'Each step: its dependencies, status, cache decision, attempts and duration.',

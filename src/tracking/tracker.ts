@@ -247,7 +247,11 @@ export function createTracker(options: TrackerOptions): Tracker {
       // exists): with many runs, sorting every match was the cost of a page.
       const keep = limit + 1;
       const rows: { run: Run; values: ReturnType<typeof sortValues> }[] = [];
-      for (const run of await ctx.index.snapshot()) {
+      const all = await ctx.index.snapshot();
+      // Newest first (the index holds runs in the order it met them), so that the default
+      // order, newest first, fills the page at once and rejects every older run in one compare.
+      for (let i = all.length - 1; i >= 0; i--) {
+        const run = all[i]!;
         if (q.experiment !== undefined && run.experiment !== q.experiment) continue;
         if (!matchesFilter(filter, run)) continue;
         const values = sortValues(run, keys);

@@ -1,11 +1,14 @@
 /** Checks shared by the report and UI tests: what a page may reference, and its chart data. */
 import { expect } from 'vitest';
 
-/** Every URL a page could load or send to (src, href, action, CSS url(), @import), but fragments. */
+/**
+ * Every URL a page could load or send to (src, href, action, CSS url(), @import), but fragments
+ * and the empty data: URL of the icon (which keeps browsers from asking for /favicon.ico).
+ */
 export function externalReferences(page: string): string[] {
   const refs: string[] = [];
   for (const m of page.matchAll(/\b(?:src|href|action|srcset|poster|data)\s*=\s*"([^"]*)"/gi)) {
-    if (!m[1]!.startsWith('#')) refs.push(m[1]!);
+    if (!m[1]!.startsWith('#') && m[1] !== 'data:,') refs.push(m[1]!);
   }
   for (const m of page.matchAll(/url\(\s*['"]?([^'")]*)/gi)) {
     if (!m[1]!.startsWith('#')) refs.push(m[1]!);
