@@ -24,7 +24,7 @@ export const MAX_BINS = 64;
 /** Fewest non-missing reference values a column needs to be monitored. */
 export const MIN_REFERENCE_VALUES = 10;
 /** Labels seen fewer times than this in the reference are pooled into one `other` bin. */
-export const RARE_LABEL_COUNT = 5;
+export const RARE_LABEL_COUNT = 1;
 /** The label of the pooled bin (rare labels, and labels the reference never had). */
 export const OTHER_LABEL = '(other)';
 
@@ -198,7 +198,11 @@ export function categoricalModel(
     .slice(0, MAX_BINS - 1);
   const keptSet = new Set(kept.map(([l]) => l));
   let other = 0;
-  for (const [label, c] of counts) if (!keptSet.has(label)) other += c;
+  let singletons = 0;
+  for (const [label, c] of counts) {
+    if (!keptSet.has(label)) other += c;
+    if (c === 1) singletons++;
+  }
   return labelModel(
     name,
     'categorical',
@@ -206,6 +210,8 @@ export function categoricalModel(
     kept.map(([, c]) => c),
     other,
     missing,
+    undefined,
+    singletons,
   );
 }
 
@@ -278,6 +284,7 @@ function labelModel(
   other: number,
   missing: number,
   values?: number[],
+  singletons = 0,
 ): ColumnModel {
   const k = labels.length;
   const a = new Float64Array(k + 1);
@@ -286,7 +293,9 @@ function labelModel(
     a[b] = counts[b]! + 0.5;
     reference[b] = counts[b]!;
   }
-  a[k] = other + 0.5;
+  // Labels the reference never saw: Good-Turing puts their share at (labels seen once) / n, so
+  // that many pseudo-counts (at least Jeffreys' 0.5) weigh the pooled bin.
+  a[k] = other + Math.max(0.5, singletons);
   reference[k] = other;
   const allLabels = [...labels, OTHER_LABEL];
   // The largest label's share follows from the others: it needs no test of its own.
