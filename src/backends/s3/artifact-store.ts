@@ -11,7 +11,7 @@ import { checkPutOptions } from '../../artifacts/checks.js';
 import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
 import { damagedSidecar, decodeSidecar, encodeSidecar, planPut } from '../../artifacts/sidecar.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
-import { verifyBytes, verifyChunks } from '../../artifacts/verify.js';
+import { integrityError, verifyBytes } from '../../artifacts/verify.js';
 import { type Body, bytesOf, chunksOf, concatBytes } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, createHasher, type Digest, type Hasher, sha256 } from '../../core/digest.js';
@@ -272,7 +272,14 @@ export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactS
       const key = layout.blob(digest);
       const object = await bucket.get(key);
       if (object === undefined) throw notFound(digest);
-      yield* verifyChunks(digest, readBody(object.body, where(key)), `[s3] stream ${where(key)}`);
+      // Hashed inline rather than through verifyChunks: one generator per chunk, not two.
+      const hasher = createHasher();
+      for await (const chunk of readBody(object.body, where(key))) {
+        hasher.update(chunk);
+        yield chunk;
+      }
+      const actual = hasher.digest();
+      if (actual !== digest) throw integrityError(digest, actual, `[s3] stream ${where(key)}`);
     },
 
     async stat(digest) {
@@ -370,11 +377,18 @@ async function readFirstPart(
 /** The chunks of an SDK response body (a Node stream or a web `ReadableStream`). */
 async function* readBody(body: unknown, where: string): AsyncGenerator<Uint8Array> {
   if (body === undefined || body === null) return;
+  // Node's response is an async iterable of Buffers; a browser's a ReadableStream.
+  const chunks =
+    typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function'
+      ? (body as AsyncIterable<Uint8Array>)
+      : chunksOf(body as Body);
   try {
-    for await (const chunk of chunksOf(body as Body)) {
-      yield chunk instanceof Uint8Array && chunk.constructor !== Uint8Array
-        ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)
-        : chunk;
+    for await (const chunk of chunks as AsyncIterable<unknown>) {
+      if (!(chunk instanceof Uint8Array))
+        throw new Error('the response body yielded a non-byte chunk');
+      yield chunk.constructor === Uint8Array
+        ? chunk
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     }
   } catch (error) {
     throw s3Error(error, 'read', where);
