@@ -10,3 +10,4 @@ export {
   type S3ArtifactStore,
   type S3ArtifactStoreOptions,
 } from './backends/s3/artifact-store.js';
+export type { S3ClientLike } from './backends/s3/requests.js';

@@ -5,7 +5,6 @@
  * unknown length go up as a multipart upload to a temporary key while they are hashed, then
  * are copied server-side to their digest key; every read is verified against the digest.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { checkPutOptions } from '../../artifacts/checks.js';
 import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
@@ -20,13 +19,16 @@ import { newId } from '../../core/ids.js';
 import { parseWith } from '../../core/validate.js';
 import { listLimit } from '../../metadata/keys.js';
 import { s3Layout } from './layout.js';
-import { bucketOf, s3Error } from './requests.js';
+import { bucketOf, type S3ClientLike, s3Error } from './requests.js';
 import { copyObject, multipartUpload, type PartOptions, uploadBytes } from './upload.js';
 
 /** Options of {@link createS3ArtifactStore}. */
 export interface S3ArtifactStoreOptions {
-  /** Your `S3Client` (region, endpoint, credentials are yours); keel never closes it. */
-  client: S3Client;
+  /**
+   * Your `S3Client` from `@aws-sdk/client-s3` (region, endpoint, credentials are yours); keel
+   * only calls its `send` and never destroys it.
+   */
+  client: S3ClientLike;
   /** The bucket; it must exist. */
   bucket: string;
   /** Key prefix of the store inside the bucket, e.g. `keel/` (a trailing `/` is added). */
@@ -63,7 +65,7 @@ const MIN_PART = 5 * 1024 * 1024;
 
 const optionsSchema = z
   .object({
-    client: z.custom<S3Client>(
+    client: z.custom<S3ClientLike>(
       (c) => typeof (c as { send?: unknown } | null)?.send === 'function',
       'expected an S3Client from @aws-sdk/client-s3',
     ),

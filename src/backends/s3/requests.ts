@@ -5,21 +5,13 @@
  * `NotFoundError` for the caller to raise), anything else a `StorageError` naming the
  * object and what to check.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
-import { isKeelError, StorageError } from '../../core/errors.js';
+import type * as S3 from '@aws-sdk/client-s3';
+import { isKeelError, StorageError, ValidationError } from '../../core/errors.js';
+
+/** What keel needs of your `S3Client` (from `@aws-sdk/client-s3`): its `send`. */
+export interface S3ClientLike {
+  send(command: never): Promise<unknown>;
+}
 
 /** One bucket of one client: every request the store needs. */
 export interface Bucket {
@@ -62,7 +54,11 @@ export interface Bucket {
 }
 
 /** The requests of `client` on bucket `name`. */
-export function bucketOf(client: S3Client, name: string): Bucket {
+export function bucketOf(client: S3ClientLike, name: string): Bucket {
+  // Commands come from the SDK the user installed, loaded on first use, so that importing
+  // keel/s3 (and its types) never needs it.
+  const send = async <T>(make: (sdk: Sdk) => object): Promise<T> =>
+    (await client.send(make(await loadSdk()) as never)) as T;
   const where = (key: string): string => `s3://${name}/${key}`;
   const call = async <T>(action: string, key: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -90,79 +86,101 @@ export function bucketOf(client: S3Client, name: string): Bucket {
     name,
     head: (key) =>
       optional('inspect', key, async () => {
-        const out = await client.send(new HeadObjectCommand({ Bucket: name, Key: key }));
+        const out = await send<S3.HeadObjectCommandOutput>(
+          (sdk) => new sdk.HeadObjectCommand({ Bucket: name, Key: key }),
+        );
         return out.ContentLength ?? 0;
       }),
     get: (key) =>
       optional('read', key, async () => {
-        const out = await client.send(new GetObjectCommand({ Bucket: name, Key: key }));
+        const out = await send<S3.GetObjectCommandOutput>(
+          (sdk) => new sdk.GetObjectCommand({ Bucket: name, Key: key }),
+        );
         return { body: out.Body, length: out.ContentLength };
       }),
     getText: (key) =>
       optional('read', key, async () => {
-        const out = await client.send(new GetObjectCommand({ Bucket: name, Key: key }));
+        const out = await send<S3.GetObjectCommandOutput>(
+          (sdk) => new sdk.GetObjectCommand({ Bucket: name, Key: key }),
+        );
         return (await out.Body?.transformToString('utf-8')) ?? '';
       }),
     put: (key, body, contentType) =>
       call('write', key, async () => {
-        await client.send(
-          new PutObjectCommand({ Bucket: name, Key: key, Body: body, ContentType: contentType }),
+        await send<S3.PutObjectCommandOutput>(
+          (sdk) =>
+            new sdk.PutObjectCommand({
+              Bucket: name,
+              Key: key,
+              Body: body,
+              ContentType: contentType,
+            }),
         );
       }),
     delete: (key) =>
       call('delete', key, async () => {
-        await client.send(new DeleteObjectCommand({ Bucket: name, Key: key }));
+        await send<S3.DeleteObjectCommandOutput>(
+          (sdk) => new sdk.DeleteObjectCommand({ Bucket: name, Key: key }),
+        );
       }),
     list: (prefix, startAfter, token, maxKeys) =>
       call('list', prefix, async () => {
-        const out = await client.send(
-          new ListObjectsV2Command({
-            Bucket: name,
-            Prefix: prefix,
-            MaxKeys: maxKeys,
-            ...(token === undefined
-              ? startAfter === undefined
-                ? {}
-                : { StartAfter: startAfter }
-              : { ContinuationToken: token }),
-          }),
+        const out = await send<S3.ListObjectsV2CommandOutput>(
+          (sdk) =>
+            new sdk.ListObjectsV2Command({
+              Bucket: name,
+              Prefix: prefix,
+              MaxKeys: maxKeys,
+              ...(token === undefined
+                ? startAfter === undefined
+                  ? {}
+                  : { StartAfter: startAfter }
+                : { ContinuationToken: token }),
+            }),
         );
         const keys = (out.Contents ?? []).flatMap((c) => (c.Key === undefined ? [] : [c.Key]));
         return { keys, next: out.IsTruncated ? out.NextContinuationToken : undefined };
       }),
     createUpload: (key, contentType) =>
       call('start a multipart upload to', key, async () => {
-        const out = await client.send(
-          new CreateMultipartUploadCommand({ Bucket: name, Key: key, ContentType: contentType }),
+        const out = await send<S3.CreateMultipartUploadCommandOutput>(
+          (sdk) =>
+            new sdk.CreateMultipartUploadCommand({
+              Bucket: name,
+              Key: key,
+              ContentType: contentType,
+            }),
         );
         if (out.UploadId === undefined) throw new Error('the server returned no UploadId');
         return out.UploadId;
       }),
     uploadPart: (key, uploadId, partNumber, body) =>
       call(`upload part ${partNumber} of`, key, async () => {
-        const out = await client.send(
-          new UploadPartCommand({
-            Bucket: name,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: body,
-          }),
+        const out = await send<S3.UploadPartCommandOutput>(
+          (sdk) =>
+            new sdk.UploadPartCommand({
+              Bucket: name,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: partNumber,
+              Body: body,
+            }),
         );
         if (out.ETag === undefined) throw new Error('the server returned no ETag');
         return out.ETag;
       }),
     copyPart: (key, uploadId, partNumber, source, [first, last]) =>
       call(`copy part ${partNumber} of`, key, async () => {
-        const out = await client.send(
-          new UploadPartCopyCommand({
-            Bucket: name,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            CopySource: copySource(source),
-            CopySourceRange: `bytes=${first}-${last}`,
-          }),
+        const out = await send<S3.UploadPartCopyCommandOutput>(
+          (sdk) =>
+            new sdk.UploadPartCopyCommand({
+              Bucket: name,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: partNumber,
+              CopySource: copySource(source),
+              CopySourceRange: `bytes=${first}-${last}`,
+            }),
         );
         const etag = out.CopyPartResult?.ETag;
         if (etag === undefined) throw new Error('the server returned no ETag');
@@ -170,28 +188,46 @@ export function bucketOf(client: S3Client, name: string): Bucket {
       }),
     completeUpload: (key, uploadId, parts) =>
       call('complete the multipart upload to', key, async () => {
-        await client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: name,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: [...parts] },
-          }),
+        await send<S3.CompleteMultipartUploadCommandOutput>(
+          (sdk) =>
+            new sdk.CompleteMultipartUploadCommand({
+              Bucket: name,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: [...parts] },
+            }),
         );
       }),
     abortUpload: (key, uploadId) =>
       call('abort the multipart upload to', key, async () => {
-        await client.send(
-          new AbortMultipartUploadCommand({ Bucket: name, Key: key, UploadId: uploadId }),
+        await send<S3.AbortMultipartUploadCommandOutput>(
+          (sdk) =>
+            new sdk.AbortMultipartUploadCommand({ Bucket: name, Key: key, UploadId: uploadId }),
         );
       }),
     copy: (source, key) =>
       call('copy to', key, async () => {
-        await client.send(
-          new CopyObjectCommand({ Bucket: name, Key: key, CopySource: copySource(source) }),
+        await send<S3.CopyObjectCommandOutput>(
+          (sdk) =>
+            new sdk.CopyObjectCommand({ Bucket: name, Key: key, CopySource: copySource(source) }),
         );
       }),
   };
+}
+
+type Sdk = typeof S3;
+let sdk: Promise<Sdk> | undefined;
+
+/** The SDK's module, imported once; a clear error when it is not installed. */
+function loadSdk(): Promise<Sdk> {
+  sdk ??= import('@aws-sdk/client-s3').catch((error: unknown) => {
+    sdk = undefined;
+    throw new ValidationError(
+      '[keel] [s3] keel/s3 needs the AWS SDK v3 S3 client: npm install @aws-sdk/client-s3',
+      { cause: error },
+    );
+  });
+  return sdk;
 }
 
 /** Whether an SDK error says the object (not the bucket) does not exist. */
