@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     fs: 'src/fs.ts',
+    s3: 'src/s3.ts',
     testing: 'src/testing.ts',
     report: 'src/report.ts',
     postgres: 'src/postgres.ts',
@@ -16,6 +17,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['vitest', '@opentelemetry/api', 'pg'],
+  external: ['vitest', '@opentelemetry/api', 'pg', '@aws-sdk/client-s3'],
   tsconfig: 'tsconfig.build.json',
 });

@@ -17,6 +17,12 @@ export type {
 } from './artifacts/types.js';
 export type { Backend } from './backends/backend.js';
 export {
+  type CopyBackendOptions,
+  type CopyProgress,
+  type CopyReport,
+  copyBackend,
+} from './backends/copy.js';
+export {
   createMemoryArtifactStore,
   type MemoryArtifactStoreOptions,
 } from './backends/memory/artifact-store.js';

@@ -42,6 +42,8 @@ export interface MetadataCapabilities {
   atomicBatch?: boolean;
   /** The adapter implements {@link MetadataStore.watch}: it tells when documents under a prefix change. */
   watch?: boolean;
+  /** The adapter implements {@link MetadataStore.listLogs}: it can name every log it holds. */
+  listLogs?: boolean;
 }
 
 /** One write of an atomic {@link MetadataStore.batch}. */
@@ -130,6 +132,13 @@ export interface MetadataStore {
    * Returns a function that stops watching.
    */
   watch?(prefix: string, onChange: (change: DocumentChange) => void): () => void;
+  /**
+   * Optional (`capabilities.listLogs`): the names of the logs that start with `prefix`, in
+   * name order (UTF-16 code units, as `list` orders keys), strictly after `after`, at most
+   * `limit`. A log exists once an entry was appended to it. `copyBackend` uses it to find
+   * every log of a store; without it a store can be copied into but not out of.
+   */
+  listLogs?(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<string>;
   /** Releases resources (file handles, connections). */
   close?(): Promise<void>;
 }

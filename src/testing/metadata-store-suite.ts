@@ -421,6 +421,38 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
     },
   ],
   [
+    'listLogs (capability) names every log with an entry, in name order, with prefix, after and limit',
+    async (store) => {
+      if (store.capabilities?.listLogs === true) {
+        check(
+          typeof store.listLogs === 'function',
+          'capabilities.listLogs declares a listLogs method',
+        );
+      }
+      if (!store.listLogs) return;
+      const long = `deep/${'s'.repeat(300)}/${'t'.repeat(300)}`;
+      const names = ['b/2', 'a', 'b/1', 'b/10', 'c/x y.z', long, 'b/ü'];
+      for (const name of names) await store.append(name, [name]);
+      await store.put('doc/not-a-log', 1);
+      const all = await collect(store.listLogs(''));
+      checkEqual(all, [...names].sort(), 'every log, in name order');
+      checkEqual(await collect(store.listLogs('b/')), ['b/1', 'b/10', 'b/2', 'b/ü'], 'prefix');
+      checkEqual(await collect(store.listLogs('b/1')), ['b/1', 'b/10'], 'partial segment');
+      checkEqual(
+        await collect(store.listLogs('b/', { after: 'b/1', limit: 2 })),
+        ['b/10', 'b/2'],
+        'after and limit',
+      );
+      checkEqual(await collect(store.listLogs('deep/')), [long], 'a name too long for a path');
+      checkEqual(await collect(store.listLogs('none/')), [], 'no match');
+      await checkRejects(
+        () => collect(store.listLogs!('', { limit: 0 })),
+        ErrorCodes.validation,
+        'limit 0',
+      );
+    },
+  ],
+  [
     'values read back never pollute prototypes',
     async (store) => {
       await store.put('k', {

@@ -9,13 +9,13 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { checkPutOptions } from '../../artifacts/checks.js';
 import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
+import { damagedSidecar, decodeSidecar, encodeSidecar, planPut } from '../../artifacts/sidecar.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
 import { verifyBytes, verifyChunks } from '../../artifacts/verify.js';
 import { chunksOf } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, createHasher, type Digest } from '../../core/digest.js';
 import { IntegrityError, isKeelError, NotFoundError, ValidationError } from '../../core/errors.js';
-import { parseJsonSafe } from '../../core/json.js';
 import { parseWith } from '../../core/validate.js';
 import { listLimit } from '../../metadata/keys.js';
 import {
@@ -151,18 +151,22 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
             const blob = pathOf(digest);
             const sidecar = sidecarOf(digest);
             const existing = await readOptional(sidecar);
-            const stored = existing === undefined ? undefined : tryParseSidecar(existing, digest);
-            const blobSize = await sizeOf(blob);
-            // A sidecar without its blob describes an artifact that is absent: the new put's
-            // metadata stands then.
-            const trusted = blobSize !== undefined && stored?.size === size ? stored : undefined;
-            // A stored blob is kept only when it verifies: its size always, its hash when
-            // asked or when the sidecar cannot vouch for it. Otherwise the new bytes replace it.
-            let blobGood = blobSize === size;
-            if (blobGood && (trusted === undefined || verifyExisting === 'hash')) {
-              blobGood = (await hashFile(blob)) === digest;
-            }
-            if (blobGood && trusted !== undefined) return trusted; // deduplicated: the first put's metadata stands
+            const plan = await planPut(
+              {
+                blobSize: await sizeOf(blob),
+                sidecar:
+                  existing === undefined
+                    ? undefined
+                    : decodeSidecar(existing.toString('utf8'), digest),
+              },
+              size,
+              digest,
+              verifyExisting,
+              () => hashFile(blob),
+            );
+            const trusted = plan.keep;
+            // deduplicated: the first put's metadata stands
+            if (trusted !== undefined && !plan.writeBlob) return trusted;
             const meta: ArtifactMeta = trusted ?? {
               digest,
               size,
@@ -174,9 +178,9 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
             // the two renames leaves nothing visible.
             await mkdirDurable(dirname(blob));
             if (trusted === undefined) {
-              await writeFileAtomic(tmpDir, sidecar, JSON.stringify({ v: 1, ...meta }));
+              await writeFileAtomic(tmpDir, sidecar, encodeSidecar(meta));
             }
-            if (!blobGood) {
+            if (plan.writeBlob) {
               kept = true;
               await publish(temp, blob);
             }
@@ -380,35 +384,8 @@ function notFound(digest: Digest): NotFoundError {
   });
 }
 
-function tryParseSidecar(bytes: Buffer, digest: Digest): ArtifactMeta | undefined {
-  const result = sidecarSchema.safeParse(safeParse(bytes.toString('utf8')));
-  if (!result.success || result.data.digest !== digest) return undefined;
-  const { digest: _d, size, mediaType, createdAt, annotations } = result.data;
-  return { digest, size, mediaType, createdAt, annotations: { ...annotations } };
-}
-
 function parseSidecar(bytes: Buffer, digest: Digest, path: string): ArtifactMeta {
-  const meta = tryParseSidecar(bytes, digest);
+  const meta = decodeSidecar(bytes.toString('utf8'), digest);
   if (meta !== undefined) return meta;
-  throw new IntegrityError(
-    `[keel] [fs] the metadata sidecar ${path} of ${digest} is unreadable: put the same bytes again to rewrite it, or delete the artifact`,
-    { details: { digest, path } },
-  );
+  throw damagedSidecar('fs', digest, path);
 }
-
-function safeParse(text: string): unknown {
-  try {
-    return parseJsonSafe(text);
-  } catch {
-    return undefined;
-  }
-}
-
-const sidecarSchema = z.object({
-  v: z.literal(1),
-  digest: z.string(),
-  size: z.number().int().nonnegative(),
-  mediaType: z.string(),
-  createdAt: z.string(),
-  annotations: z.record(z.string(), z.string()),
-});

@@ -33,6 +33,7 @@ import { assertNoSymlinks, removeFile, writeTemp } from './io.js';
 import { keyLocation } from './key-path.js';
 import type { HeldLock } from './lock.js';
 import { newWriterId } from './log-file.js';
+import { listLogNames, recordLogName } from './log-names.js';
 import { createLogFiles, LostAfterWrite } from './log-store.js';
 import { openStoreRoot } from './store-root.js';
 
@@ -54,7 +55,7 @@ export interface FsMetadataStoreOptions {
 export type FsMetadataStore = MetadataStore & {
   /** Absolute path of the store directory. */
   readonly root: string;
-  /** `{ sharedAcrossProcesses: true, atomicBatch: true }`. */
+  /** `{ sharedAcrossProcesses: true, atomicBatch: true, listLogs: true }`. */
   readonly capabilities: MetadataCapabilities;
   /** Atomic: every operation or none, also across a crash (see {@link MetadataStore.batch}). */
   batch: NonNullable<MetadataStore['batch']>;
@@ -254,7 +255,7 @@ export function createFsMetadataStoreWithHooks(
 
   return {
     root,
-    capabilities: { sharedAcrossProcesses: true, atomicBatch: true },
+    capabilities: { sharedAcrossProcesses: true, atomicBatch: true, listLogs: true },
 
     async get(key) {
       assertKey(key);
@@ -333,6 +334,7 @@ export function createFsMetadataStoreWithHooks(
       const path = logPath(log);
       const name = lockName('l', log);
       const writer = newWriterId();
+      await recordLogName(root, tmpDir, path, log, keyLocation(log, LOG_SUFFIX));
       try {
         const offset = await underLocks([name], (locks) =>
           logs.append(locks.get(name)!, log, path, copies, writer),
@@ -364,6 +366,11 @@ export function createFsMetadataStoreWithHooks(
           ? { ...op, lock: lockName('l', op.log), path: logPath(op.log) }
           : { ...op, lock: lockName('d', op.key), path: docPath(op.key) },
       );
+      for (const op of planned) {
+        if (op.op === 'append') {
+          await recordLogName(root, tmpDir, op.path, op.log, keyLocation(op.log, LOG_SUFFIX));
+        }
+      }
       // Document temp files are written (and fsynced) before the locks, to keep them short.
       const revisions = new Map<string, string>();
       const temps = new Map<string, string>();
@@ -448,6 +455,20 @@ export function createFsMetadataStoreWithHooks(
         );
       } finally {
         for (const temp of temps.values()) await removeFile(temp).catch(() => undefined);
+      }
+    },
+
+    async *listLogs(prefix, listOpts) {
+      assertPrefix(prefix);
+      const limit = listLimit(listOpts);
+      const after = listOpts?.after;
+      await init();
+      let count = 0;
+      for (const name of await listLogNames(root, logsDir, prefix, LOG_SUFFIX)) {
+        if (count >= limit) return;
+        if (after !== undefined && name <= after) continue;
+        count++;
+        yield name;
       }
     },
 

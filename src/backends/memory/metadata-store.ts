@@ -77,7 +77,7 @@ export function createMemoryMetadataStore(): MetadataStore {
   };
 
   return {
-    capabilities: { sharedAcrossProcesses: false, atomicBatch: true, watch: true },
+    capabilities: { sharedAcrossProcesses: false, atomicBatch: true, watch: true, listLogs: true },
     async get(key) {
       assertKey(key);
       const doc = documents.get(key);
@@ -137,6 +137,15 @@ export function createMemoryMetadataStore(): MetadataStore {
       for (let offset = from; offset < records.length; offset++) {
         yield { offset, entry: structuredClone(records[offset]!) };
       }
+    },
+    async *listLogs(prefix, opts) {
+      assertPrefix(prefix);
+      const limit = listLimit(opts);
+      const after = opts?.after;
+      const names = [...logs.keys()]
+        .filter((name) => name.startsWith(prefix) && (after === undefined || name > after))
+        .sort(compareKeys);
+      yield* names.slice(0, limit);
     },
     async batch(operations) {
       const ops = copyBatch(operations);
