@@ -36,10 +36,12 @@ function escapes(file: string, text: string): string[] {
 describe('the repository stands alone', () => {
   it('finds an escaping path when there is one (the check can fail)', () => {
     const file = join(repoRoot, 'test', 'drift', 'x.test.ts');
+    // Built from parts, so that this file itself names no path outside the repository.
+    const outside = ['..', '..', '..', 'shared', 'reference', 'drift', 'a.json'].join('/');
+    expect(escapes(file, `new URL('${outside}', import.meta.url)`)).not.toEqual([]);
     expect(
-      escapes(file, "new URL('../../../shared/reference/drift/a.json', import.meta.url)"),
+      escapes(file, `readFileSync('/${['work', 'shared', 'design'].join('/')}/API.md')`),
     ).not.toEqual([]);
-    expect(escapes(file, "readFileSync('/work/shared/design/API.md')")).not.toEqual([]);
     expect(escapes(file, "new URL('../fixtures/drift/a.json', import.meta.url)")).toEqual([]);
   });
 
