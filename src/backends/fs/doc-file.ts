@@ -5,9 +5,9 @@
  * (a document is renamed into place out of its lock's private directory; a delete renames it
  * into that directory).
  */
-import { rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { IntegrityError } from '../../core/errors.js';
+import { ConflictError, IntegrityError } from '../../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../../core/json.js';
 import type { Versioned } from '../../metadata/types.js';
 import {
@@ -103,6 +103,7 @@ export async function commitDocument(
       // Either the lock was lost (its directory went with the staged file), or a concurrent
       // delete removed the document's directory: recreate it and try again.
       await lock.assertHeld(`write ${path}`);
+      if (!(await present(staged))) throw stagedLost(path);
       await mkdirDurable(dirname(path));
     }
   }
@@ -125,4 +126,22 @@ export async function removeDocument(lock: HeldLock, path: string): Promise<bool
   await fsyncDir(dirname(path));
   await removeFile(join(lock.dir, 'gone')).catch(() => undefined);
   return true;
+}
+
+/** Whether `path` exists (without following a link). */
+async function present(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The staged file went with the lock's private directory: the lock was removed under us. */
+function stagedLost(path: string): ConflictError {
+  return new ConflictError(
+    `[keel] [fs] lost the lock of ${path} before its commit (the lock was removed); nothing was written: read again and retry`,
+    { details: { path } },
+  );
 }
