@@ -303,7 +303,12 @@ export async function main(root: string = join(process.cwd(), '.keel')): Promise
     );
   }
   await loop.stop();
-  say('loop', `${skipped} later drift triggers skipped (cooldown), none lost`);
+  say(
+    'loop',
+    skipped === 0
+      ? 'one drift episode, one retrain: the monitor pages once per episode, not per check'
+      : `${skipped} later drift triggers skipped (cooldown), none lost`,
+  );
   await router.close();
   monitor.close();
 

@@ -49,6 +49,13 @@ export function cacheFor(metadata: MetadataStore): ResolveCache {
     if (watches(metadata)) {
       try {
         metadata.watch!(REGISTRY_PREFIX, ({ key }) => {
+          // A change named by the watched prefix itself means "anything may have changed"
+          // (e.g. the store reconnected and may have missed notifications): drop everything.
+          if (key === REGISTRY_PREFIX) {
+            created.generation++;
+            created.entries.clear();
+            return;
+          }
           const model = changedModel(key);
           if (model !== undefined) invalidateModel(created, model);
         });

@@ -55,3 +55,31 @@ describe('resolve cache across processes', () => {
     expect((await here.resolve('m', 'prod')).version).toBe(1);
   });
 });
+
+describe('resolve cache and a prefix-wide change', () => {
+  it('a change named by the watched prefix (a reconnect that may have missed changes) drops every entry', async () => {
+    const inner = createMemoryMetadataStore();
+    const artifacts = createMemoryArtifactStore();
+    const listeners: ((change: { key: string }) => void)[] = [];
+    // This process's notifications are lost; only a prefix-wide change tells it to re-read.
+    const deaf: MetadataStore = {
+      ...inMode(inner, 'batch'),
+      capabilities: { sharedAcrossProcesses: true, atomicBatch: true, watch: true },
+      watch: (_prefix, onChange) => {
+        listeners.push(onChange);
+        return () => {};
+      },
+    };
+    const here = createRegistry({ metadata: deaf, artifacts, resolveCacheMs: 60_000 });
+    const there = createRegistry({ metadata: inMode(inner, 'batch'), artifacts });
+    const { digest } = await artifacts.put('w');
+    await here.registerVersion('m', { artifact: digest });
+    await here.registerVersion('m', { artifact: digest });
+    await here.setAlias('m', 'prod', 1);
+    expect((await here.resolve('m', 'prod')).version).toBe(1);
+    await there.setAlias('m', 'prod', 2);
+    expect((await here.resolve('m', 'prod')).version).toBe(1);
+    for (const listener of listeners) listener({ key: 'registry/' });
+    expect((await here.resolve('m', 'prod')).version).toBe(2);
+  });
+});

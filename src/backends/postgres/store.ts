@@ -204,7 +204,7 @@ export function createPostgresMetadataStore(
 
   return {
     schema,
-    capabilities: { sharedAcrossProcesses: true, atomicBatch: true, watch: true },
+    capabilities: { sharedAcrossProcesses: true, atomicBatch: true, watch: true, listLogs: true },
 
     async get(key) {
       assertKey(key);
