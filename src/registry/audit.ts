@@ -176,6 +176,13 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
   async function checkBeforeWriting(doc: AuditHeadDoc | undefined): Promise<void> {
     if (doc === undefined) {
       if (await hasEntriesFrom(0)) {
+        // Another process may have committed its first batch (head and entries together)
+        // between our read of the head and of the log: that is a lost race, not a lost head.
+        if ((await metadata.get(headKey)) !== undefined) {
+          throw new ConflictError(
+            `[keel] [registry] the audit head ${headKey} appeared while it was being read: another process committed first; read again and retry`,
+          );
+        }
         throw new IntegrityError(
           `[keel] [registry] the audit log ${log} has entries but its head document ${headKey} is missing, so appended or removed entries could not be told apart; restore ${headKey} from a backup, or run verifyAudit() and investigate`,
           { details: { log, head: headKey } },
@@ -249,7 +256,12 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
         await settleLease();
         continue;
       }
-      await checkBeforeWriting(doc);
+      try {
+        await checkBeforeWriting(doc);
+      } catch (error) {
+        if (isKeelError(error, 'KEEL_CONFLICT') && Date.now() < deadline) continue;
+        throw error;
+      }
       const state: ChainState = { next: doc?.next ?? 0, hash: doc?.hash ?? GENESIS_HASH };
       const planned = await plan();
       if (planned.changes.length === 0) return { result: planned.result, entries: [] };
