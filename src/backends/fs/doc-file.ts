@@ -5,7 +5,7 @@
  * (a document is renamed into place out of its lock's private directory; a delete renames it
  * into that directory).
  */
-import { lstat, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConflictError, IntegrityError } from '../../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../../core/json.js';
@@ -13,6 +13,7 @@ import type { Versioned } from '../../metadata/types.js';
 import {
   assertNotSymlink,
   errorCode,
+  exists,
   fsyncDir,
   mkdirDurable,
   readOptional,
@@ -103,7 +104,7 @@ export async function commitDocument(
       // Either the lock was lost (its directory went with the staged file), or a concurrent
       // delete removed the document's directory: recreate it and try again.
       await lock.assertHeld(`write ${path}`);
-      if (!(await present(staged))) throw stagedLost(path);
+      if (!(await exists(staged))) throw stagedLost(path);
       await mkdirDurable(dirname(path));
     }
   }
@@ -126,16 +127,6 @@ export async function removeDocument(lock: HeldLock, path: string): Promise<bool
   await fsyncDir(dirname(path));
   await removeFile(join(lock.dir, 'gone')).catch(() => undefined);
   return true;
-}
-
-/** Whether `path` exists (without following a link). */
-async function present(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The staged file went with the lock's private directory: the lock was removed under us. */
