@@ -6,6 +6,7 @@ export default defineConfig({
     fs: 'src/fs.ts',
     s3: 'src/s3.ts',
     testing: 'src/testing.ts',
+    adapter: 'src/adapter.ts',
     report: 'src/report.ts',
     postgres: 'src/postgres.ts',
     ui: 'src/ui.ts',

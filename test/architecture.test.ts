@@ -68,6 +68,13 @@ describe('architecture', () => {
     expect(files.has('backends/fs/metadata-store.ts')).toBe(false);
   });
 
+  it('keel/adapter reaches no Node built-in and none of the services (it runs in any JS runtime)', () => {
+    const files = reachable('adapter.ts');
+    expect(edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'))).toEqual([]);
+    const services = ['tracking', 'registry', 'gates', 'drift', 'pipeline', 'ops', 'backends'];
+    expect([...files].filter((f) => services.includes(room(f)))).toEqual([]);
+  });
+
   it('keel/report reaches no Node built-in and no storage (it runs in any JS runtime)', () => {
     const files = reachable('report.ts');
     expect(edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'))).toEqual([]);

@@ -22,4 +22,11 @@ describe('examples', () => {
     expect(output).toContain('audit    verified');
     expect(output).toContain('lineage intact');
   });
+
+  it('custom-adapter drives keel on a Map-backed adapter written against keel/adapter', () => {
+    const output = runExample('custom-adapter.ts');
+    expect(output).toMatch(/map adapter: run \w{26} completed/);
+    expect(output).toMatch(/map adapter: champion churn v1 <- sha256:[0-9a-f]{64}/);
+    expect(output).toMatch(/map adapter: audit verified \(\d+ entries\)/);
+  });
 });

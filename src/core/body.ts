@@ -9,7 +9,12 @@ export type Body = Uint8Array | string | AsyncIterable<Uint8Array> | ReadableStr
 
 const encoder = new TextEncoder();
 
-/** Reads any {@link Body} as a sequence of byte chunks, without buffering the whole. */
+/**
+ * Reads any {@link Body} as a sequence of byte chunks, without buffering the whole.
+ *
+ * @throws {ValidationError} when `body` is not a {@link Body}, or a stream yields a chunk
+ * that is not a `Uint8Array`; an error of the stream itself is rethrown as is.
+ */
 export async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
   if (typeof body === 'string') {
     yield encoder.encode(body);
@@ -40,7 +45,12 @@ export async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
   );
 }
 
-/** Collects every chunk into one buffer. */
+/**
+ * Collects every chunk of a {@link Body} into one buffer (a `Uint8Array` body is returned
+ * as is, not copied).
+ *
+ * @throws {ValidationError} as {@link chunksOf} does.
+ */
 export async function bytesOf(body: Body): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return body;
   if (typeof body === 'string') return encoder.encode(body);
@@ -49,7 +59,7 @@ export async function bytesOf(body: Body): Promise<Uint8Array> {
   return concatBytes(parts);
 }
 
-/** Concatenates byte arrays. */
+/** Concatenates byte arrays (one array is returned as is, not copied). */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   let length = 0;

@@ -26,7 +26,12 @@ export function isDigest(value: unknown): value is Digest {
   return typeof value === 'string' && DIGEST_PATTERN.test(value);
 }
 
-/** Throws `ValidationError` unless `value` is a well-formed digest. */
+/**
+ * Checks that `value` is a well-formed digest (`sha256:` and 64 lowercase hex characters).
+ *
+ * @param what - how the message names the value (`'digest'`, `'expectedDigest'`).
+ * @throws {ValidationError} when it is not.
+ */
 export function assertDigest(value: unknown, what = 'digest'): asserts value is Digest {
   if (!isDigest(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
@@ -60,13 +65,20 @@ export function sha256(data: Uint8Array | string): Digest {
   return hasher.digest();
 }
 
-/** The digest of `value`'s canonical JSON: the content address of a JSON document. */
+/**
+ * The digest of `value`'s canonical JSON: the content address of a JSON document.
+ *
+ * @throws {ValidationError} when `value` is not JSON (see `canonicalJson`).
+ */
 export function digestOfJson(value: unknown): Digest {
   return sha256(canonicalJson(value));
 }
 
 /**
  * The digest that `ArtifactStore.put` would give `body`, computed by streaming.
+ *
+ * @throws {ValidationError} when `body` is not a {@link Body} (or a stream yields a chunk
+ * that is not a `Uint8Array`); a stream's own error is rethrown.
  *
  * @example
  * ```ts

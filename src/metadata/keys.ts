@@ -1,16 +1,17 @@
 /**
  * @module
  * The rules every MetadataStore adapter applies to keys, log names, values and list
- * options, written once so that every backend refuses exactly the same inputs.
+ * options, written once so that every backend refuses exactly the same inputs (exported to
+ * custom adapters by `keel/adapter`).
  */
 import { toJsonValue } from '../core/canonical-json.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { BatchOperation } from './types.js';
 
-/** Longest accepted key, in UTF-16 code units. */
+/** Longest accepted key, log name or list prefix, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 1024;
-/** Largest `limit` accepted by `list`. */
+/** Largest `limit` accepted by `list`, `listLogs` and `ArtifactStore.list`. */
 export const MAX_LIST_LIMIT = 100_000;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -19,9 +20,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Throws `ValidationError` unless `key` is a safe document key or log name:
- * `/`-separated non-empty segments, none `.`, `..` or `__proto__`, no control
- * characters, no backslash, no lone surrogate, at most {@link MAX_KEY_LENGTH} characters.
+ * Checks a document key or log name: a string of `/`-separated non-empty segments (so no
+ * leading, trailing or doubled `/`), no segment `.`, `..` or `__proto__`, no control
+ * character (U+0000–U+001F, U+007F), no backslash, no lone surrogate, not absolute (`/x`,
+ * `C:`), at most {@link MAX_KEY_LENGTH} characters. Case matters; everything else (spaces,
+ * dots inside a segment, `%`, any Unicode) is allowed.
+ *
+ * @param what - how the message names the value (`'key'`, `'log name'`).
+ * @throws {ValidationError} when `key` breaks one of these rules; the message names the rule.
  */
 export function assertKey(key: unknown, what = 'key'): asserts key is string {
   const problem = keyProblem(key);
@@ -34,7 +40,13 @@ export function assertKey(key: unknown, what = 'key'): asserts key is string {
   }
 }
 
-/** Throws `ValidationError` unless `prefix` is a string that could start a key (may be empty). */
+/**
+ * Checks a `list`, `listLogs` or `watch` prefix: a string (`''` for everything) of at most
+ * {@link MAX_KEY_LENGTH} characters with no control character and no lone surrogate. A prefix
+ * is plain text, not a path: `'runs'` also matches `'runsx'`.
+ *
+ * @throws {ValidationError} when `prefix` is not such a string.
+ */
 export function assertPrefix(prefix: unknown): asserts prefix is string {
   if (
     typeof prefix !== 'string' ||
@@ -48,7 +60,13 @@ export function assertPrefix(prefix: unknown): asserts prefix is string {
   }
 }
 
-/** Validates `list` options and returns the limit to apply (Infinity when none). */
+/**
+ * Validates `list` / `listLogs` options and returns the limit to apply (Infinity when none).
+ * `after` may be any well-formed string (it need not exist nor carry the prefix).
+ *
+ * @throws {ValidationError} when `after` is not a string or holds a lone surrogate, or
+ * `limit` is not an integer from 1 to {@link MAX_LIST_LIMIT}.
+ */
 export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined): number {
   if (
     opts?.after !== undefined &&
@@ -73,7 +91,11 @@ export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined
   return limit;
 }
 
-/** Validates a log read's `from` and returns it (default 0). */
+/**
+ * Validates a log read's `from` and returns it (default 0).
+ *
+ * @throws {ValidationError} when `from` is not a non-negative integer.
+ */
 export function readFrom(opts: { from?: unknown } | undefined): number {
   const from = opts?.from ?? 0;
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
@@ -84,7 +106,12 @@ export function readFrom(opts: { from?: unknown } | undefined): number {
   return from;
 }
 
-/** Validates `ifRevision` for put (string or null) and delete (string). */
+/**
+ * Validates `ifRevision`: `undefined` or a string, and also `null` when `allowNull` (for
+ * `put`, where `null` means "must not exist"; `delete` takes a string only).
+ *
+ * @throws {ValidationError} when `value` is anything else (a number, an object, `null` for delete).
+ */
 export function assertRevisionOption(value: unknown, allowNull: boolean): void {
   if (value === undefined || typeof value === 'string' || (allowNull && value === null)) return;
   throw new ValidationError(
@@ -92,7 +119,16 @@ export function assertRevisionOption(value: unknown, allowNull: boolean): void {
   );
 }
 
-/** Validates a document value and returns a detached plain-JSON copy of it. */
+/**
+ * Validates a document value and returns a detached plain-JSON copy of it: strings, finite
+ * numbers (`-0` becomes `0`), booleans, `null`, arrays and plain objects; `toJSON()` is
+ * honoured (a `Date` becomes its ISO string) and object properties that are `undefined` are
+ * dropped.
+ *
+ * @throws {ValidationError} for `undefined`, `NaN`, `±Infinity`, a bigint, function or
+ * symbol, an instance of a class without `toJSON` (`Map`, `Set`), a cycle, an array holding
+ * `undefined`, or an object key `__proto__`; the message gives the path to the offending value.
+ */
 export function copyJsonValue(value: unknown): JsonValue {
   if (value === undefined) {
     throw new ValidationError(
@@ -102,7 +138,12 @@ export function copyJsonValue(value: unknown): JsonValue {
   return toJsonValue(value);
 }
 
-/** Validates log entries and returns detached copies. */
+/**
+ * Validates the entries of an `append` and returns detached copies.
+ *
+ * @throws {ValidationError} when `entries` is not an array, is empty, or an entry is not
+ * JSON as {@link copyJsonValue} defines it.
+ */
 export function copyLogEntries(entries: unknown): JsonValue[] {
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new ValidationError('[keel] append needs a non-empty array of JSON entries');
@@ -111,8 +152,12 @@ export function copyLogEntries(entries: unknown): JsonValue[] {
 }
 
 /**
- * Throws `ConflictError` unless `ifRevision` holds for a document whose current revision
- * is `current` (`undefined` = absent). `ifRevision` undefined always holds.
+ * Checks a compare-and-swap condition: `ifRevision` `undefined` always holds, `null` holds
+ * when the document is absent, a string holds when it equals the current revision.
+ *
+ * @param adapter - the adapter's name, shown in the message.
+ * @param current - the document's current revision, `undefined` when it is absent.
+ * @throws {ConflictError} when the condition does not hold (`details`: key, expected, actual).
  */
 export function checkRevision(
   adapter: string,
@@ -173,7 +218,12 @@ function keyProblem(key: unknown): string | undefined {
 /**
  * Validates an atomic batch and returns detached copies of its operations: every key,
  * log name, value and condition as the single operations check them, a non-empty list,
- * and each key or log at most once.
+ * and each key or log at most once (a document and a log may share a name).
+ *
+ * @throws {ValidationError} when `operations` is not a non-empty array, an operation is not
+ * `put`, `delete` or `append`, a key, log name, value, entry list or condition is invalid
+ * (`delete` takes no `ifRevision: null`; `expectedOffset` is a non-negative integer), or a
+ * key or log appears twice.
  */
 export function copyBatch(operations: unknown): BatchOperation[] {
   if (!Array.isArray(operations) || operations.length === 0) {
@@ -225,7 +275,12 @@ export function copyBatch(operations: unknown): BatchOperation[] {
   });
 }
 
-/** Throws `ConflictError` unless a log whose length is `length` accepts `expectedOffset`. */
+/**
+ * Checks an `append` operation's `expectedOffset` against the log's current length
+ * (`undefined` always holds).
+ *
+ * @throws {ConflictError} when `expectedOffset` is given and differs from `length`.
+ */
 export function checkOffset(
   adapter: string,
   log: string,

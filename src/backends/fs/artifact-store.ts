@@ -7,7 +7,12 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { checkPutOptions } from '../../artifacts/checks.js';
+import {
+  artifactNotFound,
+  checkArtifactListOptions,
+  checkExpectedDigest,
+  checkPutOptions,
+} from '../../artifacts/checks.js';
 import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
 import { damagedSidecar, decodeSidecar, encodeSidecar, planPut } from '../../artifacts/sidecar.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
@@ -15,9 +20,8 @@ import { verifyBytes, verifyChunks } from '../../artifacts/verify.js';
 import { chunksOf } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, createHasher, type Digest } from '../../core/digest.js';
-import { IntegrityError, isKeelError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { isKeelError, type NotFoundError, ValidationError } from '../../core/errors.js';
 import { parseWith } from '../../core/validate.js';
-import { listLimit } from '../../metadata/keys.js';
 import {
   assertNoSymlinks,
   assertNotSymlink,
@@ -139,12 +143,7 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
       const { digest, size } = await writeBody(body, temp);
       let kept = false;
       try {
-        if (checked.expectedDigest !== undefined && checked.expectedDigest !== digest) {
-          throw new IntegrityError(
-            `[keel] [fs] the body hashes to ${digest}, not the expected ${checked.expectedDigest}; nothing was stored`,
-            { details: { expected: checked.expectedDigest, actual: digest } },
-          );
-        }
+        checkExpectedDigest('fs', digest, checked.expectedDigest);
         return await locker.withLock(
           `a-${digest.slice(PREFIX.length, PREFIX.length + 40)}`,
           async () => {
@@ -230,9 +229,7 @@ export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactS
     },
 
     async *list(listOpts) {
-      const limit = listLimit(listOpts);
-      const after = listOpts?.after;
-      if (after !== undefined) assertDigest(after, 'list option "after"');
+      const { limit, after } = checkArtifactListOptions(listOpts);
       await init();
       const afterHex = after?.slice(PREFIX.length) ?? '';
       assertNoSymlinks(root, blobsDir);
@@ -379,9 +376,7 @@ function isSystemError(error: unknown): boolean {
 }
 
 function notFound(digest: Digest): NotFoundError {
-  return new NotFoundError(`[keel] [fs] no artifact ${digest}: put it first, or check the digest`, {
-    details: { digest },
-  });
+  return artifactNotFound('fs', digest);
 }
 
 function parseSidecar(bytes: Buffer, digest: Digest, path: string): ArtifactMeta {

@@ -19,6 +19,7 @@ import {
   assertRevisionOption,
   checkOffset,
   checkRevision,
+  compareKeys,
   copyBatch,
   copyJsonValue,
   copyLogEntries,
@@ -466,7 +467,7 @@ export function createFsMetadataStoreWithHooks(
       let count = 0;
       for (const name of await listLogNames(root, logsDir, prefix, LOG_SUFFIX)) {
         if (count >= limit) return;
-        if (after !== undefined && name <= after) continue;
+        if (after !== undefined && compareKeys(name, after) <= 0) continue;
         count++;
         yield name;
       }

@@ -3,14 +3,19 @@
  * In-memory ArtifactStore: for tests and short-lived processes. Same semantics as every
  * other adapter (dedupe, verification on read, validation).
  */
-import { checkPutOptions } from '../../artifacts/checks.js';
+import {
+  artifactNotFound,
+  checkArtifactListOptions,
+  checkExpectedDigest,
+  checkPutOptions,
+  copyArtifactMeta,
+} from '../../artifacts/checks.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
 import { verifyBytes } from '../../artifacts/verify.js';
 import { bytesOf } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, type Digest, sha256 } from '../../core/digest.js';
-import { IntegrityError, NotFoundError } from '../../core/errors.js';
-import { compareKeys, listLimit } from '../../metadata/keys.js';
+import { compareKeys } from '../../metadata/keys.js';
 
 /** Options of {@link createMemoryArtifactStore}. */
 export interface MemoryArtifactStoreOptions {
@@ -39,10 +44,7 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
   const find = (digest: Digest): Entry => {
     assertDigest(digest);
     const entry = blobs.get(digest);
-    if (!entry)
-      throw new NotFoundError(
-        `[keel] [memory] no artifact ${digest}: put it first, or check the digest`,
-      );
+    if (!entry) throw artifactNotFound('memory', digest);
     return entry;
   };
 
@@ -51,14 +53,9 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
       const checked = checkPutOptions(putOpts);
       const bytes = (await bytesOf(body)).slice();
       const digest = sha256(bytes);
-      if (checked.expectedDigest !== undefined && checked.expectedDigest !== digest) {
-        throw new IntegrityError(
-          `[keel] [memory] the body hashes to ${digest}, not the expected ${checked.expectedDigest}; nothing was stored`,
-          { details: { expected: checked.expectedDigest, actual: digest } },
-        );
-      }
+      checkExpectedDigest('memory', digest, checked.expectedDigest);
       const existing = blobs.get(digest);
-      if (existing) return copyMeta(existing.meta);
+      if (existing) return copyArtifactMeta(existing.meta);
       const meta: ArtifactMeta = {
         digest,
         size: bytes.length,
@@ -67,7 +64,7 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
         annotations: checked.annotations,
       };
       blobs.set(digest, { meta, bytes });
-      return copyMeta(meta);
+      return copyArtifactMeta(meta);
     },
     async get(digest) {
       const entry = find(digest);
@@ -80,22 +77,21 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
     async stat(digest) {
       assertDigest(digest);
       const entry = blobs.get(digest);
-      return entry ? copyMeta(entry.meta) : undefined;
+      return entry ? copyArtifactMeta(entry.meta) : undefined;
     },
     async has(digest) {
       assertDigest(digest);
       return blobs.has(digest);
     },
     async *list(listOpts) {
-      const limit = listLimit(listOpts);
-      if (listOpts?.after !== undefined) assertDigest(listOpts.after, 'list option "after"');
+      const { limit, after } = checkArtifactListOptions(listOpts);
       const digests = [...blobs.keys()].sort(compareKeys);
       let count = 0;
       for (const digest of digests) {
-        if (listOpts?.after !== undefined && digest <= listOpts.after) continue;
+        if (after !== undefined && compareKeys(digest, after) <= 0) continue;
         if (count++ >= limit) return;
         const entry = blobs.get(digest);
-        if (entry) yield copyMeta(entry.meta);
+        if (entry) yield copyArtifactMeta(entry.meta);
       }
     },
     async delete(digest) {
@@ -103,8 +99,4 @@ export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {})
       return blobs.delete(digest);
     },
   };
-}
-
-function copyMeta(meta: ArtifactMeta): ArtifactMeta {
-  return { ...meta, annotations: { ...meta.annotations } };
 }

@@ -143,7 +143,10 @@ export function createMemoryMetadataStore(): MetadataStore {
       const limit = listLimit(opts);
       const after = opts?.after;
       const names = [...logs.keys()]
-        .filter((name) => name.startsWith(prefix) && (after === undefined || name > after))
+        .filter(
+          (name) =>
+            name.startsWith(prefix) && (after === undefined || compareKeys(name, after) > 0),
+        )
         .sort(compareKeys);
       yield* names.slice(0, limit);
     },

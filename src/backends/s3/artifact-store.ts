@@ -6,7 +6,13 @@
  * are copied server-side to their digest key; every read is verified against the digest.
  */
 import { z } from 'zod';
-import { checkPutOptions } from '../../artifacts/checks.js';
+import {
+  artifactNotFound,
+  checkArtifactListOptions,
+  checkExpectedDigest,
+  checkPutOptions,
+  copyArtifactMeta,
+} from '../../artifacts/checks.js';
 import { type OnArtifactDamage, reportDamage } from '../../artifacts/damage.js';
 import { damagedSidecar, decodeSidecar, encodeSidecar, planPut } from '../../artifacts/sidecar.js';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/types.js';
@@ -14,10 +20,9 @@ import { integrityError, verifyBytes } from '../../artifacts/verify.js';
 import { type Body, bytesOf, chunksOf, concatBytes } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, createHasher, type Digest, type Hasher, sha256 } from '../../core/digest.js';
-import { IntegrityError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { type NotFoundError, ValidationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseWith } from '../../core/validate.js';
-import { listLimit } from '../../metadata/keys.js';
 import { s3Layout } from './layout.js';
 import { bucketOf, type S3ClientLike, s3Error } from './requests.js';
 import { copyObject, multipartUpload, type PartOptions, uploadBytes } from './upload.js';
@@ -181,7 +186,7 @@ export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactS
       verify,
       () => hashStored(digest),
     );
-    if (plan.keep !== undefined && !plan.writeBlob) return copyMeta(plan.keep);
+    if (plan.keep !== undefined && !plan.writeBlob) return copyArtifactMeta(plan.keep);
     const meta: ArtifactMeta = plan.keep ?? {
       digest,
       size,
@@ -193,7 +198,7 @@ export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactS
       await bucket.put(layout.sidecar(digest), encodeSidecar(meta), 'application/json');
     }
     if (plan.writeBlob) await writeBlob();
-    return copyMeta(meta);
+    return copyArtifactMeta(meta);
   };
 
   return {
@@ -206,13 +211,8 @@ export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactS
 
     async put(body, putOpts) {
       const checked = checkPutOptions(putOpts);
-      const expect = (actual: Digest): void => {
-        if (checked.expectedDigest === undefined || checked.expectedDigest === actual) return;
-        throw new IntegrityError(
-          `[keel] [s3] the body hashes to ${actual}, not the expected ${checked.expectedDigest}; nothing was stored`,
-          { details: { expected: checked.expectedDigest, actual } },
-        );
-      };
+      const expect = (actual: Digest): void =>
+        checkExpectedDigest('s3', actual, checked.expectedDigest);
       const hasher = createHasher();
       const head =
         typeof body === 'string' || body instanceof Uint8Array
@@ -295,9 +295,7 @@ export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactS
     },
 
     async *list(listOpts) {
-      const limit = listLimit(listOpts);
-      const after = listOpts?.after;
-      if (after !== undefined) assertDigest(after, 'list option "after"');
+      const { limit, after } = checkArtifactListOptions(listOpts);
       let count = 0;
       let token: string | undefined;
       do {
@@ -405,11 +403,5 @@ async function cancelBody(body: unknown): Promise<void> {
 }
 
 function notFound(digest: Digest): NotFoundError {
-  return new NotFoundError(`[keel] [s3] no artifact ${digest}: put it first, or check the digest`, {
-    details: { digest },
-  });
-}
-
-function copyMeta(meta: ArtifactMeta): ArtifactMeta {
-  return { ...meta, annotations: { ...meta.annotations } };
+  return artifactNotFound('s3', digest);
 }
