@@ -55,7 +55,16 @@ describe('copyBackend', () => {
     expect(await view(target, populated)).toEqual(expected);
     // The comparison is not vacuous: the source has runs, lineage, versions, history, audit.
     expect(expected).toMatchObject({
-      searches: { all: { runs: { length: 3 } }, filtered: { runs: { length: 1 } } },
+      searches: {
+        everything: { runs: { length: 9 } },
+        all: { runs: { length: 3 } },
+        filtered: { runs: { length: 1 } },
+        children: { runs: [{ name: 'depth-5' }, { name: 'depth-3' }] },
+        steps: { runs: [{ name: 'rows' }, { name: 'total' }] },
+        liked: { runs: { length: 3 } },
+      },
+      productionHistory: [{ version: 2, evidence: populated.report }],
+      pipelineRun: { status: 'completed' },
       history: [{ length: 40 }, { length: 40 }, { length: 40 }],
       lineage: { consumedBy: { length: 3 } },
       modelLineage: { producedBy: { length: 1 } },
