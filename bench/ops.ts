@@ -8,7 +8,7 @@
 import { memoryBackend } from '../src/backends/memory/backend.js';
 import { createKeel } from '../src/index.js';
 import { createMonitor } from '../src/ops/monitor/monitor.js';
-import { createRouter } from '../src/ops/router.js';
+import { createRouter } from '../src/ops/router/router.js';
 
 type Row = { a: number; b: number; c: string };
 

@@ -258,7 +258,6 @@ export type {
   PutDocumentOptions,
   Versioned,
 } from './metadata/types.js';
-export { stableUnit } from './ops/assignment.js';
 export { type ScoreBatchOptions, type ScoredBatch, scoreBatch } from './ops/batch.js';
 export type { EventSource, OpsKeel } from './ops/context.js';
 export type {
@@ -295,22 +294,23 @@ export type {
   MonitorTestResult,
   WrapOptions,
 } from './ops/monitor/types.js';
-export {
-  type Arm,
-  type ArmStats,
-  type AutoRelease,
-  createRouter,
-  type Prediction,
-  type PredictionRecorder,
-  type Predictor,
-  type ReleaseActionOptions,
-  type ReleaseStrategy,
-  type Router,
-  type RouterEvents,
-  type RouterOptions,
-  type RouterStats,
-  type ShadowStats,
-} from './ops/router.js';
+export { stableUnit } from './ops/router/assignment.js';
+export { createRouter } from './ops/router/router.js';
+export type {
+  Arm,
+  ArmStats,
+  AutoRelease,
+  Prediction,
+  PredictionRecorder,
+  Predictor,
+  ReleaseActionOptions,
+  ReleaseStrategy,
+  Router,
+  RouterEvents,
+  RouterOptions,
+  RouterStats,
+  ShadowStats,
+} from './ops/router/types.js';
 export {
   createTrainingLoop,
   type LoopOutcome,

@@ -10,7 +10,7 @@ import { parseWith } from '../core/validate.js';
 import { modelNameSchema, readableAliasSchema } from '../registry/schemas.js';
 import type { ModelVersion } from '../registry/types.js';
 import { checkOpsKeel, type OpsKeel } from './context.js';
-import type { PredictionRecorder, Predictor } from './router.js';
+import type { PredictionRecorder, Predictor } from './router/types.js';
 
 /** Options of {@link scoreBatch}. */
 export interface ScoreBatchOptions<I, O> {

@@ -5,7 +5,7 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import type { GateEvaluator } from '../../src/gates/evaluator.js';
 import { createGateEvaluator } from '../../src/gates/evaluator.js';
 import { createKeel, type Keel } from '../../src/keel.js';
-import type { Predictor } from '../../src/ops/router.js';
+import type { Predictor } from '../../src/ops/router/types.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import type { Registry } from '../../src/registry/types.js';
 import { createTracker } from '../../src/tracking/tracker.js';

@@ -3,7 +3,8 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { isKeelError } from '../../src/core/errors.js';
 import type { GatePolicy } from '../../src/gates/schema.js';
 import { createKeel } from '../../src/keel.js';
-import { createRouter, type Predictor } from '../../src/ops/router.js';
+import { createRouter } from '../../src/ops/router/router.js';
+import type { Predictor } from '../../src/ops/router/types.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import { opsKeel, registerVersions, sleep, until, versionLoader } from './helpers.js';
 

@@ -13,7 +13,7 @@ import type { Profile } from '../../drift/profile.js';
 import type { StreamingDetector } from '../../drift/streaming/types.js';
 import type { Table } from '../../drift/table.js';
 import type { Listenable } from '../emitter.js';
-import type { PredictionRecorder } from '../router.js';
+import type { PredictionRecorder } from '../router/types.js';
 
 /** What a monitor needs from keel: telemetry and the clock (a `Keel` fits). */
 export interface MonitorKeel {

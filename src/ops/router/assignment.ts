@@ -1,7 +1,7 @@
 /**
  * @module
- * Sticky traffic assignment: a stable hash of a request key mapped to [0, 1), so the same
- * key always lands on the same arm, on every process and runtime.
+ * Traffic assignment: the canary / A-B split, and the sticky hash of a request key to [0, 1) that
+ * sends the same key to the same arm on every process and runtime.
  */
 
 /**
@@ -41,4 +41,18 @@ export function stableUnit(key: string, salt = ''): number {
  */
 export function toChallenger(u: number, weight: number): boolean {
   return u < weight;
+}
+
+/**
+ * The canary / A-B split: whether a request goes to the challenger when it takes `weight` of
+ * the traffic. A `key` makes the choice sticky (hashed with `salt`, the model name); without
+ * one, `random` draws.
+ */
+export function routesToChallenger(
+  weight: number,
+  key: string | undefined,
+  salt: string,
+  random: () => number,
+): boolean {
+  return toChallenger(key === undefined ? random() : stableUnit(key, salt), weight);
 }

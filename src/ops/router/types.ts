@@ -1,0 +1,211 @@
+/**
+ * @module
+ * The router's public types: its options, strategies, predictions, statistics, events and the
+ * `Router` interface that {@link createRouter} returns.
+ */
+import type { Actor } from '../../core/schemas.js';
+import type { GatePolicy } from '../../gates/schema.js';
+import type { GateReport } from '../../gates/types.js';
+import type { AliasChange, ModelVersion } from '../../registry/types.js';
+import type { OpsKeel } from '../context.js';
+import type { Listenable } from '../emitter.js';
+
+/** Turns an input into an output: what `load` makes of a model version. Sync or async. */
+export type Predictor<I, O> = (input: I) => O | Promise<O>;
+
+/** How traffic is split between champion and challenger. */
+export type ReleaseStrategy =
+  | {
+      /** `weight` of the traffic (0..1) is answered by the challenger. */
+      kind: 'canary';
+      /** Share of requests (0..1) the challenger answers. */
+      weight: number;
+    }
+  | {
+      /** The champion answers everything; the challenger runs on the side and is compared. */
+      kind: 'shadow';
+    }
+  | {
+      /** Like canary, for an experiment: `weight` (default 0.5) goes to the challenger. */
+      kind: 'ab';
+      /** Share of requests (0..1) the challenger answers. Default 0.5. */
+      weight?: number;
+    };
+
+/** Automatic judgement of the challenger once it has served `minSamples` requests. */
+export interface AutoRelease {
+  /** The gate policy judged on live traffic (see {@link Router.analyze}). */
+  policy: GatePolicy;
+  /** Challenger requests to see before judging (once per challenger version). */
+  minSamples: number;
+  /** On pass: move the champion alias to the challenger's version, or do nothing. */
+  onPass: 'promote' | 'none';
+  /** On fail: stop routing to the challenger and delete its alias, or do nothing. */
+  onFail: 'rollback' | 'none';
+}
+
+/** Receives every answered request: a {@link Monitor} fits. */
+export interface PredictionRecorder {
+  /** Records one prediction; must never throw into the caller. */
+  record(input: unknown, output: unknown, latencyMs: number, id?: string): void;
+}
+
+/** Options of {@link createRouter}. */
+export interface RouterOptions<I, O> {
+  /** A keel instance (registry, gates, events, clock, telemetry). */
+  keel: OpsKeel;
+  /** The registered model whose aliases are served. */
+  model: string;
+  /** Turns a version into a predictor. Called once per version; the result is cached. */
+  load: (version: ModelVersion) => Predictor<I, O> | Promise<Predictor<I, O>>;
+  /** How traffic is split between champion and challenger. */
+  strategy: ReleaseStrategy;
+  /** The alias that answers by default. Default `champion`. */
+  champion?: string;
+  /** The alias under trial. Default `challenger`. An unset alias means no challenger traffic. */
+  challenger?: string;
+  /** Judges the challenger on live traffic and promotes or rolls it back. Default: off. */
+  autoRelease?: AutoRelease;
+  /** How often the aliases are re-resolved, to see moves made by other processes. Default 2000 ms. */
+  refreshMs?: number;
+  /** Latency samples kept per arm for percentiles and gate evidence. Default 10 000. */
+  window?: { size: number };
+  /** Shadow calls waiting (beyond this they are dropped and counted) and run at once. Defaults 1000 and 4. */
+  shadow?: { queueSize?: number; concurrency?: number };
+  /** Records every answered request (e.g. a monitor, for drift and decay). */
+  monitor?: PredictionRecorder;
+  /** Actor of promotions and rollbacks. Default: the keel's actor. */
+  actor?: Actor;
+  /** Uniform [0, 1) source for requests without a key. Default `Math.random`. */
+  random?: () => number;
+}
+
+/** Which arm answered. */
+export type Arm = 'champion' | 'challenger';
+
+/** The answer of {@link Router.predict}. */
+export interface Prediction<O> {
+  /** What the predictor returned. */
+  output: O;
+  /** The model version that answered. */
+  version: number;
+  /** The arm that answered. */
+  arm: Arm;
+  /** Id of this prediction: pass it to `monitor.recordOutcome` when the label arrives. */
+  predictionId: string;
+}
+
+/** Live statistics of one arm, for the version it serves now. */
+export interface ArmStats {
+  /** The alias this arm follows. */
+  alias: string;
+  /** The version served (`null`: nothing served on this arm). */
+  version: number | null;
+  /** Requests answered (or, for a shadow challenger, shadow calls completed). */
+  count: number;
+  /** Requests whose predictor threw. */
+  errors: number;
+  /** errors / count (NaN before the first request). */
+  errorRate: number;
+  /** Latency percentiles over the last `window.size` requests (NumPy's linear method). */
+  latencyMs: { p50: number; p95: number; p99: number };
+}
+
+/** Shadow comparison counts for the current challenger version. */
+export interface ShadowStats {
+  /** Pairs of outputs compared (both calls succeeded). */
+  compared: number;
+  /** Compared pairs whose outputs differ (canonical JSON inequality). */
+  differing: number;
+  /** differing / compared (NaN before the first comparison). */
+  differingShare: number;
+  /** Shadow calls dropped because the queue was full. */
+  dropped: number;
+  /** Shadow calls waiting or running. */
+  pending: number;
+}
+
+/** What {@link Router.stats} returns. */
+export interface RouterStats {
+  /** The model served. */
+  model: string;
+  /** The release strategy's kind. */
+  strategy: ReleaseStrategy['kind'];
+  /** Statistics of the champion arm. */
+  champion: ArmStats;
+  /** Statistics of the challenger arm. */
+  challenger: ArmStats;
+  /** Present for the shadow strategy. */
+  shadow?: ShadowStats;
+}
+
+/** Events of a router. */
+export interface RouterEvents {
+  /** Background work failed (load, refresh, shadow bookkeeping, auto-release); serving goes on. */
+  error: {
+    model: string;
+    operation: 'load' | 'refresh' | 'auto-release';
+    error: unknown;
+    version?: number;
+  };
+  /** An arm now serves another version (or none). */
+  swapped: {
+    model: string;
+    arm: Arm;
+    alias: string;
+    version: number | null;
+    previousVersion: number | null;
+  };
+  /** The challenger was judged on live traffic. */
+  analysis: { model: string; version: number; report: GateReport };
+  /** The champion alias was moved to the challenger's version. */
+  promoted: {
+    model: string;
+    alias: string;
+    version: number;
+    previousVersion: number | null;
+    report?: GateReport;
+    automatic: boolean;
+  };
+  /** Routing to the challenger stopped and its alias was deleted. */
+  rolledback: {
+    model: string;
+    alias: string;
+    version: number;
+    reason: string;
+    report?: GateReport;
+    automatic: boolean;
+  };
+}
+
+/** Options of {@link Router.promote} and {@link Router.rollback}. */
+export interface ReleaseActionOptions {
+  /** Who acts, for the audit log. Default: the router's actor. */
+  actor?: Actor;
+  /** Why, for the audit log. Default: a sentence naming the router and version. */
+  reason?: string;
+}
+
+/** Routes predictions between champion and challenger; see {@link createRouter}. */
+export interface Router<I, O> extends Listenable<RouterEvents> {
+  /** Resolves once the champion is loaded; rejects (`NotFoundError`) for an unknown model or champion alias. */
+  ready(): Promise<void>;
+  /** Answers `input` from the arm the strategy picks; `key` makes the choice sticky. */
+  predict(input: I, opts?: { key?: string }): Promise<Prediction<O>>;
+  /** Per-arm counts, errors and latency percentiles. */
+  stats(): RouterStats;
+  /**
+   * Judges the challenger against the champion on live traffic with `policy`: metrics
+   * `error_rate`, `latency_p50`, `latency_p95`, `latency_p99`, `requests` (and for shadow
+   * `shadow_differing_share`), plus `latenciesMs` samples. The report is stored by the gates.
+   */
+  analyze(policy: GatePolicy): Promise<GateReport>;
+  /** Moves the champion alias to the challenger's version through the registry. */
+  promote(opts?: ReleaseActionOptions & { evidence?: GateReport }): Promise<AliasChange>;
+  /** Stops routing to the challenger at once, then deletes the challenger alias. */
+  rollback(opts?: ReleaseActionOptions): Promise<void>;
+  /** Re-resolves both aliases now (the router also does so every `refreshMs`). */
+  refresh(): Promise<void>;
+  /** Stops timers and listeners; waits for background work already started. */
+  close(): Promise<void>;
+}
