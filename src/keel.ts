@@ -100,14 +100,30 @@ export interface Keel {
 }
 
 /**
- * Creates a keel instance.
+ * Creates a keel instance: the tracker, registry, gates and drift service over one backend,
+ * sharing its clock, actor, telemetry and event bus. Nothing is read or written until a
+ * service is used; call `close()` when done so buffered metrics are written.
  *
  * @example
  * ```ts
- * const keel = createKeel({ backend: memoryBackend() });
- * const { digest } = await keel.artifacts.put('weights');
- * await keel.close();
+ * import { createKeel } from 'keel';
+ * import { fsBackend } from 'keel/fs';
+ *
+ * const keel = createKeel({ backend: fsBackend({ root: '.keel' }), actor: { id: 'ci' } });
+ * keel.events.on('alias:changed', (e) => console.log(`${e.model}@${e.alias} -> v${e.version}`));
+ * const run = await keel.tracker.startRun({ experiment: 'churn', params: { lr: 0.05 } });
+ * const weights = JSON.stringify({ weights: [0.4, 1.2] });
+ * const model = await run.logArtifact(weights, { name: 'model.json' });
+ * await run.end();
+ * const v = await keel.registry.registerVersion('churn', {
+ *   artifact: model.digest,
+ *   runId: run.id,
+ * });
+ * await keel.registry.setAlias('churn', 'staging', v.version); // prints churn@staging -> v1
+ * await keel.close(); // writes what is buffered, closes the backend
  * ```
+ * @throws {ValidationError} when `backend` lacks an artifact or a metadata store, or an option
+ *   (the actor, alias or gate policies, the audit key, …) is invalid.
  */
 export function createKeel(options: KeelOptions): Keel {
   const backend = checkBackend(options?.backend);

@@ -48,9 +48,31 @@ export interface CopyBackendOptions {
 
 /** What {@link copyBackend} did. */
 export interface CopyReport {
-  artifacts: { copied: number; present: number; bytes: number };
-  logs: { logs: number; appended: number; present: number };
-  documents: { copied: number; present: number };
+  /** Artifact blobs. */
+  artifacts: {
+    /** Blobs written to the target in this run (streamed and verified). */
+    copied: number;
+    /** Blobs the target already held (same digest), left alone. */
+    present: number;
+    /** Bytes of the blobs copied in this run. */
+    bytes: number;
+  };
+  /** Append-only logs (metric logs, the run journal). */
+  logs: {
+    /** Logs done, whether or not anything was appended to them. */
+    logs: number;
+    /** Entries appended to the target in this run. */
+    appended: number;
+    /** Entries the target already held at the same offsets (a resumed copy). */
+    present: number;
+  };
+  /** Metadata documents. */
+  documents: {
+    /** Documents written to the target in this run. */
+    copied: number;
+    /** Documents the target already held with an equal value (a resumed copy), left alone. */
+    present: number;
+  };
 }
 
 /**

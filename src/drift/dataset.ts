@@ -155,8 +155,21 @@ export interface DetectDriftReport extends DatasetDriftReport {
  *
  * @example
  * ```ts
- * const report = detectDrift(trainRows, todayRows, { correction: 'bh', minEffect: 0.1 });
- * if (report.drifted) alert(Object.keys(report.columns).filter((c) => report.columns[c]?.drifted));
+ * // a table is an array of rows or an object of columns
+ * const training = {
+ *   age: [31, 45, 27, 52, 38, 41, 29, 47],
+ *   plan: ['a', 'b', 'a', 'a', 'b', 'a', 'a', 'b'],
+ * };
+ * const today = {
+ *   age: [61, 70, 58, 66, 72, 64, 69, 75],
+ *   plan: ['b', 'b', 'b', 'a', 'b', 'b', 'a', 'b'],
+ * };
+ * const report = detectDrift(training, today, { correction: 'bh' });
+ * console.log(report.drifted, `${report.driftedColumns} of ${report.tested} drifted`);
+ * // true 1 of 2 drifted
+ * for (const [name, column] of Object.entries(report.columns)) {
+ *   if (column.drifted) console.log(name, column.method, column.pValue); // age ks 0.000155…
+ * }
  * ```
  */
 export function detectDrift(

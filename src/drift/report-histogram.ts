@@ -18,6 +18,7 @@ export const HISTOGRAM_MAX_LABEL = 80;
 
 /** Reference and current counts of a numerical column on the same equal-width bins. */
 export interface NumericDriftHistogram {
+  /** Tells the two histogram shapes apart: this one has `edges`. */
   type: 'numerical';
   /** Ascending bin edges over both samples (`counts + 1` of them, at most 31). */
   edges: number[];
@@ -29,6 +30,7 @@ export interface NumericDriftHistogram {
 
 /** Reference and current counts of the most frequent labels of a categorical column. */
 export interface CategoricalDriftHistogram {
+  /** Tells the two histogram shapes apart: this one has `labels`. */
   type: 'categorical';
   /** At most 20 labels, most frequent first (by reference share plus current share). */
   labels: string[];
@@ -37,7 +39,12 @@ export interface CategoricalDriftHistogram {
   /** Current count per label. */
   current: number[];
   /** Counts of every other label, when some were left out. */
-  other?: { reference: number; current: number };
+  other?: {
+    /** Reference values whose label is not in `labels`. */
+    reference: number;
+    /** Current values whose label is not in `labels`. */
+    current: number;
+  };
 }
 
 /** A tested column's distributions, for drawing (see docs/reports.md for the size bound). */

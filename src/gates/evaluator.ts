@@ -38,11 +38,17 @@ import type { GateDecision, GateReport, GateSubject, RuleResult } from './types.
 export type GateEvents = {
   /** A policy was evaluated and its report stored (when a store was given). */
   'gate:evaluated': {
+    /** The policy's name. */
     policy: string;
+    /** The overall verdict. */
     decision: GateDecision;
+    /** `decision !== 'fail'`. */
     passed: boolean;
+    /** The stored report's digest. */
     digest: GateReport['digest'];
+    /** The model version judged, when one was given. */
     subject?: GateSubject;
+    /** The whole report. */
     report: GateReport;
   };
 };
@@ -55,7 +61,9 @@ export interface GateEvaluatorOptions {
   artifacts?: ArtifactStore;
   /** Source of `evaluatedAt`. */
   clock?: Clock;
+  /** Spans and metrics (default: the global OpenTelemetry API, a no-op until set). */
   telemetry?: Telemetry;
+  /** Receives `gate:evaluated` (`createKeel` passes its event bus). Default: no events. */
   emit?: Emit<GateEvents>;
 }
 
@@ -81,13 +89,22 @@ export interface GateEvaluator {
    * Validates `policy` and `evidence` (`ValidationError` naming the rule index and field),
    * judges every rule, stores the report when the evaluator has an artifact store (with the
    * policy and the evidence it was evaluated on, which the report names by digest), and
-   * returns it with its `digest`.
+   * returns it with its `digest`. A failing policy resolves with `passed: false`; it does not
+   * reject.
+   *
+   * @throws {ValidationError} when the policy, the evidence or `opts.subject` is malformed, a
+   *   rule names an unknown kind, or a code-defined rule throws one or returns an invalid outcome
+   *   (the message names the rule index and kind).
+   * @throws {IntegrityError} when the artifact store returns another digest than the one keel
+   *   computed for the stored report, policy or evidence.
    */
   evaluate(policy: GatePolicy, evidence: Evidence, opts?: EvaluateGateOptions): Promise<GateReport>;
   /**
    * Judges `evidence` against `policy` without storing, counting or announcing anything: the
    * decision and results `evaluate` would report. The registry uses it to judge a report
-   * again. Throws `ValidationError` as `evaluate` does.
+   * again.
+   *
+   * @throws {ValidationError} as `evaluate` does.
    */
   judge(policy: GatePolicy, evidence: Evidence): Promise<GateJudgement>;
   /** Every rule kind this evaluator knows, built-in first. */
@@ -96,6 +113,9 @@ export interface GateEvaluator {
 
 /**
  * Creates a {@link GateEvaluator}.
+ *
+ * @throws {ValidationError} when a code-defined rule kind is not a valid key, shadows a
+ *   built-in kind, or its evaluator is not a function.
  *
  * @example
  * ```ts

@@ -33,6 +33,7 @@ export interface ModelEvidence {
 
 /** Everything a gate policy may look at. Extra fields are kept for code-defined rules. */
 export interface Evidence {
+  /** The model being judged; every rule reads its evidence from here. */
   candidate: ModelEvidence;
   /** The model the candidate must beat (`compare`, `significance`). */
   champion?: ModelEvidence;

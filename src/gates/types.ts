@@ -11,7 +11,12 @@ export type GateDecision = 'pass' | 'warn' | 'fail';
 /** One rule's outcome. */
 export interface RuleResult {
   /** The rule as given in the policy (plain JSON). */
-  rule: { kind: string; [field: string]: unknown };
+  rule: {
+    /** The rule's kind: a built-in one (`metric`, `compare`, …) or a code-defined one. */
+    kind: string;
+    [field: string]: unknown;
+  };
+  /** This rule's verdict; a failing rule with `severity: 'warn'` reports `warn`. */
   decision: GateDecision;
   /** What the evidence showed (a number, or a record of numbers per group, or null when missing). */
   observed: unknown;
@@ -23,17 +28,25 @@ export interface RuleResult {
 
 /** The model version a report judges. */
 export interface GateSubject {
+  /** The registered model's name. */
   model: string;
+  /** The version number (from 1). */
   version: number;
 }
 
 /** A gate policy's verdict, stored as canonical JSON; `digest` is its address. */
 export interface GateReport {
+  /** The evaluated policy's name. */
   policy: string;
+  /** The overall verdict: `fail` if any rule failed, else `warn` if any warned, else `pass`. */
   decision: GateDecision;
+  /** `decision !== 'fail'`: a report that only warns still passes. */
   passed: boolean;
+  /** The model version judged, when `evaluate` was given one (promotions require a match). */
   subject?: GateSubject;
+  /** Every rule's outcome, in the policy's order. */
   results: RuleResult[];
+  /** ISO-8601 time of the evaluation, from the evaluator's clock. */
   evaluatedAt: string;
   /** Digest of the canonical JSON of the policy evaluated (stored beside the report). */
   policyDigest?: Digest;
@@ -42,5 +55,9 @@ export interface GateReport {
    * evidence holds something JSON cannot carry (then the registry cannot judge it again).
    */
   evidenceDigest?: Digest;
+  /**
+   * The report's address: the sha256 of its canonical JSON (without this field). Pass the
+   * report (or this digest) as evidence to `setAlias`.
+   */
   digest: Digest;
 }

@@ -63,7 +63,16 @@ export interface DoctorReport {
   /** Whether this was a dry run (nothing changed). */
   dryRun: boolean;
   /** How much was checked. */
-  checked: { documents: number; logs: number; logEntries: number; blobs: number };
+  checked: {
+    /** Metadata documents read (quarantined ones excluded), damaged ones included. */
+    documents: number;
+    /** Append-only logs read through: the journal in use and every run's metric log. */
+    logs: number;
+    /** Entries read from those logs, up to the first damaged one of each. */
+    logEntries: number;
+    /** Artifact blobs read through and verified against their digest. */
+    blobs: number;
+  };
   /** Every damaged record found. */
   corrupt: DoctorFinding[];
   /** Every change made (none on a dry run). */

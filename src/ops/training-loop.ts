@@ -23,12 +23,21 @@ import type { Trigger, TriggerEvent } from './triggers.js';
 
 /** A pipeline the loop can run: `pipeline(...).build()` fits. */
 export interface TrainablePipeline<I, O, K> {
+  /** The pipeline's name (the built pipeline's `name`); the loop checks it is a string. */
   readonly name: string;
   /**
    * Runs once; resolves with the tracked run id and the steps' outputs, rejects on failure.
    * `tags` (the trigger's kind, reason and time) belong on the run's tracked run.
    */
-  run(input: I, options: { keel: K; tags?: Tags }): Promise<{ runId: string; outputs: O }>;
+  run(
+    input: I,
+    options: { keel: K; tags?: Tags },
+  ): Promise<{
+    /** The tracked run of this pipeline run; the registered version's `runId`. */
+    runId: string;
+    /** Each step's output by step name; `register` reads the model artifact and metrics here. */
+    outputs: O;
+  }>;
 }
 
 /** How a successful run becomes a registered model version. */
@@ -47,6 +56,7 @@ export interface RegisterOptions<O> {
 export interface TrainingLoopOptions<I, O, K extends OpsKeel> {
   /** A keel instance; each pipeline run is tagged with its trigger (the run option `tags`). */
   keel: K;
+  /** The pipeline each trigger runs, `pipeline(...).build()`; it must have `run` and `name`. */
   pipeline: TrainablePipeline<I, O, K>;
   /** The pipeline input for a trigger (e.g. the data window to train on). */
   input: (trigger: TriggerEvent) => I | Promise<I>;
@@ -56,6 +66,10 @@ export interface TrainingLoopOptions<I, O, K extends OpsKeel> {
   cooldownMs?: number;
   /** Runs at once; triggers beyond are skipped. Default 1. */
   maxConcurrent?: number;
+  /**
+   * Registers each successful run as a version of `register.model`. Without it the loop only
+   * trains; `gate` and `promoteTo` need it.
+   */
   register?: RegisterOptions<O>;
   /** Judged on the new version's metrics against the champion's (`compare` rules). */
   gate?: GatePolicy;
@@ -70,17 +84,44 @@ export interface TrainingLoopOptions<I, O, K extends OpsKeel> {
 /** What one trigger led to. */
 export type LoopOutcome =
   | {
+      /** The pipeline ran and no configured step after it (register, gate, promote) threw. */
       status: 'completed';
+      /** The trigger that started the run. */
       trigger: TriggerEvent;
+      /** The pipeline's tracked run. */
       runId: string;
+      /** The registered version; absent without `register`. */
       version?: ModelVersion;
+      /**
+       * The gate's report on the new version; absent without `gate`. A version that fails the
+       * gate still completes, unpromoted.
+       */
       report?: GateReport;
       /** The alias set to the new version, when it was. */
       promoted?: string;
+      /** Wall time from the trigger to the end of the last step, in milliseconds. */
       durationMs: number;
     }
-  | { status: 'failed'; trigger: TriggerEvent; error: unknown; runId?: string; stage: LoopStage }
-  | { status: 'skipped'; trigger: TriggerEvent; reason: SkipReason };
+  | {
+      /** A step threw; the loop goes on with the next trigger. */
+      status: 'failed';
+      /** The trigger that started the run. */
+      trigger: TriggerEvent;
+      /** What the failing step threw (the pipeline's error, a `KeelError` from the registry, …). */
+      error: unknown;
+      /** The pipeline's tracked run, when the pipeline got far enough to start one. */
+      runId?: string;
+      /** The step that threw. */
+      stage: LoopStage;
+    }
+  | {
+      /** The trigger did not start a run. */
+      status: 'skipped';
+      /** The trigger that was skipped. */
+      trigger: TriggerEvent;
+      /** Why: a run was in flight (`busy`), the cooldown was running, or the loop was stopped. */
+      reason: SkipReason;
+    };
 
 /** Where a loop run failed. */
 export type LoopStage = 'input' | 'pipeline' | 'register' | 'gate' | 'promote';
@@ -91,9 +132,19 @@ export type SkipReason = 'busy' | 'cooldown' | 'stopped';
 /** Events of a training loop. */
 export interface TrainingLoopEvents {
   /** A trigger fired (before the loop decided whether to run). */
-  trigger: { trigger: TriggerEvent };
+  trigger: {
+    /** The trigger's kind, reason, time and details. */
+    trigger: TriggerEvent;
+  };
   /** A trigger did not start a run; `skippedSinceLastRun` counts the coalesced ones. */
-  skipped: { trigger: TriggerEvent; reason: SkipReason; skippedSinceLastRun: number };
+  skipped: {
+    /** The skipped trigger. */
+    trigger: TriggerEvent;
+    /** Why it did not start a run. */
+    reason: SkipReason;
+    /** Triggers skipped since the last run started, this one included (reset when a run starts). */
+    skippedSinceLastRun: number;
+  };
   /** A run finished: trained, and registered, gated and promoted as configured. */
   'run:completed': Extract<LoopOutcome, { status: 'completed' }>;
   /** A run failed at `stage`; the loop goes on. */
@@ -106,14 +157,26 @@ export interface TrainingLoop extends Listenable<TrainingLoopEvents> {
   start(): void;
   /** Detaches the triggers, ignores later triggers, and waits for the runs in flight. */
   stop(): Promise<void>;
-  /** A manual trigger through the same path; resolves with what it led to. */
+  /**
+   * A manual trigger through the same path; resolves with what it led to (a failed run resolves
+   * with status `failed`, it does not reject).
+   *
+   * @throws {ValidationError} when `reason` is empty or longer than 4096 characters.
+   */
   trigger(reason: string): Promise<LoopOutcome>;
   /** Runs in flight now. */
   readonly running: number;
 }
 
 /**
- * Creates a training loop.
+ * Creates a training loop. It attaches its triggers on `start()`; each trigger runs the pipeline
+ * (unless busy, cooling down or stopped), then registers, gates and promotes as configured.
+ * Failures are reported as `run:failed` events and outcomes, never thrown to the trigger.
+ *
+ * @throws {ValidationError} when `keel` is not a keel instance, `pipeline` is not a built
+ *   pipeline, `input` or `register.artifact` is not a function, a trigger is not one, an option is
+ *   out of range (`cooldownMs` < 0, `maxConcurrent` outside 1..64, an invalid gate policy, model or
+ *   alias name), or `gate`/`promoteTo` is given without `register`.
  *
  * @example
  * ```ts

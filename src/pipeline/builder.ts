@@ -56,17 +56,35 @@ export interface PipelineDefinition {
 }
 
 /**
- * Starts a typed pipeline. With an `input` schema, `run` accepts the schema's input type and
- * steps see its output type; without one, name the input type as the type argument.
+ * Starts a typed pipeline. With an `input` schema (any Standard Schema: zod, valibot, …),
+ * `run` accepts the schema's input type and steps see its output type; without one, name the
+ * input type as the type argument. Each step runs as a tracked child run of the pipeline's
+ * run; `cache: true` reuses a step's output when its version and inputs are unchanged.
  *
  * @example
  * ```ts
- * const train = pipeline('churn-train', { input: z.object({ since: z.string() }) })
- *   .step('rows', async ({ input }) => load(input.since))
- *   .step('model', ['rows'], ({ rows }) => fit(rows), { cache: true, version: '3' })
+ * const train = pipeline<{ days: number }>('churn-train')
+ *   .step('rows', ({ input }) =>
+ *     Array.from({ length: input.days }, (_, day) => ({ day, churned: day % 3 === 0 })),
+ *   )
+ *   .step(
+ *     'model',
+ *     ['rows'],
+ *     ({ rows }) => ({ rate: rows.filter((r) => r.churned).length / rows.length }),
+ *     { cache: true, version: '1' }, // reused while `version` and `rows` are unchanged
+ *   )
+ *   .step('report', ['model'], ({ model }, { run }) => {
+ *     run.logMetric('churn_rate', model.rate); // on the step's tracked run
+ *     return { ok: model.rate < 0.5 };
+ *   })
  *   .build();
- * const result = await train.run({ since: '2026-01-01' }, { keel });
+ * const result = await train.run({ days: 30 }, { keel });
+ * const { rate } = result.outputs.model;
+ * console.log(result.status, rate, result.steps.model?.explain?.decision); // completed 0.333… miss
  * ```
+ * @throws {ValidationError} when `name` or an option is invalid. `step` throws it too, for a
+ *   name already used, a dependency that is not an earlier step, a missing function or an
+ *   invalid step option: a mistake shows where the pipeline is declared, not when it runs.
  */
 export function pipeline<S extends StandardSchemaV1>(
   name: string,

@@ -256,6 +256,12 @@ export interface Pipeline<In = unknown, Outs = Record<string, unknown>> {
    * Runs the pipeline. Resolves when every step succeeded; rejects with `ValidationError`
    * (bad input, nothing ran), `PipelineRunError` (a step failed for good) or
    * `PipelineAbortedError` (an `AbortedError`: the signal fired); both errors carry `result`.
+   *
+   * @throws {ValidationError} when the input fails the pipeline's schema or an option is
+   *   invalid; nothing runs.
+   * @throws {PipelineRunError} when a step failed after its retries (`cause` is its error,
+   *   `result.runId` the run to resume from).
+   * @throws {PipelineAbortedError} when `options.signal` aborted the run.
    */
   run(input: In, options: RunOptions): Promise<PipelineResult<Outs>>;
 }

@@ -357,27 +357,69 @@ export interface SetAliasOptions {
 
 /** The model registry: versions, aliases, governance, audit and lineage. */
 export interface Registry {
-  /** Creates a model; `ConflictError` when it exists. */
+  /**
+   * Creates a model (registerVersion also creates one on first use).
+   *
+   * @throws {ValidationError} when `name` breaks the model-name rules (a letter or digit first,
+   *   then letters, digits, `.`, `_` and `-`, at most 256 characters) or an option is invalid.
+   * @throws {ConflictError} when the model exists.
+   * @throws {UnauthorizedError} when the authorizer denies it (the denial is audited).
+   */
   createModel(
     name: string,
     opts?: { description?: string; tags?: Tags; actor?: Actor },
   ): Promise<Model>;
-  /** A model; `NotFoundError` when absent. */
+  /**
+   * A model's name, description, tags and creation.
+   *
+   * @throws {ValidationError} when `name` is not a valid model name.
+   * @throws {NotFoundError} when there is no such model.
+   */
   getModel(name: string): Promise<Model>;
-  /** Models in name order, a page at a time. */
+  /**
+   * Models in name order, a page at a time (`limit` default 100).
+   *
+   * @throws {ValidationError} when `limit` or `cursor` is invalid.
+   */
   listModels(opts?: { cursor?: string; limit?: number }): Promise<{
     /** This page of models. */
     models: Model[];
     /** Pass as `cursor` for the next page; absent on the last. */
     nextCursor?: string;
   }>;
-  /** Registers the next version (creating the model when needed). */
+  /**
+   * Registers the next version (1, 2, … per model; never reused), creating the model when
+   * needed. The artifact must already be in the artifact store.
+   *
+   * @throws {ValidationError} when the model name or an option is invalid (a NaN metric, a
+   *   malformed digest, …), or an `ArtifactRef`'s size or media type differs from the stored one.
+   * @throws {NotFoundError} when the artifact is not in the store, or `runId` names a run the
+   *   tracker does not know (through `createKeel`, or a registry given `runExists`).
+   * @throws {UnauthorizedError} when the authorizer denies it (the denial is audited).
+   */
   registerVersion(name: string, opts: RegisterVersionOptions): Promise<ModelVersion>;
-  /** A version by number, alias or `'latest'`. */
+  /**
+   * A version by number (or numeric string), alias or `'latest'` (the highest ready version).
+   *
+   * @throws {ValidationError} when the model name or `ref` is invalid.
+   * @throws {NotFoundError} when the model, the version or the alias does not exist.
+   */
   getVersion(name: string, ref: number | string): Promise<ModelVersion>;
-  /** The version an alias points to (cached: the serving hot path). */
+  /**
+   * The version an alias (or `'latest'`) points to. Cached, as the serving hot path: for up to
+   * `resolveCacheMs`, or until a change this registry (or the store's watch) sees.
+   *
+   * @throws {ValidationError} when the model name or alias is invalid.
+   * @throws {NotFoundError} when the model or the alias does not exist, or `latest` has no
+   *   ready version.
+   */
   resolve(name: string, alias: string): Promise<ModelVersion>;
-  /** Versions in number order, a page at a time. */
+  /**
+   * Versions in number order, archived ones included, a page at a time (`limit` default 100).
+   *
+   * @throws {ValidationError} when the model name, `limit` or `cursor` is invalid.
+   * @throws {NotFoundError} when there is no such model.
+   */
   listVersions(
     name: string,
     opts?: { cursor?: string; limit?: number },
@@ -387,30 +429,98 @@ export interface Registry {
     /** Pass as `cursor` for the next page; absent on the last. */
     nextCursor?: string;
   }>;
-  /** Points an alias at a version, under its policy. */
+  /**
+   * Points an alias at a version, under its policy: the policy may require a passing gate
+   * report about this very version (`evidence`), distinct approvals, or actor roles. The move,
+   * with its reason and evidence digest, is recorded in the alias history and the audit log.
+   *
+   * @example
+   * ```ts
+   * const policy = {
+   *   name: 'release',
+   *   rules: [{ kind: 'metric' as const, metric: 'auc', min: 0.8 }],
+   * };
+   * const { digest } = await keel.artifacts.put(JSON.stringify({ weights: [0.4, 1.2] }));
+   * const v = await keel.registry.registerVersion('churn', {
+   *   artifact: digest,
+   *   metrics: { auc: 0.91 },
+   * });
+   * const report = await keel.gates.evaluate(
+   *   policy,
+   *   { candidate: { metrics: v.metrics } },
+   *   { subject: { model: 'churn', version: v.version } },
+   * );
+   * await keel.registry.setAlias('churn', 'production', v.version, {
+   *   reason: 'beats the baseline',
+   *   evidence: report,
+   * });
+   * ```
+   * @throws {ValidationError} when the model name, alias (`[a-z][a-z0-9_-]{0,63}`, not
+   *   `latest`), version or an option is invalid.
+   * @throws {NotFoundError} when the model or the version does not exist.
+   * @throws {PolicyError} when the alias policy refuses it: gate evidence absent, failed, about
+   *   another version, or unreadable; too few approvals (the refusal is audited).
+   * @throws {UnauthorizedError} when the authorizer or the policy's `allowedRoles` deny the
+   *   actor (audited).
+   * @throws {ConflictError} when the version is archived, or `expectedVersion` is given and the
+   *   alias points elsewhere.
+   */
   setAlias(
     name: string,
     alias: string,
     version: number,
     opts?: SetAliasOptions,
   ): Promise<AliasChange>;
-  /** Removes an alias (its history stays). */
+  /**
+   * Removes an alias (its history stays; a rollback can restore it).
+   *
+   * @throws {ValidationError} when the model name, alias or an option is invalid.
+   * @throws {NotFoundError} when the alias does not exist (or was already deleted).
+   * @throws {UnauthorizedError} when the authorizer or the policy's `allowedRoles` deny it.
+   */
   deleteAlias(
     name: string,
     alias: string,
     opts?: { actor?: Actor; reason?: string },
   ): Promise<void>;
-  /** Moves an alias back to the version it pointed to before its last move. */
+  /**
+   * Moves an alias back to the version it pointed to before its last move (repeated
+   * rollbacks walk further back). No gate or approval is required: a rollback restores a
+   * version the alias served before.
+   *
+   * @throws {ValidationError} when the model name, alias or an option is invalid.
+   * @throws {NotFoundError} when the alias does not exist.
+   * @throws {ConflictError} when there is no earlier version, or that version is archived.
+   * @throws {UnauthorizedError} when the authorizer or the policy's `allowedRoles` deny it.
+   */
   rollback(
     name: string,
     alias: string,
     opts?: { actor?: Actor; reason?: string },
   ): Promise<AliasChange>;
-  /** Every move of an alias, oldest first. */
+  /**
+   * Every move of an alias, oldest first; empty for an alias never set.
+   *
+   * @throws {ValidationError} when the model name or alias is invalid.
+   * @throws {NotFoundError} when there is no such model.
+   */
   aliasHistory(name: string, alias: string): Promise<AliasChange[]>;
-  /** The aliases of a model and the versions they point to. */
+  /**
+   * The aliases of a model and the versions they point to (deleted aliases left out).
+   *
+   * @throws {ValidationError} when the model name is invalid.
+   * @throws {NotFoundError} when there is no such model.
+   */
   listAliases(name: string): Promise<Record<string, number>>;
-  /** Records an approval of a version for an alias. */
+  /**
+   * Records the actor's approval of a version for an alias (approving twice counts once).
+   * Policies with `requiredApprovals` count distinct approvers.
+   *
+   * @throws {ValidationError} when the model name, version or `opts.alias` is invalid.
+   * @throws {NotFoundError} when the model or the version does not exist.
+   * @throws {ConflictError} when the version is archived.
+   * @throws {UnauthorizedError} when the authorizer or the policy's `approverRoles` deny it.
+   */
   approve(
     name: string,
     version: number,
@@ -418,7 +528,15 @@ export interface Registry {
   ): Promise<void>;
   /** The approvals recorded for a version and alias. */
   approvals(name: string, version: number, alias: string): Promise<Approval[]>;
-  /** Marks a version archived (never deleted, never renumbered). */
+  /**
+   * Marks a version archived (never deleted, never renumbered): no alias may point to it, and
+   * `latest` skips it. Archiving an archived version changes nothing.
+   *
+   * @throws {ValidationError} when the model name, version or an option is invalid.
+   * @throws {NotFoundError} when the model or the version does not exist.
+   * @throws {ConflictError} when an alias still points to the version.
+   * @throws {UnauthorizedError} when the authorizer denies it.
+   */
   archiveVersion(
     name: string,
     version: number,
@@ -428,8 +546,21 @@ export interface Registry {
   audit(opts?: { from?: number }): AsyncIterable<AuditEntry>;
   /** Recomputes the hash chain. */
   verifyAudit(): Promise<AuditVerification>;
-  /** Checks that a version's artifact, inputs and run exist and are intact. */
+  /**
+   * Checks that a version's artifact, inputs and run exist and are intact (each blob is read
+   * through and verified). Problems are reported per item, not thrown.
+   *
+   * @throws {ValidationError} when the model name or version is invalid.
+   * @throws {NotFoundError} when the model or the version does not exist.
+   */
   verifyLineage(name: string, version: number): Promise<LineageReport>;
-  /** Plans (and with `dryRun: false` performs) the removal of blobs nothing references. */
+  /**
+   * Plans (and with `dryRun: false` performs) the removal of blobs nothing references and
+   * that are older than `minAgeMs`. Dry run by default.
+   *
+   * @throws {ValidationError} when an option or a reference is invalid, or `dryRun: false` is
+   *   given without `references`.
+   * @throws {UnauthorizedError} when the authorizer denies a real run.
+   */
   gc(opts?: GcOptions): Promise<GcPlan>;
 }

@@ -15,6 +15,7 @@ import { statusBadge, table } from './widgets.js';
 
 /** A run with the histories of its metrics (from `tracker.metricHistory`), by metric key. */
 export interface ComparedRun {
+  /** The run (from `tracker.getRun` or `searchRuns`): its name, status, params and last metrics. */
   run: Run;
   /** Every point of each metric; metrics without a history are compared on their last value. */
   history?: Record<string, readonly MetricPoint[]>;

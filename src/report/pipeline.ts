@@ -14,7 +14,9 @@ import { statusBadge, table, tiles } from './widgets.js';
 
 /** A step's place in the DAG: its name and the steps it depends on (`pipeline.steps` fits). */
 export interface PipelineStepShape {
+  /** The step's name, unique in its pipeline. */
   name: string;
+  /** Names of the steps whose outputs it takes; empty for a step that reads only the input. */
   deps: readonly string[];
 }
 

@@ -232,19 +232,65 @@ export interface LineageResult {
 export interface RunHandle {
   /** The run's id. */
   readonly id: string;
-  /** Params are immutable: the same value again is fine, another value is `ConflictError`. */
+  /**
+   * Records parameters: strings (up to 6000 characters), finite numbers or booleans. Params
+   * are immutable: the same value again is fine, another value is refused.
+   *
+   * @throws {ValidationError} when a key or value is invalid; nothing is written.
+   * @throws {ConflictError} when a param already has another value, or the run has ended (or is
+   *   ending, or its tracker is closed).
+   */
   logParams(params: Params): Promise<void>;
-  /** Buffers one point; throws `ValidationError` (nothing buffered) for a bad key, value, step or timestamp. */
+  /**
+   * Buffers one point (NaN and infinities are kept); it is written by the next flush. Without
+   * `opts.step` the step is one more than the last one this handle logged for `key`.
+   *
+   * @throws {ValidationError} (synchronously, nothing buffered) for a bad key, a value that is
+   *   not a number, a step or timestamp that is not a non-negative integer, or more than
+   *   100 000 metric keys in one run.
+   * @throws {ConflictError} (synchronously) when the run has ended or its tracker is closed.
+   */
   logMetric(key: string, value: number, opts?: LogMetricOptions): void;
-  /** Buffers one point per key, all at the same step and timestamp. */
+  /**
+   * Buffers one point per key, all at the same timestamp; each key's step is `opts.step`, or
+   * one more than that key's last step. Checks every key and value before buffering any.
+   *
+   * @throws {ValidationError} as {@link RunHandle.logMetric} does, or when `values` is not an
+   *   object.
+   * @throws {ConflictError} when the run has ended or its tracker is closed.
+   */
   logMetrics(values: Record<string, number>, opts?: LogMetricOptions): void;
-  /** Sets (or overwrites) tags. */
+  /**
+   * Sets (or overwrites) tags: string keys to string values.
+   *
+   * @throws {ValidationError} when a key or value is invalid; nothing is written.
+   * @throws {ConflictError} when the run has ended or its tracker is closed.
+   */
   setTags(tags: Tags): Promise<void>;
-  /** Records content the run consumed. */
+  /**
+   * Records content the run consumed (lineage: `tracker.lineage(digest).consumedBy`). The same
+   * reference twice is recorded once.
+   *
+   * @throws {ValidationError} when `ref.digest` is not `sha256:<64 hex>` or a field is invalid.
+   * @throws {ConflictError} when the run has ended or its tracker is closed.
+   */
   logInput(ref: LineageRef): Promise<void>;
-  /** Records content the run produced. */
+  /**
+   * Records content the run produced (lineage: `tracker.lineage(digest).producedBy`). The same
+   * reference twice is recorded once.
+   *
+   * @throws {ValidationError} when `ref.digest` is not `sha256:<64 hex>` or a field is invalid.
+   * @throws {ConflictError} when the run has ended or its tracker is closed.
+   */
   logOutput(ref: LineageRef): Promise<void>;
-  /** Stores bytes in the artifact store and records them as an output (`kind: 'artifact'`). */
+  /**
+   * Stores bytes in the artifact store and records them as an output (`kind: 'artifact'`,
+   * named `opts.name`); read them back with {@link RunHandle.artifact} or by digest.
+   *
+   * @throws {ValidationError} when `opts.name` is not 1 to 1000 characters or `opts.mediaType`
+   *   is invalid.
+   * @throws {ConflictError} when the run has ended or its tracker is closed.
+   */
   logArtifact(body: Body, opts?: { name?: string; mediaType?: string }): Promise<ArtifactMeta>;
   /**
    * The verified bytes of the artifact this run logged under `name` (`logArtifact(body, { name })`,
@@ -262,20 +308,64 @@ export interface RunHandle {
   /**
    * Flushes, then ends the run (default `completed`) in one run-document write that also
    * applies `opts` (final tags and outputs). Idempotent: later calls return the same Run
-   * (their arguments are ignored).
+   * (their arguments are ignored). `error` (for a `failed` run) is stored as its message and
+   * code. A failed end leaves the run running, and calling `end()` again retries.
+   *
+   * @throws {ValidationError} when `status` is not `completed`, `failed` or `killed`, or `opts`
+   *   is invalid.
+   * @throws {ConflictError} when the tracker is closed, or the run was ended elsewhere (another
+   *   handle or process).
    */
   end(status?: FinalRunStatus, error?: unknown, opts?: EndRunOptions): Promise<Run>;
 }
 
 /** Experiments, runs, metrics, search and lineage over a MetadataStore and an ArtifactStore. */
 export interface Tracker {
-  /** Starts a run, creating its experiment if needed. */
+  /**
+   * Starts a run, creating its experiment if needed, and stores it (status `running`) before
+   * resolving, unless `deferWriteMs` delays that.
+   *
+   * @example
+   * ```ts
+   * const run = await keel.tracker.startRun({
+   *   experiment: 'churn',
+   *   name: 'gbm-baseline',
+   *   params: { lr: 0.05, depth: 6 },
+   *   tags: { team: 'growth' },
+   * });
+   * for (let epoch = 0; epoch < 10; epoch++) run.logMetric('loss', 1 / (epoch + 1));
+   * await run.logArtifact(JSON.stringify({ trees: [] }), { name: 'model.json' });
+   * await run.end(); // status 'completed'
+   * ```
+   * @throws {ValidationError} when an option is invalid (an empty or too long experiment name, a
+   *   NaN or object param, an unknown option, …); nothing is written.
+   * @throws {NotFoundError} when `parentRunId` names no run.
+   * @throws {ConflictError} when the tracker is closed.
+   */
   startRun(opts: StartRunOptions): Promise<RunHandle>;
-  /** A handle to write to an existing running run (e.g. from another process). */
+  /**
+   * A handle to write to an existing running run (e.g. from another process).
+   *
+   * @throws {ValidationError} when `runId` is not a string.
+   * @throws {NotFoundError} when there is no such run.
+   * @throws {ConflictError} when the run has ended (the message says its status), or the
+   *   tracker is closed.
+   */
   resumeRun(runId: string): Promise<RunHandle>;
-  /** The run; `NotFoundError` when there is none. */
+  /**
+   * The run as stored: status, params, tags, the last value of each metric, lineage.
+   *
+   * @throws {ValidationError} when `runId` is not a string.
+   * @throws {NotFoundError} when there is no such run.
+   */
   getRun(runId: string): Promise<Run>;
-  /** Runs matching a filter, ordered and paginated. */
+  /**
+   * Runs matching a filter, ordered and paginated. The filter language, the order of missing
+   * and NaN values, and the limits are in docs/search.md.
+   *
+   * @throws {ValidationError} when the filter or an `orderBy` entry does not parse (the message
+   *   shows where), `limit` is outside 1..10 000, or `cursor` belongs to another query.
+   */
   searchRuns(query?: SearchRunsQuery): Promise<SearchRunsResult>;
   /**
    * The verified bytes of the artifact run `runId` logged under `name`
@@ -293,11 +383,21 @@ export interface Tracker {
    * @throws ValidationError when `runId` or `name` is not a string (`name`: 1 to 1000 characters).
    */
   getRunArtifact(runId: string, name: string): Promise<Uint8Array>;
-  /** Every flushed point of one metric, ordered by step, then timestamp. */
+  /**
+   * Every flushed point of one metric, ordered by step, then timestamp; empty when the run
+   * never logged `key`. Points still buffered in a handle are not included (`flush()` first).
+   *
+   * @throws {ValidationError} when `runId` is not a string or `key` is not a valid metric key.
+   * @throws {NotFoundError} when there is no such run.
+   */
   metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
   /** Every experiment, by name. */
   listExperiments(): Promise<Experiment[]>;
-  /** The runs that produced (`logOutput`) and consumed (`logInput`) a digest. */
+  /**
+   * The runs that produced (`logOutput`, `logArtifact`) and consumed (`logInput`) a digest.
+   *
+   * @throws {ValidationError} when `digest` is not `sha256:<64 hex>`.
+   */
   lineage(digest: Digest): Promise<LineageResult>;
   /**
    * Writes what this tracker holds back, for a process that is shutting down: waits for the

@@ -11,38 +11,50 @@ import { ConflictError, isKeelError, StorageError, TimeoutError } from '../../co
 
 /** The result of a query: keel reads only `rows`. */
 export interface PostgresQueryResult {
+  /** The returned rows, one object per row keyed by column name. */
   rows: unknown[];
 }
 
 /** A notification received by a `LISTEN`ing client. */
 export interface PostgresNotification {
+  /** The channel it was sent on (keel's change channel of the schema). */
   channel: string;
+  /** The text sent with `NOTIFY` / `pg_notify`: for keel, the changed document key. */
   payload?: string | undefined;
 }
 
 /** A statement with its parameters; a `name` makes the connection prepare it once and reuse it. */
 export interface PostgresQueryConfig {
+  /** The prepared statement's name, unique per statement text. */
   name?: string;
+  /** The SQL, with `$1`, `$2`, … placeholders. */
   text: string;
+  /** The placeholders' values, in order. */
   values?: unknown[];
 }
 
 /** The members of a `pg.PoolClient` keel uses. */
 export interface PostgresPoolClient {
+  /** Runs one statement; rejects with the driver's error (keel turns it into a `KeelError`). */
   query(
     textOrConfig: string | PostgresQueryConfig,
     values?: unknown[],
   ): Promise<PostgresQueryResult>;
   /** Returns the client to the pool; a truthy argument destroys it instead. */
   release(destroy?: boolean | Error): void;
+  /** Listens for `NOTIFY` messages on the channels this client `LISTEN`s to (keel's watch). */
   on(event: 'notification', listener: (message: PostgresNotification) => void): unknown;
+  /** Listens for the connection's errors; keel treats one as a lost watch and reconnects. */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Listens for the connection's end; keel treats it as a lost watch and reconnects. */
   on(event: 'end', listener: () => void): unknown;
 }
 
 /** The members of a `pg.Pool` keel uses: a user's `new pg.Pool(...)` fits as it is. */
 export interface PostgresPool {
+  /** Borrows a client; keel releases it when the statement (or the watch) is done. */
   connect(): Promise<PostgresPoolClient>;
+  /** Closes every connection; keel calls it on `close()` only for a pool it built itself. */
   end(): Promise<void>;
 }
 

@@ -13,8 +13,14 @@ import { schemaV1, schemaV2 } from './sql.js';
 
 /** One step of the schema's history. Steps are never edited once released, only added. */
 export interface Migration {
+  /** The schema version this step leads to (1, 2, …; consecutive). */
   version: number;
+  /** One line, recorded beside the version in `<schema>.keel_version`. */
   description: string;
+  /**
+   * The SQL statements of this step for `schema`, run in order inside the migration's
+   * transaction.
+   */
   statements(schema: string): string[];
 }
 
@@ -37,7 +43,9 @@ export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
 /** What a migration did: the schema version found and the version left. */
 export interface MigrationResult {
+  /** The version the schema had before; 0 when it did not exist. */
   from: number;
+  /** The version it has now: {@link SCHEMA_VERSION}. */
   to: number;
 }
 

@@ -56,6 +56,7 @@ export type PostgresConnection =
   | {
       /** e.g. `postgres://user@host:5432/db`; keel builds (and on `close()` ends) a `pg.Pool`. */
       connectionString: string;
+      /** Not with `connectionString`: give one or the other. */
       pool?: undefined;
       /** As {@link PostgresMetadataStoreOptions.schema}. */
       schema?: string;
@@ -63,6 +64,7 @@ export type PostgresConnection =
   | {
       /** Your `pg.Pool`: keel borrows clients and never ends it. */
       pool: PostgresPool;
+      /** Not with `pool`: give one or the other. */
       connectionString?: undefined;
       /** As {@link PostgresMetadataStoreOptions.schema}. */
       schema?: string;

@@ -10,6 +10,7 @@ import { isKeelError, StorageError, ValidationError } from '../../core/errors.js
 
 /** What keel needs of your `S3Client` (from `@aws-sdk/client-s3`): its `send`. */
 export interface S3ClientLike {
+  /** Sends one command (`PutObjectCommand`, `GetObjectCommand`, …) and resolves with its output. */
   send(command: never): Promise<unknown>;
 }
 
