@@ -10,6 +10,8 @@ export default defineConfig({
     report: 'src/report.ts',
     postgres: 'src/postgres.ts',
     ui: 'src/ui.ts',
+    // The `keel` executable (package.json "bin"); no library entry imports it.
+    cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -18,6 +20,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['vitest', '@opentelemetry/api', 'pg', '@aws-sdk/client-s3'],
+  external: ['vitest', '@opentelemetry/api', 'pg', '@aws-sdk/client-s3', 'apache-arrow'],
   tsconfig: 'tsconfig.build.json',
 });

@@ -131,4 +131,8 @@ describe('architecture', () => {
       ),
     ).toEqual([]);
   });
+  it('the command line is a leaf: nothing in src imports src/cli', () => {
+    expect(edges.filter((e) => room(e.from) !== 'cli' && room(e.to) === 'cli')).toEqual([]);
+    expect(edges.some((e) => room(e.from) === 'cli')).toBe(true);
+  });
 });

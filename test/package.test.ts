@@ -74,4 +74,31 @@ describe('the npm package', () => {
     }
     expect(packed.some((f) => f.startsWith('src/'))).toBe(false);
   });
+  it('ships the `keel` executable (package.json "bin"), which no library entry loads', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
+    const bin = pkg.bin.keel!.replace(/^\.\//, '');
+    expect(packed).toContain(bin);
+    if (!existsSync(join(repoRoot, bin))) {
+      execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+    }
+    expect(readFileSync(join(repoRoot, bin), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    // The command line's own dependencies are installed with keel (npx keel works) ...
+    for (const dep of ['commander', 'csv-parse', 'hyparquet'])
+      expect(pkg.dependencies).toHaveProperty(dep);
+    // ... but the library entries never load them, nor the CLI's code.
+    const entries = readdirSync(join(repoRoot, 'dist')).filter(
+      (f) => /\.(c?js)$/.test(f) && !f.startsWith('cli.'),
+    );
+    for (const entry of entries) {
+      const text = readFileSync(join(repoRoot, 'dist', entry), 'utf8');
+      expect(text, entry).not.toMatch(/from ["'](commander|csv-parse|hyparquet|apache-arrow)["']/);
+      expect(text, entry).not.toMatch(
+        /require\(["'](commander|csv-parse|hyparquet|apache-arrow)["']\)/,
+      );
+      expect(text, entry).not.toMatch(/["']\.\/cli\.c?js["']/);
+    }
+  });
 });
