@@ -5,7 +5,7 @@
  * delete), and rebuilds the tracker's journal and search cache from the run documents.
  *
  * It works over the two storage contracts only. A log cannot be mended in place through
- * them, so a damaged journal is replaced by a new journal generation (see run-index.ts);
+ * them, so a damaged journal is replaced by a new journal generation (see journal-head.ts);
  * a damaged metric log or blob is reported, not touched: only a backup can restore it.
  */
 import { z } from 'zod';
@@ -16,14 +16,9 @@ import type { Emit } from '../core/events.js';
 import type { JsonValue } from '../core/json.js';
 import { parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { headToJson, JOURNAL_HEAD_KEY, journalLog, parseHead } from '../tracking/journal-head.js';
 import { type RunDocument, runFromJson, trackingKeys } from '../tracking/records.js';
-import {
-  HEAD_CHECK_MS,
-  JOURNAL_HEAD_FORMAT,
-  JOURNAL_HEAD_KEY,
-  journalGeneration,
-  journalLog,
-} from '../tracking/run-index.js';
+import { HEAD_CHECK_MS } from '../tracking/run-index.js';
 import type { CorruptRecord, TrackerEvents } from '../tracking/types.js';
 
 /** Options of `keel.doctor()`. */
@@ -132,8 +127,9 @@ export async function runDoctor(
   // documents: the store's own check (it parses each), then the tracker's for run documents
   const runs: RunDocument[] = [];
   const quarantine: { key: string; reason: string; value?: JsonValue; revision?: string }[] = [];
-  let head: { generation: number; revision: string | undefined; readable: boolean } = {
+  let head: { generation: number; log: string; revision: string | undefined; readable: boolean } = {
     generation: 0,
+    log: journalLog(0),
     revision: undefined,
     readable: true,
   };
@@ -144,7 +140,13 @@ export async function runDoctor(
       if (key.startsWith(QUARANTINE_PREFIX)) return;
       report.checked.documents++;
       if (key === JOURNAL_HEAD_KEY) {
-        head = { generation: journalGeneration(value), revision, readable: true };
+        const parsed = parseHead(value, revision);
+        head = {
+          generation: parsed?.generation ?? 0,
+          log: parsed?.log ?? journalLog(0),
+          revision,
+          readable: true,
+        };
         return;
       }
       if (!key.startsWith(trackingKeys.runsPrefix)) return;
@@ -162,12 +164,13 @@ export async function runDoctor(
       found({ kind: 'document', key: key ?? '(unnamed document)', reason });
       if (key === undefined) return;
       quarantine.push({ key, reason });
-      if (key === JOURNAL_HEAD_KEY) head = { generation: 0, revision: undefined, readable: false };
+      if (key === JOURNAL_HEAD_KEY)
+        head = { generation: 0, log: journalLog(0), revision: undefined, readable: false };
     },
   );
 
   // logs: the journal in use and every run's metric log
-  const journal = journalLog(head.generation);
+  const journal = head.log;
   const journalDamage = await checkLog(ctx.metadata, journal, report);
   if (journalDamage !== undefined) found({ kind: 'log', key: journal, ...journalDamage });
   for (const { run } of runs) {
@@ -246,14 +249,10 @@ async function rebuildJournal(
     return [doc.run.id, doc.seq];
   });
   await appendChunked(ctx.metadata, log, entries);
+  // no snapshot: every process lists the runs again (some may have been quarantined)
   await ctx.metadata.put(
     JOURNAL_HEAD_KEY,
-    {
-      format: JOURNAL_HEAD_FORMAT,
-      generation,
-      log,
-      createdAt: new Date(ctx.clock.now()).toISOString(),
-    },
+    headToJson({ generation, log, revision: null }, new Date(ctx.clock.now()).toISOString()),
     { ifRevision: headRevision ?? null },
   );
   // a writer reads the head at most HEAD_CHECK_MS late: once that passed, the runs written

@@ -22,7 +22,7 @@ export const trackingKeys: {
   metricsLog(runId: string): string;
   /** Every run-document write appends `[runId, seq]` here first: the search cache follows it. */
   readonly journal: string;
-  /** The search cache stored whole now and then, so a new process need not read every run. */
+  /** The search cache of keel before journal compaction (ADR 0017): no longer written; `keel.doctor()` removes it. */
   readonly searchSnapshot: string;
 } = {
   experimentsPrefix: `${TRACKING_ROOT}/experiments/`,

@@ -1,37 +1,48 @@
 /**
  * @module
- * The search cache: every run document this process knows, kept fresh by following the
- * journal log (`[runId, seq]` appended before every run-document write, by any process).
- * A search reads only the journal entries appended since the last search and re-reads
- * just the runs they name, instead of every run document. It also answers lineage
- * queries: the runs that consumed or produced a digest, by the refs of their documents.
+ * The search cache: what this process knows of every run, kept fresh by following the journal
+ * (`[runId, seq]` appended before every run-document write, by any process). A search reads
+ * only the journal entries appended since the last search and re-reads just the runs they
+ * name, instead of every run document. It also answers lineage queries: the runs that
+ * consumed or produced a digest, by the refs of their documents.
  *
  * Because the journal entry is written before the document, a reader can see an entry whose
  * document write has not landed yet; such runs stay "pending" and are re-read on each
  * refresh until their document reaches the announced sequence number (or, when the writer
  * died in between, until {@link PENDING_GIVE_UP_MS} passed).
  *
- * The first search of a process would have to read every run document. So, now and then,
- * the cache is stored whole as one document (`tracking/search-snapshot`): the journal offset
- * it is complete up to, the journal entry just before that offset, the runs and the pending
- * entries. A new process starts from it when the journal still holds that same entry at that
- * place (else it ignores it), and then follows the journal from there as usual: the snapshot
- * can be old, never wrong, because the journal stays the source of truth.
+ * The journal is compacted (ADR 0017, journal-compaction.ts): now and then a process stores
+ * what it knows as a search snapshot and starts a new journal log from it, named by the
+ * journal head document. A new process starts from the snapshot the head names: it loads
+ * the run ids and only the columns its searches read ({@link SearchBase}), reads the rest of
+ * the log before (from where the snapshot is complete) and then the new log. Runs are held
+ * whole only when this process read or wrote them since; the runs on a result page that come
+ * from the snapshot are read from the store. A process that follows the journal when it is
+ * compacted reads its old log to the end and goes on with the new one.
  *
  * One bad record does not take search down: a run document that cannot be read or parsed is
  * skipped and reported (`corrupt`, and once through `onCorrupt`); a journal that cannot be
  * read past some point is reported and, while it stays so, every refresh lists the run
- * documents instead (slower, still complete). `keel.doctor()` repairs both: it cannot mend
- * a log in place, so it starts a new journal generation, named by the `tracking/journal-head`
- * document, with one entry per run. A process re-reads that document when its journal fails
- * and at most once per {@link HEAD_CHECK_MS} otherwise, and then follows the new journal.
+ * documents instead (slower, still complete); a damaged snapshot is reported and the runs
+ * are listed instead. `keel.doctor()` repairs the journal: it cannot mend a log in place, so
+ * it starts a new journal generation with one entry per run.
  */
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCodes, isKeelError } from '../core/errors.js';
-import { type JsonValue, parseJsonSafe } from '../core/json.js';
+import type { JsonValue } from '../core/json.js';
 import type { MetadataStore, Versioned } from '../metadata/types.js';
-import { type RunDocument, runFromJson, runToJson, trackingKeys } from './records.js';
+import type { FieldValue } from './filter/evaluate.js';
+import { type CompactionHook, compactJournal } from './journal-compaction.js';
+import { FIRST_HEAD, JOURNALS_PREFIX, type JournalHead, readHead } from './journal-head.js';
+import { type RunDocument, runFromJson, trackingKeys } from './records.js';
+import { type ScanQuery, scanBase, scanRuns, TopRows } from './search-scan.js';
+import {
+  loadSnapshot,
+  type SearchBase,
+  SnapshotGone,
+  type SnapshotRow,
+} from './search-snapshot.js';
 import type { CorruptRecord, Run } from './types.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
@@ -43,49 +54,51 @@ const LIST_THRESHOLD = 256;
 /** Run documents reads run concurrently, at most this many at once. */
 const READ_CONCURRENCY = 32;
 
-/** How often a process looks whether `keel.doctor()` started a new journal generation. */
+/** Documents of snapshot rows kept after a search read them (the runs of recent pages). */
+const FETCHED_CACHE = 1024;
+
+/**
+ * How often, at most, a write re-reads the journal head before its append (it always reads
+ * it after: see run-store.ts). `keel.doctor()` waits twice this before it announces again
+ * the runs written meanwhile.
+ */
 export const HEAD_CHECK_MS = 1000;
-
-/** The document naming the journal log in use, once `keel.doctor()` replaced the first one. */
-export const JOURNAL_HEAD_KEY = 'tracking/journal-head';
-
-/** The `format` of the journal head document. */
-export const JOURNAL_HEAD_FORMAT = 'keel.journal-head/1';
-
-/** The log of journal generation `generation` (0 is the original `tracking/journal`). */
-export function journalLog(generation: number): string {
-  return generation === 0 ? trackingKeys.journal : `tracking/journals/${generation}`;
-}
-
-/** The journal generation a stored head document names (0 when absent or not a head). */
-export function journalGeneration(value: JsonValue | undefined): number {
-  const doc = value as { format?: unknown; generation?: unknown } | null | undefined;
-  return doc?.format === JOURNAL_HEAD_FORMAT &&
-    typeof doc.generation === 'number' &&
-    Number.isSafeInteger(doc.generation) &&
-    doc.generation > 0
-    ? doc.generation
-    : 0;
-}
 
 /** What {@link RunIndex} reads of a document the store finds corrupt. */
 const CORRUPT: unique symbol = Symbol('corrupt');
 
-/** The `format` of a stored search snapshot. */
-export const SEARCH_SNAPSHOT_FORMAT = 'keel.search-snapshot/1';
+/** A place in a journal log: the next entry to read. */
+interface LogPosition {
+  log: string;
+  offset: number;
+}
+
+/** A search result: the run and its sort values. */
+export interface SearchHit {
+  run: Run;
+  values: FieldValue[];
+}
 
 /** A cache of run documents that follows the journal. */
 export class RunIndex {
-  private offset = 0;
-  /** The journal entry at `offset - 1`, which a snapshot names to be recognized. */
-  private lastEntry: JsonValue | undefined;
-  private snapshotTried = false;
-  /** The journal offset of the last snapshot this process wrote or loaded. */
-  private snapshotOffset = 0;
-  private writesSinceSnapshot = 0;
-  private snapshotting = false;
+  /** The newest journal head seen: writes are announced in its log. */
+  private latest: JournalHead = FIRST_HEAD;
+  private headCheckedAt = Number.NEGATIVE_INFINITY;
+  /** The head whose log this process follows, and the next entry to read there. */
+  private head: JournalHead = FIRST_HEAD;
+  private at: LogPosition = { log: FIRST_HEAD.log, offset: 0 };
+  /** The rest of the log before `head.log`, read once before it (after a compaction). */
+  private tail: LogPosition | undefined;
+  /** Whether the head must be read again once `tail` was read (it may have been removed meanwhile). */
+  private checkAfterTail = false;
+  private started = false;
+  /** The snapshot this process started from (rows it holds a newer document of are superseded). */
+  private base: SearchBase | undefined;
+  /** Run documents this process read or wrote, newer than the snapshot's rows. */
   private readonly runs = new Map<string, RunDocument>();
   private readonly pending = new Map<string, { seq: number; since: number }>();
+  /** Documents of snapshot rows read for result pages, at the snapshot's sequence number. */
+  private readonly fetched = new Map<string, RunDocument>();
   // digest -> ids of the runs whose documents list it (refs are only ever added to a run)
   private readonly produced = new Map<string, Set<string>>();
   private readonly consumed = new Map<string, Set<string>>();
@@ -98,21 +111,28 @@ export class RunIndex {
   private journalBroken = false;
   /** Whether this process's last journal append failed on a corrupt record. */
   private appendBroken = false;
-  /** The journal generation followed, and when the head document was last read. */
-  private generation = 0;
-  private headCheckedAt = Number.NEGATIVE_INFINITY;
-  /** Set when a new journal generation was found: the next refresh lists every run document. */
+  /** Set when the runs must be listed (a new journal that does not name them all): on the next refresh. */
   private relist = false;
+  /** The compaction under way in this process. */
+  private compaction: Promise<boolean> | undefined;
+  /** Calls of {@link RunIndex.compact} under way: no compaction starts on its own meanwhile. */
+  private explicit = 0;
+  private writesSinceCheck = 0;
+  /** Snapshots found damaged or incomplete here: never started from again. */
+  private readonly unusable = new Set<string>();
 
   /**
-   * `snapshotEvery`: store a snapshot after at least this many journal entries (and at least
-   * a quarter as many as there are runs, so that the cost per write stays constant); 0 never.
+   * `snapshotEvery`: compact the journal once its log holds at least this many entries (and
+   * at least a sixteenth as many as there are runs, so that the cost per write stays
+   * constant), and start from the snapshot the journal head names; 0 never does either.
+   * `onCompaction` is called before each step of a compaction (tests).
    */
   constructor(
     private readonly metadata: MetadataStore,
     private readonly clock: Clock,
     private readonly snapshotEvery = 0,
     private readonly onCorrupt: (record: CorruptRecord) => void = () => {},
+    private readonly onCompaction: CompactionHook | undefined = undefined,
   ) {}
 
   /**
@@ -147,73 +167,73 @@ export class RunIndex {
 
   /**
    * Counts a run-document write of this process; after enough of them, the cache catches up
-   * with the journal and stores a snapshot, in the background (a failure only costs speed).
+   * with the journal, which compacts it when it is long enough, in the background (a
+   * failure only costs speed).
    */
   noteWrite(): void {
     if (this.snapshotEvery === 0) return;
-    this.writesSinceSnapshot++;
-    if (this.snapshotting || this.writesSinceSnapshot < this.threshold()) return;
-    this.writesSinceSnapshot = 0;
-    this.catchUp()
-      .then(() => this.saveSnapshot())
-      .catch(() => {});
+    this.writesSinceCheck++;
+    if (this.compaction !== undefined || this.writesSinceCheck < this.snapshotEvery) return;
+    this.writesSinceCheck = 0;
+    this.catchUp().catch(() => {});
   }
 
   /** Records a document version this process read or wrote (older versions are ignored). */
   remember(doc: RunDocument): void {
-    if (this.corrupt.size > 0) this.corrupt.delete(trackingKeys.run(doc.run.id));
-    const current = this.runs.get(doc.run.id);
-    if (current === undefined || current.seq < doc.seq) {
-      this.runs.set(doc.run.id, doc);
-      for (const ref of doc.run.outputs) addTo(this.produced, ref.digest, doc.run.id);
-      for (const ref of doc.run.inputs) addTo(this.consumed, ref.digest, doc.run.id);
+    const id = doc.run.id;
+    if (this.corrupt.size > 0) this.corrupt.delete(trackingKeys.run(id));
+    const row = this.base?.rowOf(id) ?? -1;
+    if (row < 0 || doc.seq >= this.base!.seqs[row]!) {
+      const current = this.runs.get(id);
+      if (current === undefined || current.seq < doc.seq) {
+        this.runs.set(id, doc);
+        if (row >= 0) this.base!.superseded[row] = 1;
+        for (const ref of doc.run.outputs) addTo(this.produced, ref.digest, id);
+        for (const ref of doc.run.inputs) addTo(this.consumed, ref.digest, id);
+      }
     }
-    const pending = this.pending.get(doc.run.id);
-    if (pending !== undefined && doc.seq >= pending.seq) this.pending.delete(doc.run.id);
+    const pending = this.pending.get(id);
+    if (pending !== undefined && doc.seq >= pending.seq) this.pending.delete(id);
   }
 
   /**
-   * The journal log to follow and append to. Reads the head document when `force` or when
-   * it was last read {@link HEAD_CHECK_MS} ago; a newer generation is followed from its start.
-   * Returns whether the generation changed.
+   * The journal log to append to: the newest head's. Reads the head document when `force`
+   * or when it was last read {@link HEAD_CHECK_MS} ago.
    */
-  async checkJournal(force = false): Promise<boolean> {
-    const now = this.clock.now();
-    if (!force && now - this.headCheckedAt < HEAD_CHECK_MS) return false;
-    this.headCheckedAt = now;
-    const stored = await this.metadata.get(JOURNAL_HEAD_KEY).catch((error: unknown) => {
-      if (isKeelError(error, ErrorCodes.integrity)) return undefined;
-      throw error;
-    });
-    const generation = journalGeneration(stored?.value);
-    if (generation <= this.generation) return false;
-    this.generation = generation;
-    // the new journal names every run again: known runs are skipped by their sequence number
-    this.offset = 0;
-    this.lastEntry = undefined;
-    this.snapshotOffset = 0;
-    this.journalBroken = false;
-    this.appendBroken = false;
-    // runs may have been quarantined: the next refresh lists what is there now
-    this.relist = true;
-    for (const [id, record] of this.corrupt) if (isJournal(record.key)) this.corrupt.delete(id);
-    return true;
-  }
-
-  /** The journal log this process follows. */
-  journal(): string {
-    return journalLog(this.generation);
+  async journal(force = false): Promise<string> {
+    if (force || this.clock.now() - this.headCheckedAt >= HEAD_CHECK_MS) await this.readLatest();
+    return this.latest.log;
   }
 
   /** Whether this process has seen run `runId` (runs are never deleted, so it exists). */
   has(runId: string): boolean {
-    return this.runs.has(runId);
+    return this.runs.has(runId) || (this.base?.rowOf(runId) ?? -1) >= 0;
   }
 
-  /** Catches up with the journal, then returns every known run (shared objects: copy before handing out). */
-  async snapshot(): Promise<Run[]> {
-    await this.catchUp();
-    return Array.from(this.runs.values(), (doc) => doc.run);
+  /**
+   * Catches up with the journal, then returns the first `query.keep` runs matching the query,
+   * in order (shared objects: copy before handing out).
+   */
+  async search(query: ScanQuery): Promise<SearchHit[]> {
+    for (let attempt = 1; ; attempt++) {
+      await this.catchUp();
+      const top = new TopRows(query);
+      scanRuns(
+        Array.from(this.runs.values(), (doc) => doc.run),
+        query,
+        top,
+      );
+      const base = this.base;
+      if (base !== undefined && !(await this.scanned(base, query, top))) continue;
+      const rows = top.rows.flatMap(({ hit }) => ('row' in hit ? [hit.row] : []));
+      const docs = base === undefined ? new Map() : await this.fetchRows(base, rows);
+      // a run written since the catch-up is taken again, as it is now (a few tries)
+      if (docs.size < rows.length && attempt < 3) continue;
+      return top.rows.flatMap(({ hit, values }) => {
+        const run = 'run' in hit ? hit.run : docs.get(hit.row)?.run;
+        return run === undefined ? [] : [{ run, values }];
+      });
+    }
   }
 
   /**
@@ -221,19 +241,60 @@ export class RunIndex {
    * outputs (`producedBy`) and inputs (`consumedBy`), by run id (shared objects).
    */
   async lineage(digest: Digest): Promise<{ producedBy: Run[]; consumedBy: Run[] }> {
-    await this.catchUp();
-    const pick = (ids: Set<string> | undefined, role: 'outputs' | 'inputs'): Run[] => {
-      const runs: Run[] = [];
-      for (const id of [...(ids ?? [])].sort()) {
-        const run = this.runs.get(id)?.run;
-        if (run?.[role].some((ref) => ref.digest === digest)) runs.push(run);
+    for (;;) {
+      await this.catchUp();
+      const base = this.base;
+      let refs: Awaited<ReturnType<SearchBase['refs']>> | undefined;
+      if (base !== undefined) {
+        try {
+          refs = await base.refs();
+        } catch (error) {
+          await this.dropBase(base, error);
+          continue;
+        }
       }
-      return runs;
-    };
-    return {
-      producedBy: pick(this.produced.get(digest), 'outputs'),
-      consumedBy: pick(this.consumed.get(digest), 'inputs'),
-    };
+      const pick = async (
+        ids: Set<string> | undefined,
+        rows: number[] | undefined,
+        role: 'outputs' | 'inputs',
+      ): Promise<Run[]> => {
+        const found: Run[] = [];
+        for (const id of ids ?? []) {
+          const run = this.runs.get(id)?.run;
+          if (run !== undefined) found.push(run);
+        }
+        if (base !== undefined && rows !== undefined) {
+          const live = rows.filter((row) => base.superseded[row] === 0);
+          for (const doc of (await this.fetchRows(base, live)).values()) found.push(doc.run);
+        }
+        return found
+          .filter((run) => run[role].some((ref) => ref.digest === digest))
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      };
+      return {
+        producedBy: await pick(this.produced.get(digest), refs?.produced.get(digest), 'outputs'),
+        consumedBy: await pick(this.consumed.get(digest), refs?.consumed.get(digest), 'inputs'),
+      };
+    }
+  }
+
+  /**
+   * Compacts the journal now (ADR 0017) from what this process knows after catching up.
+   * Returns whether it did (false when another process compacted first, or one is under way
+   * here). `keel` compacts on its own (`searchSnapshotEvery`); this is for tests and tools.
+   */
+  async compact(): Promise<boolean> {
+    this.explicit++;
+    try {
+      await this.catchUp();
+      while (this.compaction !== undefined) {
+        await this.compaction.catch(() => false);
+        await this.catchUp();
+      }
+      return await this.compactNow();
+    } finally {
+      this.explicit--;
+    }
   }
 
   private async catchUp(): Promise<void> {
@@ -242,17 +303,36 @@ export class RunIndex {
     await next;
   }
 
+  /** Reads the journal head; remembers it as the newest. */
+  private async readLatest(): Promise<JournalHead> {
+    this.headCheckedAt = this.clock.now();
+    const head = await readHead(this.metadata);
+    if (head.log !== this.latest.log) this.latest = head;
+    else this.latest = { ...this.latest, revision: head.revision };
+    return head;
+  }
+
   private async refresh(): Promise<void> {
-    await this.checkJournal();
-    if (!this.snapshotTried && this.offset === 0 && this.snapshotEvery > 0) {
-      this.snapshotTried = true;
-      await this.loadSnapshot().catch(() => {});
+    const head = await this.readLatest();
+    if (!this.started) {
+      this.started = true;
+      await this.restart(head);
+    } else if (head.log !== this.head.log) {
+      await this.follow(head);
+    } else {
+      this.head = head;
     }
     const now = this.clock.now();
     let read = 0;
-    let journalReadable = await this.readJournal(now);
-    if (!journalReadable && (await this.checkJournal(true)))
-      journalReadable = await this.readJournal(now);
+    let journalReadable = await this.readLogs(now);
+    if (!journalReadable) {
+      // keel.doctor() may have started a new journal since
+      const again = await this.readLatest();
+      if (again.log !== this.head.log) {
+        await this.follow(again);
+        journalReadable = await this.readLogs(now);
+      }
+    }
     if (journalReadable && this.journalBroken && !this.appendBroken) {
       // the journal was repaired (keel.doctor()): follow it again
       this.journalBroken = false;
@@ -262,7 +342,7 @@ export class RunIndex {
       this.relist ||
       this.journalBroken ||
       this.appendBroken ||
-      (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runs.size)
+      (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runCount())
     ) {
       // many unknown runs (a first search): one listing reads them faster than one get each;
       // with a broken journal, only a listing finds the runs written past the damage
@@ -283,24 +363,172 @@ export class RunIndex {
     // the next process should not have to read all that again
     if (
       this.snapshotEvery > 0 &&
-      !this.snapshotting &&
-      (read > LIST_THRESHOLD || this.offset - this.snapshotOffset >= this.threshold())
+      this.explicit === 0 &&
+      this.compaction === undefined &&
+      this.tail === undefined &&
+      !this.journalBroken &&
+      !this.appendBroken &&
+      ((read > LIST_THRESHOLD && this.base === undefined) || this.at.offset >= this.threshold())
     ) {
-      this.saveSnapshot().catch(() => {});
+      this.compactNow().catch(() => {});
     }
   }
 
-  /** Follows the journal; on a corrupt record, reports it and returns false. */
-  private async readJournal(now: number): Promise<boolean> {
-    const log = this.journal();
+  /** Follows a new head: reads the rest of the log before it first when that is the one followed. */
+  private async follow(head: JournalHead): Promise<void> {
+    if (this.tail === undefined && head.previous?.log === this.at.log && !this.journalBroken) {
+      this.tail = this.at;
+      this.checkAfterTail = true;
+      this.head = head;
+      this.at = { log: head.log, offset: 0 };
+      return;
+    }
+    await this.restart(head);
+  }
+
+  /**
+   * Starts following `head` afresh, keeping what is known: from its snapshot when it names a
+   * loadable one, else by listing every run (unless it is the first journal, which names
+   * them all).
+   */
+  private async restart(head: JournalHead): Promise<void> {
+    this.head = head;
+    this.at = { log: head.log, offset: 0 };
+    this.tail =
+      head.previous === undefined
+        ? undefined
+        : { log: head.previous.log, offset: head.previous.from };
+    this.checkAfterTail = this.tail !== undefined;
+    this.journalBroken = false;
+    this.appendBroken = false;
+    for (const [id, record] of this.corrupt) if (isJournal(record.key)) this.corrupt.delete(id);
+    if (
+      this.snapshotEvery > 0 &&
+      head.snapshot !== undefined &&
+      !this.unusable.has(head.snapshot)
+    ) {
+      try {
+        this.adopt(await loadSnapshot(this.metadata, head.snapshot));
+        return;
+      } catch (error) {
+        if (isKeelError(error, ErrorCodes.integrity))
+          this.reportCorrupt({ key: error.details?.key as string, reason: error.message });
+        else if (!(error instanceof SnapshotGone)) throw error;
+        this.unusable.add(head.snapshot);
+      }
+    }
+    // without a snapshot, only a listing finds the runs a new journal does not name
+    if (head.generation > 0 || this.base !== undefined) {
+      this.base = undefined;
+      this.relist = true;
+    }
+  }
+
+  /** Starts from snapshot `base`: documents held that it has newer are dropped. */
+  private adopt(base: SearchBase): void {
+    this.base = base;
+    this.fetched.clear();
+    for (const [id, doc] of this.runs) {
+      const row = base.rowOf(id);
+      if (row < 0) continue;
+      if (doc.seq >= base.seqs[row]!) base.superseded[row] = 1;
+      else this.runs.delete(id);
+    }
+    for (const [id, seq, since] of base.pending) {
+      if (this.knownSeq(id) >= seq) continue;
+      const known = this.pending.get(id);
+      if (known === undefined || known.seq < seq) this.pending.set(id, { seq, since });
+    }
+    for (const [id, { seq }] of this.pending) if (this.knownSeq(id) >= seq) this.pending.delete(id);
+  }
+
+  /** Forgets a snapshot that cannot be read any more, and starts over from the current head. */
+  private async dropBase(base: SearchBase, error: unknown): Promise<void> {
+    if (isKeelError(error, ErrorCodes.integrity))
+      this.reportCorrupt({ key: error.details?.key as string, reason: error.message });
+    else if (!(error instanceof SnapshotGone)) throw error;
+    if (this.base !== base) return;
+    this.unusable.add(base.id);
+    this.base = undefined;
+    this.started = false;
+  }
+
+  /** Scans the snapshot rows; false when the snapshot had to be dropped (search again). */
+  private async scanned(base: SearchBase, query: ScanQuery, top: TopRows): Promise<boolean> {
     try {
-      for await (const { offset, entry } of this.metadata.read(log, { from: this.offset })) {
-        this.offset = offset + 1;
-        this.lastEntry = entry;
+      await scanBase(base, query, top);
+      return true;
+    } catch (error) {
+      await this.dropBase(base, error);
+      return false;
+    }
+  }
+
+  /**
+   * The documents of snapshot rows, by row, when they are still at the snapshot's sequence
+   * number; a newer one is remembered instead (and the row left out).
+   */
+  private async fetchRows(
+    base: SearchBase,
+    rows: readonly number[],
+  ): Promise<Map<number, RunDocument>> {
+    const docs = new Map<number, RunDocument>();
+    await forEachLimited(rows, READ_CONCURRENCY, async (row) => {
+      const id = base.idAt(row);
+      let doc = this.fetched.get(id);
+      if (doc === undefined || doc.seq !== base.seqs[row]) {
+        const key = trackingKeys.run(id);
+        const stored = await this.readChecked(key);
+        if (stored === undefined || stored === CORRUPT) return;
+        try {
+          doc = runFromJson(key, stored.value);
+        } catch (error) {
+          if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+          this.reportCorrupt({ key, reason: error.message });
+          return;
+        }
+      }
+      if (doc.seq !== base.seqs[row]) {
+        this.remember(doc);
+        return;
+      }
+      this.fetched.delete(id);
+      this.fetched.set(id, doc);
+      if (this.fetched.size > FETCHED_CACHE) this.fetched.delete(this.fetched.keys().next().value!);
+      docs.set(row, doc);
+    });
+    return docs;
+  }
+
+  /** Reads the rest of the log before the followed one (once), then the followed one. */
+  private async readLogs(now: number): Promise<boolean> {
+    if (this.tail !== undefined) {
+      if (!(await this.readLog(this.tail, now))) return false;
+      this.tail = undefined;
+      if (this.checkAfterTail) {
+        this.checkAfterTail = false;
+        // a compaction since may have removed that log while it was read: start over then
+        const head = await this.readLatest();
+        if (head.log !== this.head.log) {
+          await this.restart(head);
+          return this.readLogs(now);
+        }
+      }
+    }
+    return this.readLog(this.at, now);
+  }
+
+  /** Follows one log from `position` (advanced); on a corrupt record, reports it and returns false. */
+  private async readLog(position: LogPosition, now: number): Promise<boolean> {
+    try {
+      for await (const { offset, entry } of this.metadata.read(position.log, {
+        from: position.offset,
+      })) {
+        position.offset = offset + 1;
         if (!Array.isArray(entry)) continue;
         const [runId, seq] = entry;
         if (typeof runId !== 'string' || typeof seq !== 'number') continue;
-        if ((this.runs.get(runId)?.seq ?? -1) >= seq) continue;
+        if (this.knownSeq(runId) >= seq) continue;
         const pending = this.pending.get(runId);
         if (pending === undefined || pending.seq < seq)
           this.pending.set(runId, { seq, since: pending?.since ?? now });
@@ -311,12 +539,77 @@ export class RunIndex {
       this.journalBroken = true;
       const offset = error.details?.offset;
       this.reportCorrupt({
-        key: log,
-        offset: typeof offset === 'number' ? offset : this.offset,
+        key: position.log,
+        offset: typeof offset === 'number' ? offset : position.offset,
         reason: error.message,
       });
       return false;
     }
+  }
+
+  /** The newest sequence number known of run `runId` (-1 when unknown). */
+  private knownSeq(runId: string): number {
+    const own = this.runs.get(runId)?.seq ?? -1;
+    const row = this.base?.rowOf(runId) ?? -1;
+    return row < 0 ? own : Math.max(own, this.base!.seqs[row]!);
+  }
+
+  private runCount(): number {
+    return this.runs.size + (this.base?.count ?? 0);
+  }
+
+  /** The journal entries after which a process compacts (see the constructor). */
+  private threshold(): number {
+    return Math.max(this.snapshotEvery, this.runCount() >> 4);
+  }
+
+  /** Compacts from what is known now (one consistent state: nothing awaits while it is taken). */
+  private async compactNow(): Promise<boolean> {
+    if (this.compaction !== undefined || this.tail !== undefined) return false;
+    const run = async (): Promise<boolean> => {
+      const next = await compactJournal(
+        this.metadata,
+        {
+          head: this.head,
+          from: this.at.offset,
+          rows: this.snapshotRows(),
+          base: this.base,
+          pending: Array.from(this.pending, ([id, { seq, since }]) => [id, seq, since]),
+        },
+        new Date(this.clock.now()).toISOString(),
+        this.onCompaction,
+      );
+      return next !== undefined;
+    };
+    this.compaction = run();
+    try {
+      return await this.compaction;
+    } finally {
+      this.compaction = undefined;
+    }
+  }
+
+  /** Every run known, sorted by id: the snapshot's rows not superseded and the documents held. */
+  private snapshotRows(): SnapshotRow[] {
+    const own = [...this.runs.values()].sort((a, b) => (a.run.id < b.run.id ? -1 : 1));
+    const base = this.base;
+    const count = base?.count ?? 0;
+    const rows: SnapshotRow[] = [];
+    let row = 0;
+    const takeBaseUntil = (id: string | undefined): void => {
+      for (; row < count; row++) {
+        const baseId = base!.idAt(row);
+        if (id !== undefined && baseId >= id) return;
+        if (base!.superseded[row] === 0) rows.push({ id: baseId, seq: base!.seqs[row]!, row });
+      }
+    };
+    for (const doc of own) {
+      takeBaseUntil(doc.run.id);
+      if (row < count && base!.idAt(row) === doc.run.id) row++;
+      rows.push({ id: doc.run.id, seq: doc.seq, run: doc.run });
+    }
+    takeBaseUntil(undefined);
+    return rows;
   }
 
   /**
@@ -380,114 +673,15 @@ export class RunIndex {
     }
     this.remember(doc);
   }
-
-  private threshold(): number {
-    // a snapshot costs in proportion to the runs: at most every runs/4 writes keeps it a
-    // small constant per write, and the journal a new process must catch up on short
-    return Math.max(this.snapshotEvery, this.runs.size >> 2);
-  }
-
-  /** Stores the cache as it is now (one consistent state: nothing awaits while it is taken). */
-  private async saveSnapshot(): Promise<void> {
-    if (this.snapshotting || this.offset === 0 || this.offset === this.snapshotOffset) return;
-    this.snapshotting = true;
-    try {
-      const offset = this.offset;
-      const value: JsonValue = {
-        format: SEARCH_SNAPSHOT_FORMAT,
-        journal: this.journal(),
-        offset,
-        check: this.lastEntry ?? null,
-        pending: Array.from(this.pending, ([id, { seq, since }]) => [id, seq, since]),
-        // one string: far cheaper for a store to parse safely than 10 000 nested objects
-        runs: JSON.stringify(Array.from(this.runs.values(), runToJson)),
-      };
-      await this.metadata.put(trackingKeys.searchSnapshot, value);
-      this.snapshotOffset = Math.max(this.snapshotOffset, offset);
-      this.writesSinceSnapshot = 0;
-    } finally {
-      this.snapshotting = false;
-    }
-  }
-
-  /** Starts from the stored snapshot when the journal confirms it; otherwise leaves all as is. */
-  private async loadSnapshot(): Promise<void> {
-    const stored = await this.metadata.get(trackingKeys.searchSnapshot);
-    const snapshot = stored === undefined ? undefined : snapshotOf(stored.value);
-    if (snapshot === undefined) return;
-    let confirmed = false;
-    // a snapshot taken on another journal generation says nothing about this one
-    if ((snapshot.journal ?? trackingKeys.journal) !== this.journal()) return;
-    for await (const { offset, entry } of this.metadata.read(this.journal(), {
-      from: snapshot.offset - 1,
-    })) {
-      confirmed =
-        offset === snapshot.offset - 1 && JSON.stringify(entry) === JSON.stringify(snapshot.check);
-      break;
-    }
-    if (!confirmed || this.offset !== 0) return;
-    const docs: RunDocument[] = [];
-    const list = snapshot.runs.includes('"__proto__"')
-      ? parseJsonSafe(snapshot.runs)
-      : (JSON.parse(snapshot.runs) as JsonValue);
-    if (!Array.isArray(list)) return;
-    for (const item of list) {
-      const id = (item as { id?: unknown } | null)?.id;
-      docs.push(runFromJson(trackingKeys.run(typeof id === 'string' ? id : '?'), item));
-    }
-    for (const doc of docs) this.remember(doc);
-    for (const [runId, seq, since] of snapshot.pending) {
-      if ((this.runs.get(runId)?.seq ?? -1) >= seq) continue;
-      const known = this.pending.get(runId);
-      if (known === undefined || known.seq < seq) this.pending.set(runId, { seq, since });
-    }
-    this.offset = snapshot.offset;
-    this.lastEntry = snapshot.check;
-    this.snapshotOffset = snapshot.offset;
-  }
 }
 
 function isJournal(key: string): boolean {
-  return key === trackingKeys.journal || key.startsWith('tracking/journals/');
+  return key === trackingKeys.journal || key.startsWith(JOURNALS_PREFIX);
 }
 
 /** Identifies a corrupt record: one per document, one per log offset. */
 function corruptId(record: CorruptRecord): string {
   return record.offset === undefined ? record.key : `${record.key}@${record.offset}`;
-}
-
-interface Snapshot {
-  journal?: string;
-  offset: number;
-  check: JsonValue;
-  pending: [string, number, number][];
-  runs: string;
-}
-
-function snapshotOf(value: JsonValue): Snapshot | undefined {
-  const doc = value as Partial<Record<keyof Snapshot | 'format', unknown>> | null;
-  if (
-    doc === null ||
-    typeof doc !== 'object' ||
-    doc.format !== SEARCH_SNAPSHOT_FORMAT ||
-    typeof doc.offset !== 'number' ||
-    !Number.isSafeInteger(doc.offset) ||
-    doc.offset < 1 ||
-    doc.check === undefined ||
-    (doc.journal !== undefined && typeof doc.journal !== 'string') ||
-    typeof doc.runs !== 'string' ||
-    !Array.isArray(doc.pending) ||
-    !doc.pending.every(
-      (p: unknown) =>
-        Array.isArray(p) &&
-        typeof p[0] === 'string' &&
-        typeof p[1] === 'number' &&
-        typeof p[2] === 'number',
-    )
-  ) {
-    return undefined;
-  }
-  return doc as Snapshot;
 }
 
 function addTo(index: Map<string, Set<string>>, digest: string, runId: string): void {

@@ -285,22 +285,37 @@ export function copyRun(run: Run): Run {
  * (a corrupt record in its middle) is reported and the write goes on: the run document is
  * the source of truth, and readers that meet the damage list the run documents instead
  * until `keel.doctor()` repairs the journal.
+ *
+ * The journal head is read again after the append: when a compaction (or `keel.doctor()`)
+ * moved the journal to a new log meanwhile, the entry may have landed in the old log after
+ * readers stopped reading it, so it is appended to the new log too (ADR 0017). The document
+ * is written only after that, so no reader misses an acknowledged write.
  */
 async function announce(ctx: TrackerContext, runId: string, seq: number): Promise<void> {
-  await ctx.index.checkJournal();
-  try {
-    await ctx.metadata.append(ctx.index.journal(), [[runId, seq]]);
-    ctx.index.noteAppend();
-  } catch (error) {
-    if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-    // keel.doctor() may have started a new journal since: announce there
-    if (await ctx.index.checkJournal(true)) return announce(ctx, runId, seq);
-    const offset = error.details?.offset;
-    ctx.index.noteAppend({
-      key: ctx.index.journal(),
-      ...(typeof offset === 'number' ? { offset } : {}),
-      reason: error.message,
-    });
+  let log = await ctx.index.journal();
+  for (;;) {
+    try {
+      await ctx.metadata.append(log, [[runId, seq]]);
+      ctx.index.noteAppend();
+    } catch (error) {
+      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
+      // keel.doctor() may have started a new journal since: announce there
+      const current = await ctx.index.journal(true);
+      if (current !== log) {
+        log = current;
+        continue;
+      }
+      const offset = error.details?.offset;
+      ctx.index.noteAppend({
+        key: log,
+        ...(typeof offset === 'number' ? { offset } : {}),
+        reason: error.message,
+      });
+      return;
+    }
+    const current = await ctx.index.journal(true);
+    if (current === log) return;
+    log = current;
   }
 }
 

@@ -14,11 +14,10 @@ import { parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { captureEnvironment } from './environment.js';
-import { matchesFilter } from './filter/evaluate.js';
 import { parseFilter } from './filter/parser.js';
 import { printField, printFilter } from './filter/print.js';
 import { decodeMetricBatch } from './metric-batch.js';
-import { compareSortValues, parseOrderBy, sortValues } from './order.js';
+import { parseOrderBy } from './order.js';
 import { quickStartRun } from './quick-validate.js';
 import { experimentId, trackingKeys } from './records.js';
 import { TrackedRunHandle } from './run-handle.js';
@@ -74,9 +73,11 @@ export interface TrackerOptions {
   /** Directory whose git checkout and package.json `captureEnvironment` reads (default `process.cwd()`). */
   cwd?: string;
   /**
-   * Store the search cache whole after at least this many run writes (and at least a quarter
-   * as many as there are runs), so that the first search of a new process need not read every run
-   * (docs/tracking.md). 0 never. Default: 1024 on stores shared across processes (fs), else 0.
+   * Compact the journal (store a search snapshot and start a new journal log from it, ADR 0017)
+   * once its log holds at least this many entries (and at least a sixteenth as many as there
+   * are runs), and start the first search of a process from the snapshot, so that it need not
+   * read every run (docs/tracking.md). 0 never does either. Default: 1024 on stores shared
+   * across processes (fs), else 0.
    */
   searchSnapshotEvery?: number;
 }
@@ -85,7 +86,7 @@ export interface TrackerOptions {
 export const DEFAULT_FLUSH_SIZE = 1000;
 /** Default time between automatic flushes (ms). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
-/** Default run writes between two stored search snapshots, on stores shared across processes. */
+/** Default journal entries between two compactions, on stores shared across processes. */
 export const DEFAULT_SEARCH_SNAPSHOT_EVERY = 1024;
 
 /**
@@ -245,30 +246,13 @@ export function createTracker(options: TrackerOptions): Tracker {
       await storeDeferred(ctx);
       // Only the first limit + 1 matches in order are kept (one more tells whether a next page
       // exists): with many runs, sorting every match was the cost of a page.
-      const keep = limit + 1;
-      const rows: { run: Run; values: ReturnType<typeof sortValues> }[] = [];
-      const all = await ctx.index.snapshot();
-      // Newest first (the index holds runs in the order it met them), so that the default
-      // order, newest first, fills the page at once and rejects every older run in one compare.
-      for (let i = all.length - 1; i >= 0; i--) {
-        const run = all[i]!;
-        if (q.experiment !== undefined && run.experiment !== q.experiment) continue;
-        if (!matchesFilter(filter, run)) continue;
-        const values = sortValues(run, keys);
-        if (after !== undefined && compareSortValues(values, after, keys) <= 0) continue;
-        if (rows.length === keep && compareSortValues(values, rows[keep - 1]!.values, keys) >= 0) {
-          continue;
-        }
-        let lo = 0;
-        let hi = rows.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (compareSortValues(rows[mid]!.values, values, keys) <= 0) lo = mid + 1;
-          else hi = mid;
-        }
-        rows.splice(lo, 0, { run, values });
-        if (rows.length > keep) rows.pop();
-      }
+      const rows = await ctx.index.search({
+        ...(q.experiment === undefined ? {} : { experiment: q.experiment }),
+        ...(filter === undefined ? {} : { filter }),
+        keys,
+        ...(after === undefined ? {} : { after }),
+        keep: limit + 1,
+      });
       const page = rows.slice(0, limit);
       const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
       const corrupt = ctx.index.corruptRecords();

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fsBackend } from '../../src/backends/fs/backend.js';
+import { readHead } from '../../src/tracking/journal-head.js';
 import { createTracker } from '../../src/tracking/tracker.js';
 import { repoRoot } from '../helpers/run-ts.js';
 
@@ -13,6 +14,7 @@ const run = promisify(execFile);
 const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 const worker = join(import.meta.dirname, 'workers/log-metrics.ts');
 const snapshotWriter = join(import.meta.dirname, 'workers/snapshot-writer.ts');
+const compactingWriter = join(import.meta.dirname, 'workers/compacting-writer.ts');
 const roots: string[] = [];
 afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
@@ -61,7 +63,7 @@ describe('tracker across processes on one fs store', () => {
     await shared.end();
   }, 120_000);
 
-  it('3 processes writing runs and search snapshots at once: a new process sees every run as it ended', async () => {
+  it('3 processes writing runs and compacting the journal at once: a new process sees every run as it ended', async () => {
     const root = mkdtempSync(join(tmpdir(), 'keel-tracker-snap-'));
     roots.push(root);
     await Promise.all(
@@ -80,7 +82,8 @@ describe('tracker across processes on one fs store', () => {
       });
       return (await tracker.searchRuns({ limit: 1000, orderBy: ['attributes.name'] })).runs;
     };
-    expect(await fsBackend({ root }).metadata.get('tracking/search-snapshot')).toBeDefined();
+    // the writers compacted the journal: the head names a snapshot to start from
+    expect((await readHead(fsBackend({ root }).metadata)).snapshot).toBeDefined();
     const withSnapshot = await search(4);
     expect(withSnapshot).toHaveLength(120);
     for (const r of withSnapshot) {
@@ -89,5 +92,57 @@ describe('tracker across processes on one fs store', () => {
       expect(r.metrics.acc?.value).toBe(r.params.i);
     }
     expect(withSnapshot).toEqual(await search(0));
+  }, 120_000);
+
+  it('writers killed with SIGKILL mid-compaction: the journal stays readable and no acknowledged run is lost', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'keel-tracker-kill-'));
+    roots.push(root);
+    const acknowledged = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      // two writers compacting all the time; both killed at a moment that varies by round
+      const children = [0, 1].map((n) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', tsx, compactingWriter, root, `${round}-${n}`],
+          { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          const lines = buffered.split('\n');
+          buffered = lines.pop()!;
+          for (const id of lines) acknowledged.add(id);
+        });
+        return child;
+      });
+      const before = acknowledged.size;
+      // wait until the writers have written (and compacted) for a while
+      for (let i = 0; i < 600 && acknowledged.size < before + 20 + 7 * round; i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              child.on('exit', () => resolve());
+              child.kill('SIGKILL');
+            }),
+        ),
+      );
+      const backend = fsBackend({ root });
+      const head = await readHead(backend.metadata);
+      expect(head.generation).toBeGreaterThan(0);
+      const search = async (searchSnapshotEvery: number) => {
+        const tracker = createTracker({
+          metadata: fsBackend({ root }).metadata,
+          artifacts: backend.artifacts,
+          searchSnapshotEvery,
+        });
+        const { runs } = await tracker.searchRuns({ limit: 5000, orderBy: ['attributes.run_id'] });
+        return runs.map((r) => r.id);
+      };
+      const fromSnapshot = await search(4);
+      for (const id of acknowledged) expect(fromSnapshot).toContain(id);
+      expect(fromSnapshot).toEqual(await search(0));
+    }
   }, 120_000);
 });

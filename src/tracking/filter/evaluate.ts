@@ -20,24 +20,35 @@ export type FieldValue = number | string | boolean | undefined;
  * ```
  */
 export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
+  return matchesFilterBy(expr, (field) => fieldValue(run, field));
+}
+
+/**
+ * True when the values `valueAt` gives satisfy `expr` (the semantics of {@link matchesFilter},
+ * over any source of field values: a run, or a row of a search snapshot's columns).
+ */
+export function matchesFilterBy(
+  expr: FilterExpr | undefined,
+  valueAt: (field: FieldRef) => FieldValue,
+): boolean {
   if (expr === undefined) return true;
   switch (expr.type) {
     case 'and':
-      return expr.clauses.every((clause) => matchesFilter(clause, run));
+      return expr.clauses.every((clause) => matchesFilterBy(clause, valueAt));
     case 'or':
-      return expr.clauses.some((clause) => matchesFilter(clause, run));
+      return expr.clauses.some((clause) => matchesFilterBy(clause, valueAt));
     case 'comparison': {
-      const actual = fieldValue(run, expr.field);
+      const actual = valueAt(expr.field);
       return actual !== undefined && compare(expr.field, actual, expr.op, expr.value);
     }
     case 'in': {
-      const actual = fieldValue(run, expr.field);
+      const actual = valueAt(expr.field);
       if (actual === undefined) return false;
       const found = expr.values.some((value) => compare(expr.field, actual, '=', value));
       return expr.negated ? !found : found;
     }
     case 'like': {
-      const actual = fieldValue(run, expr.field);
+      const actual = valueAt(expr.field);
       if (actual === undefined) return false;
       return likeMatcher(expr.pattern, expr.caseInsensitive)(String(actual));
     }
