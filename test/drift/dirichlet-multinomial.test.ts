@@ -125,6 +125,10 @@ describe('Pearson type III tails', () => {
     expect(pearson3Sf(1.6448536269514722, 0)).toBeCloseTo(0.05, 14);
     expect(pearson3Cdf(-2, 0)).toBe(normalCdf(-2));
     expect(pearson3TwoSided(1.959963984540054, 0)).toBeCloseTo(0.05, 14);
+    // The short side (against the skew) takes the normal's tail, never the gamma's bounded one.
+    expect(pearson3TwoSided(-3.5, 0.6)).toBeCloseTo(2 * normalSf(3.5), 14);
+    expect(pearson3TwoSided(3.5, -0.6)).toBeCloseTo(2 * normalSf(3.5), 14);
+    expect(pearson3TwoSided(3.5, 0.6)).toBeGreaterThan(2 * normalSf(3.5));
     fc.assert(
       fc.property(
         fc.double({ min: 0.05, max: 2, noNaN: true }),

@@ -14,7 +14,7 @@ import {
   upcrossingShare,
   windowCorrelation,
 } from '../../src/ops/monitor/budget.js';
-import { evaluateColumn, levelCacheSize } from '../../src/ops/monitor/calibrated.js';
+import { evaluateColumn, levelCacheSize, quietLevel } from '../../src/ops/monitor/calibrated.js';
 import { CalibratedEngine } from '../../src/ops/monitor/calibrated-engine.js';
 import { buildColumnModels } from '../../src/ops/monitor/columns.js';
 import type { CheckResult } from '../../src/ops/monitor/engine.js';
@@ -114,7 +114,6 @@ describe('calibrated monitor: the false-alarm budget', () => {
         predictions: 6000,
       }).length;
     }
-    console.log('EPISODES', episodes);
     expect(episodes).toBeLessThanOrEqual(240);
     // Not vacuous: the budget is spent, not hoarded (a 100x too strict level would give ~0).
     expect(episodes).toBeGreaterThan(12);
@@ -141,6 +140,7 @@ describe('calibrated monitor: the false-alarm budget', () => {
           columns: 3,
           levels: columns.map((c) => new Float64Array(levelCacheSize(c)).fill(Number.NaN)),
           allEffects: true,
+          tests: 9,
         });
         for (const t of entry.tests!) {
           if (t.test === 'missing') continue;
@@ -296,7 +296,7 @@ describe('calibrated monitor: levels from the up-crossing probability', () => {
 });
 
 describe('episodes', () => {
-  it('open on the first alarm, absorb later ones, and resolve after a quiet window', () => {
+  it('open on the first alarm, absorb later ones, and resolve after a whole quiet window', () => {
     const e = new Episodes(100);
     const at = (predictions: number, alarms: string[], quiet = alarms.length === 0) =>
       e.observe({ alarms, quiet, predictions, at: `t${predictions}` });
@@ -306,16 +306,26 @@ describe('episodes', () => {
     expect(e.current).toMatchObject({ columns: ['x', 'y'], alarms: 2 });
     // Quiet, but the data that alarmed is still in the window.
     expect(at(200, [])).toBeUndefined();
-    // A window after the last alarm, but not quiet yet (weakly significant).
-    expect(at(260, [], false)).toBeUndefined();
+    // Not alarming, but not quiet either (near the threshold): the quiet window starts again.
+    expect(at(230, [], false)).toBeUndefined();
+    expect(at(300, [])).toBeUndefined();
     expect(e.status).toBe('drifting');
-    expect(at(270, [])).toMatchObject({
+    expect(at(330, [])).toMatchObject({
       kind: 'resolved',
-      episode: { id: 1, endedAt: 't270', endedAtPrediction: 270 },
+      episode: { id: 1, endedAt: 't330', endedAtPrediction: 330 },
     });
     expect(e.status).toBe('stable');
-    expect(at(300, ['z'])).toMatchObject({ kind: 'started', episode: { id: 2 } });
+    expect(at(340, ['z'])).toMatchObject({ kind: 'started', episode: { id: 2 } });
     expect(e.count).toBe(2);
+  });
+
+  it('counts a test as quiet only well below its threshold', () => {
+    // Two normal units below a threshold of 5: p >= 2 P(Z > 3).
+    expect(quietLevel(5, 100)).toBeCloseTo(2 * normalSf(3), 12);
+    expect(quietLevel(2.5, 1000)).toBeCloseTo(2 * normalSf(0.5), 12);
+    // And never significant at 5% over all the tests, whatever the margin.
+    expect(quietLevel(5, 3)).toBe(0.05 / 3);
+    expect(quietLevel(30, 1000)).toBe(0.05 / 1000);
   });
 });
 

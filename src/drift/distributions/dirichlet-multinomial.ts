@@ -150,7 +150,10 @@ export function pearson3Cdf(z: number, skewness: number): number {
 
 /**
  * Two-sided p-value of a standardized statistic with the given skewness and excess kurtosis:
- * 2 min(P(Z >= z), P(Z <= z)) under the Pearson type III law, at most 1. Tails above
+ * 2 min(P(Z >= z), P(Z <= z)) under the Pearson type III law on the long side (the side of
+ * the skew), and under the normal law on the short side, at most 1. (The gamma's short tail
+ * ends at -2 / skewness; a Dirichlet-multinomial statistic's does not, and using it there
+ * made p-values far too small for small references. The normal's is heavier than both.) Tails above
  * `exactBelow` (at least 1e-3) may come from Wilson-Hilferty's approximation (within a few
  * percent); smaller ones are exact. When the kurtosis
  * exceeds the gamma's own (1.5 skewness^2), the tail is widened by the Edgeworth kurtosis
@@ -171,7 +174,7 @@ export function pearson3TwoSided(
   const a = Math.abs(z);
   let tail: number;
   let normalTail = Number.NaN;
-  if (Math.abs(skewness) < 1e-3) {
+  if (Math.abs(skewness) < 1e-3 || z * skewness < 0) {
     // Below 1e-3 the gamma and the normal tails differ by less than 1% out to z = 6.
     normalTail = normalSf(a);
     tail = normalTail;

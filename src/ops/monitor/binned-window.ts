@@ -46,6 +46,7 @@ export class BinnedWindow {
   readonly #names: string[];
   readonly #grids: (BinGrid | undefined)[];
   #byKeys = true;
+  #random = 0x9e3779b9 | 0;
   #timeCurrent = 0;
   #timeOther = 0;
 
@@ -261,12 +262,12 @@ export class BinnedWindow {
         const x = numbers[slot]!;
         let bin: number;
         if (x - x !== 0) bin = MISSING;
-        else if (x < low) bin = 0;
-        else if (x >= high) bin = last;
+        else if (x > high) bin = last;
         else {
           // The grid gives the first candidate bin; a short scan finishes (usually 0-1 steps).
-          bin = table[((x - low) * scale) | 0]!;
-          while (edges[bin]! <= x) bin++;
+          bin = x <= low ? 0 : table[((x - low) * scale) | 0]!;
+          while (edges[bin]! < x) bin++;
+          if (edges[bin] === x) bin = this.#breakTie(model, bin);
         }
         bins[slot] = bin;
         if (bin === MISSING) missing++;
@@ -299,6 +300,24 @@ export class BinnedWindow {
     this.missing[j] = missing;
   }
 
+  /**
+   * The bin of a value equal to edge `i`: a gap drawn uniformly among those around its tie
+   * block, then the bin of that gap (random tie-breaking keeps the null law exact).
+   */
+  #breakTie(model: ColumnModel, i: number): number {
+    const { cuts, below, tied } = model.ties!;
+    // xorshift32: cheap, and seeded, so that a stream is binned the same way every run.
+    let x = this.#random;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#random = x;
+    const gap = below[i]! + Math.floor(((x >>> 0) / 4294967296) * (tied[i]! + 1));
+    let bin = i;
+    while (bin < cuts.length && cuts[bin]! <= gap) bin++;
+    return bin;
+  }
+
   #reset(): void {
     for (let j = 0; j < this.columns.length; j++) {
       this.#bins[j]!.fill(NONE);
@@ -324,7 +343,7 @@ function binGrid(edges: Float64Array): BinGrid {
   while (cells < 4096 && maxEdgesPerCell(edges, cells) > 2) cells *= 2;
   const scale = high > low ? cells / (high - low) : 0;
   // table[c] = the edges whose cell, computed exactly as a lookup computes it, is before c:
-  // the arithmetic is monotone, so all of them are <= any value that falls in cell c.
+  // the arithmetic is monotone, so all of them are < any value that falls in cell c.
   const table = new Uint8Array(cells + 1);
   for (let i = 0; i < edges.length; i++) {
     const c = ((edges[i]! - low) * scale) | 0;

@@ -29,8 +29,6 @@ const STEP_CELLS = 8192;
  * (skewed scores, lattice counts), so 40% of the budget is kept as headroom.
  */
 const SPEND = 0.6;
-/** A check is quiet when every test's p-value times the number of tests is at least this. */
-const QUIET_LEVEL = 0.05;
 
 /** The calibrated engine; see the module comment. */
 export class CalibratedEngine implements DriftEngine {
@@ -92,6 +90,7 @@ export class CalibratedEngine implements DriftEngine {
     const chunk = Math.max(1, Math.floor(STEP_CELLS / k));
     const entries: MonitorColumnEntry[] = [];
     const z: Float64Array[] = [];
+    let quiet = true;
     let budget = 0;
     let next = 0;
     let advanced = false;
@@ -117,6 +116,7 @@ export class CalibratedEngine implements DriftEngine {
           columns: k,
           levels: this.#levels,
           allEffects,
+          tests: this.#tests,
           ...(this.#previous ? { previous: this.#previous } : {}),
           ...(this.#options.minEffect === undefined ? {} : { minEffect: this.#options.minEffect }),
         };
@@ -124,24 +124,28 @@ export class CalibratedEngine implements DriftEngine {
           const outcome = evaluateColumn(window, next, ctx);
           entries.push(outcome.entry);
           z.push(outcome.z);
+          if (!outcome.quiet) quiet = false;
           next++;
         } while (next < k && now() < deadline);
         if (next < k) return undefined;
-        return this.#finish(entries, z, budget);
+        return this.#finish(entries, z, budget, quiet);
       },
     };
   }
 
-  #finish(entries: MonitorColumnEntry[], z: Float64Array[], budget: number): CheckResult {
+  #finish(
+    entries: MonitorColumnEntry[],
+    z: Float64Array[],
+    budget: number,
+    quiet: boolean,
+  ): CheckResult {
     const window = this.window;
     const columns: Record<string, MonitorColumnEntry> = {};
     const alarms: string[] = [];
     const findings: DriftFinding[] = [];
-    let quiet = true;
     entries.forEach((entry, j) => {
       const name = this.columns[j]!;
       columns[name] = entry;
-      for (const t of entry.tests ?? []) if (t.pValue * this.#tests < QUIET_LEVEL) quiet = false;
       if (entry.drifted) {
         alarms.push(name);
         const best = (entry.tests ?? [])

@@ -40,12 +40,14 @@ export interface ColumnCheckContext {
   minEffect?: number;
   /**
    * Per column, per test: the inputs and outputs of the last level computed (target, rho,
-   * previous z, alpha, z) and of the last null moments (m, mean, sd, skewness, kurtosis);
-   * once the window is full the same inputs recur at every check.
+   * previous z, alpha, z, quiet level) and of the last null moments (m, mean, sd, skewness,
+   * kurtosis); once the window is full the same inputs recur at every check.
    */
   levels: Float64Array[];
   /** Compute every column's effect sizes (otherwise only those of alarming columns). */
   allEffects: boolean;
+  /** Tests of all columns together (the quiet level is Bonferroni-adjusted over them). */
+  tests: number;
 }
 
 /** One column's outcome at a check. */
@@ -53,6 +55,8 @@ export interface ColumnOutcome {
   entry: MonitorColumnEntry;
   /** Per test: the normal threshold used (for the next check's correlation). */
   z: Float64Array;
+  /** Every test of the column is far from its threshold (see {@link quietLevel}). */
+  quiet: boolean;
 }
 
 /** The length of a column's level cache in {@link ColumnCheckContext.levels}. */
@@ -60,7 +64,27 @@ export function levelCacheSize(model: ColumnModel): number {
   return model.tests.length * CACHE;
 }
 
-const CACHE = 10;
+const CACHE = 11;
+
+/** How far below its alarm threshold (in normal units) a test must be to count as quiet. */
+export const QUIET_MARGIN = 2;
+/** A quiet test's p-value is also at least this over the number of tests (Bonferroni). */
+const QUIET_FAMILY = 0.05;
+
+/**
+ * The p-value a test must reach to count as quiet, for its alarm level `alpha` and normal
+ * threshold `z`: at least {@link QUIET_MARGIN} normal units below the threshold and not
+ * significant at 5% over all `tests`. The hysteresis keeps a statistic that hovers near its
+ * threshold (an unusual reference) in one episode instead of paging again and again.
+ *
+ * @example
+ * ```ts
+ * quietLevel(4.9, 21); // 2 P(Z > 2.9), about 0.0037
+ * ```
+ */
+export function quietLevel(z: number, tests: number): number {
+  return Math.max(2 * normalSf(Math.max(0, z - QUIET_MARGIN)), QUIET_FAMILY / Math.max(1, tests));
+}
 
 /**
  * Evaluates column `j` of the window: all its tests, their levels and the effect sizes.
@@ -90,6 +114,7 @@ export function evaluateColumn(
   const tests: MonitorTestResult[] = [];
   const total = model.total;
   let drifted = false;
+  let quiet = true;
   for (let t = 0; t < model.tests.length; t++) {
     const spec = model.tests[t]!;
     const target = (spec.weight / ctx.columns) * ctx.budget;
@@ -112,12 +137,14 @@ export function evaluateColumn(
       cache[c + 2] = previousZ;
       cache[c + 3] = level.alpha;
       cache[c + 4] = level.z;
+      cache[c + 5] = quietLevel(level.z, ctx.tests);
     }
     const alpha = cache[c + 3]!;
     z[t] = cache[c + 4]!;
-    const { statistic, pValue } = testOf(spec, model, counts, m, missing, alpha, cache, c + 5);
+    const { statistic, pValue } = testOf(spec, model, counts, m, missing, alpha, cache, c + 6);
     const hit = pValue < alpha && effectOk;
     if (hit) drifted = true;
+    if (!(pValue >= cache[c + 5]!)) quiet = false;
     tests.push({
       test: spec.kind,
       ...(spec.kind === 'share' ? { label: spec.label } : {}),
@@ -145,7 +172,7 @@ export function evaluateColumn(
     tests,
     ...(effects ? { effects } : {}),
   };
-  return { entry, z };
+  return { entry, z, quiet };
 }
 
 /** Equal, NaN included (NaN marks "no previous check"). */

@@ -44,12 +44,32 @@ export type TestSpec =
     }
   | { readonly kind: 'missing'; readonly weight: number };
 
+/**
+ * Where the bins of a numerical column are cut among the n + 1 gaps between the sorted
+ * reference values, and the tie block at each edge: a value equal to edge `i` falls in gap
+ * `below[i] + U * (tied[i] + 1)` (U uniform in [0, 1), rounded down), and gap `g` is in bin
+ * `#{i : cuts[i] <= g}`.
+ */
+export interface TieBreaks {
+  /** Per edge: the first gap of the bin above it (increasing). */
+  readonly cuts: Float64Array;
+  /** Per edge: reference values below the edge's value. */
+  readonly below: Float64Array;
+  /** Per edge: reference values equal to the edge's value. */
+  readonly tied: Float64Array;
+}
+
 /** A monitored column. */
 export interface ColumnModel {
   readonly name: string;
   readonly type: 'numerical' | 'categorical';
-  /** Numerical columns: bin edges, ascending; a value goes to the bin `#edges <= value`. */
+  /**
+   * Numerical columns: bin edges, ascending (repeated when a tie block spans bins); a value goes
+   * to the bin `#edges < value`, and a value equal to an edge to a bin drawn by `ties`.
+   */
   readonly edges?: Float64Array;
+  /** Numerical columns: how values equal to an edge are spread over the bins (random ties). */
+  readonly ties?: TieBreaks;
   /** Numbers used as labels (one or two values): value `values[b]` goes to bin b, others last. */
   readonly values?: Float64Array;
   /** Categorical columns: label to bin; labels absent here go to the last bin (`other`). */
@@ -152,35 +172,52 @@ export function numericModel(
       distinct,
     );
   }
-  const std = stdOf(sorted);
-  if (distinct.length <= MAX_BINS) {
-    // One bin per value, plus a bin below the smallest and one above the largest: values the
-    // reference never had still land in order.
-    const edges = new Float64Array(distinct.length + 1);
-    for (let i = 0; i < distinct.length; i++) edges[i] = distinct[i]!;
-    edges[distinct.length] = nextUp(distinct[distinct.length - 1]!);
-    const counts = binCounts(sorted, edges);
-    const a = new Float64Array(counts.length);
-    for (let b = 0; b < a.length; b++) a[b] = counts[b]! + 0.5;
-    const labels = ['< ' + distinct[0], ...distinct.map(String), '> ' + distinct.at(-1)];
-    return orderedModel(name, edges, a, counts, labels, binMeans(sorted, edges), std, missing);
-  }
-  // Continuous: bins cut at order statistics, so that the bins' probabilities are Dirichlet
-  // spacings, exactly, whatever the distribution (see docs/drift.md, "The calibrated monitor").
+  // Bins are runs of the n + 1 gaps ("spacings") between the sorted reference values: under no
+  // drift, the gaps' probabilities are Dirichlet(1, ..., 1) exactly, whatever the distribution,
+  // once ties are broken at random (a value tied with reference values falls in one of the gaps
+  // around them, uniformly; see docs/drift.md, "The calibrated monitor"). Discrete columns
+  // (counts, ratings) are binned the same way: a tie block may span several bins.
   const bins = Math.min(MAX_BINS, Math.max(2, Math.floor(n / 4)));
-  const cuts: number[] = [];
+  const cuts = new Float64Array(bins - 1);
+  const edges = new Float64Array(bins - 1);
+  const below = new Float64Array(bins - 1);
+  const tied = new Float64Array(bins - 1);
   for (let j = 1; j < bins; j++) {
-    const value = sorted[Math.round((j * n) / bins)]!;
-    if (cuts.length === 0 || value > cuts[cuts.length - 1]!) cuts.push(value);
+    const s = Math.round((j * (n + 1)) / bins);
+    cuts[j - 1] = s;
+    const v = sorted[s - 1]!;
+    edges[j - 1] = v;
+    below[j - 1] = lowerBound(sorted, v);
+    tied[j - 1] = upperBound(sorted, v) - below[j - 1]!;
   }
-  const edges = Float64Array.from(cuts);
-  const counts = binCounts(sorted, edges);
-  const a = new Float64Array(counts.length);
-  for (let b = 0; b < a.length; b++) a[b] = counts[b]!;
-  // n values leave n + 1 gaps, each with a Dirichlet(1) share; the first bin holds one more.
-  a[0]! += 1;
-  const labels = edgeLabels(edges);
-  return orderedModel(name, edges, a, counts, labels, binMeans(sorted, edges), std, missing);
+  const a = new Float64Array(bins);
+  let previous = 0;
+  for (let b = 0; b < bins; b++) {
+    const next = b < bins - 1 ? cuts[b]! : n + 1;
+    a[b] = next - previous;
+    previous = next;
+  }
+  const centers = new Float64Array(bins);
+  let start = 0;
+  for (let b = 0; b < bins; b++) {
+    // The reference values bounding the bin's gaps: positions cuts[b-1]-1 .. cuts[b]-1.
+    const end = b < bins - 1 ? cuts[b]! : n;
+    const from = Math.max(0, start - 1);
+    let total = 0;
+    for (let i = from; i < end; i++) total += sorted[i]!;
+    centers[b] = total / Math.max(1, end - from);
+    start = end;
+  }
+  return orderedModel(
+    name,
+    { edges, cuts, below, tied },
+    a,
+    edgeLabels(edges),
+    centers,
+    stdOf(sorted),
+    missing,
+    n,
+  );
 }
 
 /** Builds a categorical column model from label counts. */
@@ -327,13 +364,13 @@ function labelModel(
 
 function orderedModel(
   name: string,
-  edges: Float64Array,
+  cut: { edges: Float64Array } & TieBreaks,
   a: Float64Array,
-  counts: number[],
   labels: string[],
   centers: Float64Array,
   std: number,
   missing: number,
+  present: number,
 ): ColumnModel {
   const location = new Float64Array(a.length);
   const scale = new Float64Array(a.length);
@@ -353,15 +390,16 @@ function orderedModel(
     scale[b] = 1 + (times(zl, pl) - times(zh, ph)) / width;
     lo = hi;
   }
-  const present = counts.reduce((s, c) => s + c, 0);
+  const { edges, ...ties } = cut;
   return {
     name,
     type: 'numerical',
     edges,
+    ties,
     labels,
     a,
     total: sum(a),
-    reference: Float64Array.from(counts),
+    reference: Float64Array.from(a),
     centers,
     std,
     missing: { missing, present },
@@ -433,32 +471,6 @@ function countEqual(sorted: Float64Array, v: number): number {
   return upperBound(sorted, v) - lowerBound(sorted, v);
 }
 
-/** Reference values per bin, with a value in bin `#edges <= value`. */
-function binCounts(sorted: Float64Array, edges: Float64Array): number[] {
-  const counts: number[] = [];
-  let prev = 0;
-  for (let j = 0; j < edges.length; j++) {
-    const at = lowerBound(sorted, edges[j]!);
-    counts.push(at - prev);
-    prev = at;
-  }
-  counts.push(sorted.length - prev);
-  return counts;
-}
-
-function binMeans(sorted: Float64Array, edges: Float64Array): Float64Array {
-  const out = new Float64Array(edges.length + 1);
-  let start = 0;
-  for (let b = 0; b <= edges.length; b++) {
-    const end = b < edges.length ? lowerBound(sorted, edges[b]!) : sorted.length;
-    let sum = 0;
-    for (let i = start; i < end; i++) sum += sorted[i]!;
-    out[b] = end > start ? sum / (end - start) : b < edges.length ? edges[b]! : edges[b - 1]!;
-    start = end;
-  }
-  return out;
-}
-
 function stdOf(sorted: Float64Array): number {
   let mean = 0;
   for (let i = 0; i < sorted.length; i++) mean += sorted[i]!;
@@ -470,9 +482,13 @@ function stdOf(sorted: Float64Array): number {
 
 function edgeLabels(edges: Float64Array): string[] {
   const fmt = (x: number): string => String(Number(x.toPrecision(4)));
-  const labels = [`< ${fmt(edges[0]!)}`];
-  for (let j = 1; j < edges.length; j++) labels.push(`[${fmt(edges[j - 1]!)}, ${fmt(edges[j]!)})`);
-  labels.push(`>= ${fmt(edges[edges.length - 1]!)}`);
+  const labels = [`<= ${fmt(edges[0]!)}`];
+  for (let j = 1; j < edges.length; j++) {
+    const lo = edges[j - 1]!;
+    const hi = edges[j]!;
+    labels.push(lo === hi ? `= ${fmt(hi)} (part)` : `(${fmt(lo)}, ${fmt(hi)}]`);
+  }
+  labels.push(`> ${fmt(edges[edges.length - 1]!)}`);
   return labels;
 }
 
@@ -496,12 +512,4 @@ function upperBound(sorted: ArrayLike<number>, x: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function nextUp(x: number): number {
-  if (x === 0) return Number.MIN_VALUE;
-  const buf = new Float64Array([x]);
-  const bits = new BigInt64Array(buf.buffer);
-  bits[0] = x > 0 ? bits[0]! + 1n : bits[0]! - 1n;
-  return buf[0]!;
 }

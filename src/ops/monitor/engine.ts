@@ -16,7 +16,10 @@ export interface CheckResult {
   alarms: string[];
   /** Per alarming column: its most significant test. */
   findings: DriftFinding[];
-  /** No test is even weakly significant: an open episode may resolve. */
+  /**
+   * Every test is well below its alarm threshold: an open episode resolves after a whole window
+   * of quiet checks.
+   */
   quiet: boolean;
 }
 

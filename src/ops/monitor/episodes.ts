@@ -1,8 +1,9 @@
 /**
  * @module
  * Drift episodes: one page per incident. An episode opens at the first check that alarms and
- * stays open while checks keep alarming; it resolves at a quiet check once a whole window of
- * predictions has passed since the last alarm (the data that alarmed has left the window).
+ * stays open while checks keep alarming; it resolves once every check for a whole window of
+ * predictions was quiet (the data that alarmed has left the window, and what replaced it looks
+ * like the reference, not merely just below the alarm threshold).
  */
 import type { DriftEpisode, MonitorStatus } from './types.js';
 
@@ -22,10 +23,10 @@ export interface CheckVerdict {
 export class Episodes {
   readonly #window: number;
   #current: DriftEpisode | undefined;
-  #lastAlarm = 0;
+  #lastLoud = 0;
   #count = 0;
 
-  /** @param window rows in the monitor's window: how long an episode outlives its last alarm. */
+  /** @param window rows in the monitor's window: how long an episode must stay quiet to resolve. */
   constructor(window: number) {
     this.#window = window;
   }
@@ -53,8 +54,8 @@ export class Episodes {
     verdict: CheckVerdict,
   ): { kind: 'started' | 'resolved'; episode: DriftEpisode } | undefined {
     const open = this.#current;
+    if (!verdict.quiet || verdict.alarms.length > 0) this.#lastLoud = verdict.predictions;
     if (verdict.alarms.length > 0) {
-      this.#lastAlarm = verdict.predictions;
       if (open === undefined) {
         this.#count++;
         this.#current = {
@@ -73,7 +74,7 @@ export class Episodes {
     if (
       open !== undefined &&
       verdict.quiet &&
-      verdict.predictions - this.#lastAlarm >= this.#window
+      verdict.predictions - this.#lastLoud >= this.#window
     ) {
       this.#current = undefined;
       return {
