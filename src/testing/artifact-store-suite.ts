@@ -3,10 +3,10 @@
  * The ArtifactStore conformance suite: every adapter keel ships runs it, and a custom
  * adapter can run it in three lines.
  */
-import type { ArtifactStore } from '../artifacts/types.js';
+import type { ArtifactStore, ListArtifactsOptions, PutOptions } from '../artifacts/types.js';
 import { digestOf } from '../core/digest.js';
 import { ErrorCodes } from '../core/errors.js';
-import { check, checkEqual, checkRejects, collect } from './assert.js';
+import { check, checkEqual, checkRejects, collect, describeInput } from './assert.js';
 import { registerSuite, type SuiteCase, type SuiteOptions } from './runner.js';
 
 /** Options of {@link describeArtifactStore}. */
@@ -126,7 +126,8 @@ const artifactCases: SuiteCase<ArtifactStore>[] = [
       await checkRejects(
         () => store.put('x', { expectedDigest: UNKNOWN }),
         ErrorCodes.integrity,
-        'put',
+        `put("x", { expectedDigest: ${UNKNOWN.slice(0, 15)}... })`,
+        'bytes that do not hash to expectedDigest are not stored',
       );
       checkEqual(await store.has(await digestOf('x')), false, 'has');
       checkEqual((await collect(store.list())).length, 0, 'nothing listed');
@@ -135,8 +136,19 @@ const artifactCases: SuiteCase<ArtifactStore>[] = [
   [
     'unknown digests: get and stream throw NotFoundError, stat is undefined, has is false',
     async (store) => {
-      await checkRejects(() => store.get(UNKNOWN), ErrorCodes.notFound, 'get');
-      await checkRejects(() => collect(store.stream(UNKNOWN)), ErrorCodes.notFound, 'stream');
+      const absent = 'a well-formed digest that is not stored is not found';
+      await checkRejects(
+        () => store.get(UNKNOWN),
+        ErrorCodes.notFound,
+        'get(an unknown digest)',
+        absent,
+      );
+      await checkRejects(
+        () => collect(store.stream(UNKNOWN)),
+        ErrorCodes.notFound,
+        'stream(an unknown digest)',
+        absent,
+      );
       checkEqual(await store.stat(UNKNOWN), undefined, 'stat');
       checkEqual(await store.has(UNKNOWN), false, 'has');
       checkEqual(await store.delete(UNKNOWN), false, 'delete');
@@ -145,43 +157,60 @@ const artifactCases: SuiteCase<ArtifactStore>[] = [
   [
     'malformed digests throw ValidationError everywhere',
     async (store) => {
-      for (const bad of [BAD_DIGEST, '', 'sha256:../../etc/passwd', `sha256:${'A'.repeat(64)}`]) {
+      const rule = 'a digest is "sha256:" and 64 lowercase hex characters';
+      const v = ErrorCodes.validation;
+      for (const bad of [
+        BAD_DIGEST,
+        '',
+        'sha256:../../etc/passwd',
+        `sha256:${'A'.repeat(64)}`,
+        `sha256:${'0'.repeat(63)}`,
+        42,
+      ]) {
         const digest = bad as typeof UNKNOWN;
-        await checkRejects(() => store.get(digest), ErrorCodes.validation, `get ${bad}`);
-        await checkRejects(
-          () => collect(store.stream(digest)),
-          ErrorCodes.validation,
-          `stream ${bad}`,
-        );
-        await checkRejects(() => store.stat(digest), ErrorCodes.validation, `stat ${bad}`);
-        await checkRejects(() => store.has(digest), ErrorCodes.validation, `has ${bad}`);
-        await checkRejects(() => store.delete(digest), ErrorCodes.validation, `delete ${bad}`);
+        const shown = describeInput(bad);
+        await checkRejects(() => store.get(digest), v, `get(${shown})`, rule);
+        await checkRejects(() => collect(store.stream(digest)), v, `stream(${shown})`, rule);
+        await checkRejects(() => store.stat(digest), v, `stat(${shown})`, rule);
+        await checkRejects(() => store.has(digest), v, `has(${shown})`, rule);
+        await checkRejects(() => store.delete(digest), v, `delete(${shown})`, rule);
       }
     },
   ],
   [
     'bad put options throw ValidationError and store nothing',
     async (store) => {
-      await checkRejects(
-        () => store.put('x', { mediaType: 'not a type' }),
-        ErrorCodes.validation,
-        'mediaType',
-      );
-      const annotations = JSON.parse('{"__proto__": "x"}') as Record<string, string>;
-      await checkRejects(
-        () => store.put('x', { annotations }),
-        ErrorCodes.validation,
-        '__proto__ annotation',
-      );
-      await checkRejects(
-        () => store.put('x', { annotations: { a: 1 as unknown as string } }),
-        ErrorCodes.validation,
-        'non-string annotation',
-      );
+      const bad: [opts: unknown, rule: string][] = [
+        [{ mediaType: 'not a type' }, 'mediaType looks like "type/subtype"'],
+        [{ mediaType: '' }, 'mediaType looks like "type/subtype"'],
+        [{ mediaType: `text/${'x'.repeat(300)}` }, 'mediaType is at most 255 characters'],
+        [
+          JSON.parse('{"annotations": {"__proto__": "x"}}'),
+          'an annotation key may not be "__proto__"',
+        ],
+        [{ annotations: { a: 1 } }, 'annotation values are strings (a number is not converted)'],
+        [{ annotations: { '': 'x' } }, 'annotation keys are 1 to 250 characters'],
+        [
+          { annotations: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) },
+          'at most 64 annotations',
+        ],
+        [{ annotations: { a: 'x'.repeat(5000) } }, 'annotation values are at most 4096 characters'],
+        [{ expectedDigest: 'sha256:XYZ' }, 'expectedDigest is a well-formed digest'],
+        [{ mediatype: 'text/plain' }, 'unknown options are refused (mediaType is spelt so)'],
+      ];
+      for (const [opts, rule] of bad) {
+        await checkRejects(
+          () => store.put('x', opts as PutOptions),
+          ErrorCodes.validation,
+          `put("x", ${describeInput(opts)})`,
+          rule,
+        );
+      }
       await checkRejects(
         () => store.put(42 as unknown as string),
         ErrorCodes.validation,
-        'number body',
+        'put(42)',
+        'a body is a Uint8Array, a string, an AsyncIterable<Uint8Array> or a ReadableStream',
       );
       checkEqual((await collect(store.list())).length, 0, 'nothing stored');
     },
@@ -239,7 +268,14 @@ const artifactCases: SuiteCase<ArtifactStore>[] = [
         await collect(store.list({ after: digests[3] as typeof UNKNOWN, limit: 4 }))
       ).map((m) => m.digest);
       checkEqual(page, digests.slice(4, 8), 'page');
-      await checkRejects(() => collect(store.list({ limit: 0 })), ErrorCodes.validation, 'limit 0');
+      for (const listOpts of [{ limit: 0 }, { limit: 100_001 }, { after: 'sha256:XYZ' }]) {
+        await checkRejects(
+          () => collect(store.list(listOpts as ListArtifactsOptions)),
+          ErrorCodes.validation,
+          `list(${describeInput(listOpts)})`,
+          'limit is an integer from 1 to 100000 and after a well-formed digest',
+        );
+      }
     },
   ],
   [

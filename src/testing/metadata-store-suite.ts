@@ -6,7 +6,7 @@
 import { ErrorCodes, isKeelError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { BatchOperation, BatchResult, MetadataStore } from '../metadata/types.js';
-import { check, checkEqual, checkRejects, collect } from './assert.js';
+import { check, checkEqual, checkRejects, collect, describeInput } from './assert.js';
 import { registerSuite, type SuiteCase, type SuiteOptions } from './runner.js';
 
 /**
@@ -57,21 +57,24 @@ export function describeMetadataStore(
   );
 }
 
-const UNSAFE_KEYS = [
-  '',
-  '..',
-  '.',
-  'a/../b',
-  'a/./b',
-  '/abs',
-  'a//b',
-  'a/',
-  'a\u0000b',
-  'a\nb',
-  'C:\\x',
-  'a\\b',
-  '__proto__',
-  'x'.repeat(2000),
+/** Keys every method refuses, each with the rule that refuses it. */
+const UNSAFE_KEYS: readonly (readonly [key: string, rule: string])[] = [
+  ['', 'keys may not be empty'],
+  ['..', 'keys may not have a ".." segment'],
+  ['.', 'keys may not have a "." segment'],
+  ['a/../b', 'keys may not have a ".." segment'],
+  ['a/./b', 'keys may not have a "." segment'],
+  ['/abs', 'keys may not be absolute (start with "/")'],
+  ['a//b', 'keys may not have an empty segment (a doubled "/")'],
+  ['a/', 'keys may not end with "/" (an empty last segment)'],
+  ['a\u0000b', 'keys may not contain control characters (U+0000)'],
+  ['a\nb', 'keys may not contain control characters (a newline)'],
+  ['a\\b', 'keys may not contain a backslash'],
+  ['C:\\x', 'keys may not contain a backslash nor start with a drive letter'],
+  ['C:x', 'keys may not start with a drive letter (an absolute path)'],
+  ['__proto__', 'keys may not have a "__proto__" segment'],
+  ['models/__proto__/x', 'keys may not have a "__proto__" segment'],
+  ['x'.repeat(2000), 'keys may not be longer than 1024 characters'],
 ];
 
 async function increment(store: MetadataStore, key: string): Promise<void> {
@@ -123,7 +126,8 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
       await checkRejects(
         () => store.put('k', 2, { ifRevision: null }),
         ErrorCodes.conflict,
-        'second create',
+        "put('k', 2, { ifRevision: null }) when 'k' exists",
+        'ifRevision null means the key must not exist',
       );
       checkEqual((await store.get('k'))?.value, 1, 'unchanged');
     },
@@ -133,21 +137,25 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
     async (store) => {
       const { revision } = await store.put('k', 'a');
       await store.put('k', 'b', { ifRevision: revision });
+      const stale = 'the document was written since that revision';
       await checkRejects(
         () => store.put('k', 'c', { ifRevision: revision }),
         ErrorCodes.conflict,
-        'stale put',
+        "put('k', 'c') with a stale ifRevision",
+        stale,
       );
       await checkRejects(
         () => store.delete('k', { ifRevision: revision }),
         ErrorCodes.conflict,
-        'stale delete',
+        "delete('k') with a stale ifRevision",
+        stale,
       );
-      checkEqual((await store.get('k'))?.value, 'b', 'value');
+      checkEqual((await store.get('k'))?.value, 'b', 'value after refused writes');
       await checkRejects(
         () => store.put('missing', 1, { ifRevision: revision }),
         ErrorCodes.conflict,
-        'put missing',
+        "put('missing', 1) with an ifRevision",
+        'a revision string requires the document to exist at that revision',
       );
     },
   ],
@@ -170,7 +178,8 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
       await checkRejects(
         () => store.put('k', 2, { ifRevision: first.revision }),
         ErrorCodes.conflict,
-        'old revision',
+        "put('k', 2) with the revision 'k' had before it was deleted and created again",
+        'a revision is never given twice to one key (no ABA)',
       );
     },
   ],
@@ -190,22 +199,26 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
     async (store) => {
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
-      const bad: unknown[] = [
-        Number.NaN,
-        Number.POSITIVE_INFINITY,
-        undefined,
-        () => 1,
-        10n,
-        new Map(),
-        cyclic,
-        [undefined],
-        JSON.parse('{"__proto__": {"polluted": true}}'),
+      const bad: [value: unknown, rule: string][] = [
+        [Number.NaN, 'JSON has no NaN'],
+        [Number.POSITIVE_INFINITY, 'JSON has no Infinity'],
+        [undefined, 'undefined is not JSON (store null for nothing)'],
+        [() => 1, 'a function is not JSON'],
+        [10n, 'a bigint is not JSON'],
+        [new Map(), 'a Map is not plain JSON data'],
+        [cyclic, 'a value that contains itself has no JSON form'],
+        [[undefined], 'arrays cannot hold undefined'],
+        [
+          JSON.parse('{"__proto__": {"polluted": true}}'),
+          'an object key "__proto__" is refused (it would pollute prototypes)',
+        ],
       ];
-      for (const [index, value] of bad.entries()) {
+      for (const [index, [value, rule]] of bad.entries()) {
         await checkRejects(
           () => store.put(`bad/${index}`, value as JsonValue),
           ErrorCodes.validation,
-          `value ${index}`,
+          `put("bad/${index}", ${describeInput(value)})`,
+          rule,
         );
       }
       checkEqual((await collect(store.list('bad/'))).length, 0, 'nothing written');
@@ -214,13 +227,14 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
   [
     'unsafe keys are refused with ValidationError everywhere',
     async (store) => {
-      for (const key of UNSAFE_KEYS) {
-        const shown = JSON.stringify(key.slice(0, 20));
-        await checkRejects(() => store.put(key, 1), ErrorCodes.validation, `put ${shown}`);
-        await checkRejects(() => store.get(key), ErrorCodes.validation, `get ${shown}`);
-        await checkRejects(() => store.delete(key), ErrorCodes.validation, `delete ${shown}`);
-        await checkRejects(() => store.append(key, [1]), ErrorCodes.validation, `append ${shown}`);
-        await checkRejects(() => collect(store.read(key)), ErrorCodes.validation, `read ${shown}`);
+      for (const [key, rule] of UNSAFE_KEYS) {
+        const shown = describeInput(key);
+        const v = ErrorCodes.validation;
+        await checkRejects(() => store.put(key, 1), v, `put(${shown}, 1)`, rule);
+        await checkRejects(() => store.get(key), v, `get(${shown})`, rule);
+        await checkRejects(() => store.delete(key), v, `delete(${shown})`, rule);
+        await checkRejects(() => store.append(key, [1]), v, `append(${shown}, [1])`, rule);
+        await checkRejects(() => collect(store.read(key)), v, `read(${shown})`, rule);
       }
       checkEqual((await collect(store.list(''))).length, 0, 'nothing written');
     },
@@ -283,10 +297,26 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
         'page',
       );
       checkEqual((await collect(store.list(''))).length, keys.length, 'all');
+      const limitRule = 'limit is an integer from 1 to 100000';
+      for (const limit of [-1, 0, 1.5, Number.NaN, 100_001]) {
+        await checkRejects(
+          () => collect(store.list('', { limit })),
+          ErrorCodes.validation,
+          `list("", { limit: ${describeInput(limit)} })`,
+          limitRule,
+        );
+      }
       await checkRejects(
-        () => collect(store.list('', { limit: -1 })),
+        () => collect(store.list('', { after: 5 as unknown as string })),
         ErrorCodes.validation,
-        'limit',
+        'list("", { after: 5 })',
+        'after is a string (the last key you saw)',
+      );
+      await checkRejects(
+        () => collect(store.list('a\u0000')),
+        ErrorCodes.validation,
+        'list("a\\u0000")',
+        'a prefix may not contain control characters',
       );
     },
   ],
@@ -327,7 +357,8 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
       await checkRejects(
         () => store.put('order/\uD800', 1),
         ErrorCodes.validation,
-        'lone surrogate',
+        'put("order/\\uD800", 1)',
+        'keys may not hold a lone surrogate (it has no UTF-8 form)',
       );
     },
   ],
@@ -355,17 +386,32 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
       );
       checkEqual(await collect(store.read('audit', { from: 99 })), [], 'past the end');
       checkEqual(await collect(store.read('empty-log')), [], 'missing log');
-      await checkRejects(() => store.append('audit', []), ErrorCodes.validation, 'empty append');
+      await checkRejects(
+        () => store.append('audit', []),
+        ErrorCodes.validation,
+        'append("audit", [])',
+        'an append needs at least one entry',
+      );
       await checkRejects(
         () => store.append('audit', [Number.NaN]),
         ErrorCodes.validation,
-        'NaN entry',
+        'append("audit", [NaN])',
+        'JSON has no NaN',
       );
       await checkRejects(
-        () => collect(store.read('audit', { from: -1 })),
+        () => store.append('audit', 'x' as unknown as JsonValue[]),
         ErrorCodes.validation,
-        'negative from',
+        'append("audit", "x")',
+        'entries is an array',
       );
+      for (const from of [-1, 1.5]) {
+        await checkRejects(
+          () => collect(store.read('audit', { from })),
+          ErrorCodes.validation,
+          `read("audit", { from: ${from} })`,
+          'from is a non-negative integer offset',
+        );
+      }
       checkEqual(
         (await collect(store.read('audit'))).length,
         5,
@@ -445,10 +491,24 @@ const metadataCases: SuiteCase<MetadataStore>[] = [
       );
       checkEqual(await collect(store.listLogs('deep/')), [long], 'a name too long for a path');
       checkEqual(await collect(store.listLogs('none/')), [], 'no match');
+      // Code point order, also for `after`: UTF-16 order would put the emoji first.
+      await store.append('cp/\u{1F600}', [1]);
+      await store.append('cp/\uFFFD', [1]);
+      checkEqual(
+        await collect(store.listLogs('cp/')),
+        ['cp/\uFFFD', 'cp/\u{1F600}'],
+        'log names in code point order',
+      );
+      checkEqual(
+        await collect(store.listLogs('cp/', { after: 'cp/\uFFFD' })),
+        ['cp/\u{1F600}'],
+        'after, compared by code point',
+      );
       await checkRejects(
         () => collect(store.listLogs!('', { limit: 0 })),
         ErrorCodes.validation,
-        'limit 0',
+        'listLogs("", { limit: 0 })',
+        'limit is an integer from 1 to 100000',
       );
     },
   ],
@@ -524,7 +584,8 @@ function batchCases(crashBatch: BatchCrash | undefined): SuiteCase<MetadataStore
           await checkRejects(
             () => batchOf(reopened)(operations),
             ErrorCodes.conflict,
-            'the conditions no longer hold',
+            'the same batch again after recovery',
+            'its conditions no longer hold once it was applied',
           );
         }
         // Writes after the recovery build on it.
@@ -593,15 +654,33 @@ function batchCases(crashBatch: BatchCrash | undefined): SuiteCase<MetadataStore
         await store.put('b/also', 1);
         await store.append('b/log', ['x']);
         const before = await snapshot(store);
-        const failing: BatchOperation[][] = [
-          [{ op: 'put', key: 'b/a', value: 'stale', ifRevision: a.revision }],
-          [{ op: 'put', key: 'b/exists', value: 2, ifRevision: null }],
-          [{ op: 'delete', key: 'b/a', ifRevision: a.revision }],
-          [{ op: 'delete', key: 'b/nothing', ifRevision: a.revision }],
-          [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 0 }],
-          [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 2 }],
+        const failing: [BatchOperation[], string][] = [
+          [
+            [{ op: 'put', key: 'b/a', value: 'stale', ifRevision: a.revision }],
+            'a put with a stale ifRevision',
+          ],
+          [
+            [{ op: 'put', key: 'b/exists', value: 2, ifRevision: null }],
+            'a put with ifRevision null of a key that exists',
+          ],
+          [
+            [{ op: 'delete', key: 'b/a', ifRevision: a.revision }],
+            'a delete with a stale ifRevision',
+          ],
+          [
+            [{ op: 'delete', key: 'b/nothing', ifRevision: a.revision }],
+            'a delete with an ifRevision of a missing document',
+          ],
+          [
+            [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 0 }],
+            'an append with expectedOffset 0 to a log of 1 entry',
+          ],
+          [
+            [{ op: 'append', log: 'b/log', entries: ['y'], expectedOffset: 2 }],
+            'an append with expectedOffset 2 to a log of 1 entry',
+          ],
         ];
-        for (const [index, bad] of failing.entries()) {
+        for (const [index, [bad, holding]] of failing.entries()) {
           await checkRejects(
             () =>
               batchOf(store)([
@@ -611,7 +690,8 @@ function batchCases(crashBatch: BatchCrash | undefined): SuiteCase<MetadataStore
                 { op: 'delete', key: 'b/also' },
               ]),
             ErrorCodes.conflict,
-            `failing condition ${index}`,
+            `a batch holding ${holding}`,
+            'one failing condition fails the whole batch',
           );
           checkEqual(await snapshot(store), before, `nothing written by batch ${index}`);
           checkEqual(await collect(store.read('b/other')), [], `no append by batch ${index}`);
@@ -625,33 +705,55 @@ function batchCases(crashBatch: BatchCrash | undefined): SuiteCase<MetadataStore
         await store.put('b/a', 1);
         const before = await snapshot(store);
         const fine = { op: 'put', key: 'b/fine', value: 1 };
-        const invalid: unknown[] = [
-          [],
-          'not a list',
-          [fine, { op: 'rename', key: 'b/a' }],
-          [fine, null],
+        const invalid: [operations: unknown, rule: string][] = [
+          [[], 'a batch needs at least one operation'],
+          ['not a list', 'a batch is an array of operations'],
+          [[fine, { op: 'rename', key: 'b/a' }], "op is 'put', 'delete' or 'append'"],
+          [[fine, null], 'every operation is an object'],
           [
-            { op: 'put', key: 'b/a', value: 1 },
-            { op: 'delete', key: 'b/a' },
+            [
+              { op: 'put', key: 'b/a', value: 1 },
+              { op: 'delete', key: 'b/a' },
+            ],
+            'a key may appear once in a batch',
           ],
           [
-            { op: 'append', log: 'b/log', entries: [1] },
-            { op: 'append', log: 'b/log', entries: [2] },
+            [
+              { op: 'append', log: 'b/log', entries: [1] },
+              { op: 'append', log: 'b/log', entries: [2] },
+            ],
+            'a log may appear once in a batch',
           ],
-          [fine, { op: 'put', key: '../escape', value: 1 }],
-          [fine, { op: 'put', key: 'b/x', value: Number.NaN }],
-          [fine, { op: 'put', key: 'b/x' }],
-          [fine, { op: 'put', key: 'b/x', value: 1, ifRevision: 5 }],
-          [fine, { op: 'delete', key: 'b/a', ifRevision: null }],
-          [fine, { op: 'append', log: 'b/log', entries: [] }],
-          [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: -1 }],
-          [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: 1.5 }],
+          [[fine, { op: 'put', key: '../escape', value: 1 }], 'keys may not have a ".." segment'],
+          [[fine, { op: 'put', key: 'b/x', value: Number.NaN }], 'JSON has no NaN'],
+          [[fine, { op: 'put', key: 'b/x' }], 'a put needs a value'],
+          [
+            [fine, { op: 'put', key: 'b/x', value: 1, ifRevision: 5 }],
+            'ifRevision is a string or null',
+          ],
+          [
+            [fine, { op: 'delete', key: 'b/a', ifRevision: null }],
+            "a delete's ifRevision is a string (null is for put)",
+          ],
+          [
+            [fine, { op: 'append', log: 'b/log', entries: [] }],
+            'an append needs at least one entry',
+          ],
+          [
+            [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: -1 }],
+            'expectedOffset is a non-negative integer',
+          ],
+          [
+            [fine, { op: 'append', log: 'b/log', entries: [1], expectedOffset: 1.5 }],
+            'expectedOffset is a non-negative integer',
+          ],
         ];
-        for (const [index, operations] of invalid.entries()) {
+        for (const [index, [operations, rule]] of invalid.entries()) {
           await checkRejects(
             () => batchOf(store)(operations as BatchOperation[]),
             ErrorCodes.validation,
-            `invalid batch ${index}`,
+            `batch(${describeInput(operations)})`,
+            rule,
           );
           checkEqual(await snapshot(store), before, `nothing written by invalid batch ${index}`);
         }
