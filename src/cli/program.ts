@@ -7,7 +7,9 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
 import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerDrift } from './commands/drift.js';
 import { registerModels } from './commands/models.js';
+import { registerProfile } from './commands/profile.js';
 import { registerRuns } from './commands/runs.js';
 import type { CliContext } from './context.js';
 import { EXIT, errorMessage } from './exit.js';
@@ -48,6 +50,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerModels(program, ctx);
   registerAudit(program, ctx);
   registerDoctor(program, ctx);
+  registerDrift(program, ctx);
+  registerProfile(program, ctx);
   return program;
 }
 
