@@ -8,7 +8,6 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { isDigest } from '../../core/digest.js';
-import { ValidationError } from '../../core/errors.js';
 import {
   type DetectDriftOptions,
   type DetectDriftReport,
@@ -18,6 +17,7 @@ import type { Profile } from '../../drift/profile.js';
 import { driftScore, renderDriftReport } from '../../report/drift.js';
 import { type CliContext, withKeel } from '../context.js';
 import { EXIT } from '../exit.js';
+import { readInputFile } from '../files.js';
 import { formatNumber, json, section, table } from '../output.js';
 import { readProfile } from '../tables/profile-file.js';
 import { TABLE_FORMATS, type TableFormat } from '../tables/read.js';
@@ -117,16 +117,7 @@ async function readReference(
     );
   }
   if (reference.toLowerCase().endsWith('.json')) {
-    const { readFileSync } = await import('node:fs');
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(reference);
-    } catch (error) {
-      throw new ValidationError(`[keel] cannot read ${reference}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    return readProfile(reference, bytes);
+    return readProfile(reference, readInputFile(reference));
   }
   return readTableFile(reference, opts);
 }

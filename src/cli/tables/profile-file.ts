@@ -5,17 +5,11 @@
  */
 import { ValidationError } from '../../core/errors.js';
 import { isProfile, type Profile, parseProfile } from '../../drift/profile.js';
+import { parseJson } from '../files.js';
 
 /** The profile in `bytes` (JSON), read from `where`. */
 export function readProfile(where: string, bytes: Uint8Array): Profile {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw new ValidationError(`[keel] ${where} is not JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const value = parseJson(where, bytes);
   if (!isProfile(value)) {
     throw new ValidationError(
       `[keel] ${where} is not a keel profile (format "keel.profile"); write one with keel profile <table> --out <file>, or give the reference table itself (.csv, .jsonl, .parquet, .arrow)`,
