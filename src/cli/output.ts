@@ -91,3 +91,11 @@ export function json(value: unknown): string {
     2,
   )}\n`;
 }
+
+/** Multi-line text with control characters escaped (newlines kept). */
+export function printable(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => cell(line))
+    .join('\n');
+}

@@ -6,9 +6,15 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
 import { registerAudit } from './commands/audit.js';
+import { registerCopy } from './commands/copy.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerDrift } from './commands/drift.js';
+import { registerGate } from './commands/gate.js';
+import { registerGc } from './commands/gc.js';
 import { registerModels } from './commands/models.js';
+import { registerProfile } from './commands/profile.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUi } from './commands/ui.js';
 import type { CliContext } from './context.js';
 import { EXIT, errorMessage } from './exit.js';
 import type { Output } from './output.js';
@@ -48,6 +54,12 @@ export function buildProgram(ctx: CliContext): Command {
   registerModels(program, ctx);
   registerAudit(program, ctx);
   registerDoctor(program, ctx);
+  registerDrift(program, ctx);
+  registerProfile(program, ctx);
+  registerGate(program, ctx);
+  registerGc(program, ctx);
+  registerCopy(program, ctx);
+  registerUi(program, ctx);
   return program;
 }
 

@@ -167,8 +167,16 @@ function effectText(column: ParsedColumn): string {
   return column.effect ? `${column.effect.method} ${formatNumber(column.effect.statistic)}` : '—';
 }
 
-/** How far past its threshold a test is: > 1 beyond it. */
-function driftScore(c: ParsedColumn): number {
+/**
+ * How far past its threshold a column's test is (> 1 beyond it): threshold / p-value for
+ * p-value tests, distance / threshold for distances. Reports and `keel drift` sort by it.
+ */
+export function driftScore(c: {
+  kind: 'p_value' | 'distance';
+  pValue?: number | undefined;
+  threshold: number;
+  statistic: number;
+}): number {
   if (c.kind === 'p_value') {
     if (c.pValue === undefined) return 0;
     return c.pValue > 0 ? c.threshold / c.pValue : Number.POSITIVE_INFINITY;

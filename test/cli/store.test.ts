@@ -192,6 +192,12 @@ describe('keel --help and usage errors', () => {
       ['models', 'show'],
       ['audit', 'verify'],
       ['doctor'],
+      ['drift'],
+      ['profile'],
+      ['gate'],
+      ['gc'],
+      ['copy'],
+      ['ui'],
     ]) {
       const result = keel([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);

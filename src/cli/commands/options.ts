@@ -30,3 +30,11 @@ export function finiteNumber(value: string): number {
     throw new InvalidArgumentError('expected a number');
   return n;
 }
+
+/** A comma-separated list of names, e.g. `--columns age,city`. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
