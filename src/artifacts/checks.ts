@@ -120,7 +120,9 @@ export function artifactNotFound(adapter: string, digest: Digest): NotFoundError
  * `after` is not a well-formed digest.
  */
 export function checkArtifactListOptions(opts: ListArtifactsOptions | undefined): {
+  /** How many blobs to list at most (Infinity when no limit was given). */
   limit: number;
+  /** List the blobs strictly after this digest. */
   after?: Digest;
 } {
   const limit = listLimit(opts);

@@ -69,20 +69,27 @@ export interface MetadataCapabilities {
 /** One write of an atomic {@link MetadataStore.batch}. */
 export type BatchOperation =
   | {
+      /** Write a document. */
       op: 'put';
+      /** The document's key. */
       key: string;
+      /** The document, JSON as for `put`. */
       value: JsonValue;
       /** As in {@link PutDocumentOptions.ifRevision}. */
       ifRevision?: string | null;
     }
   | {
+      /** Delete a document. */
       op: 'delete';
+      /** The document's key. */
       key: string;
       /** As in `delete`'s `ifRevision`; the document must exist when given. */
       ifRevision?: string;
     }
   | {
+      /** Append entries to a log. */
       op: 'append';
+      /** The log's name. */
       log: string;
       /** Non-empty, as in {@link MetadataStore.append}. */
       entries: JsonValue[];
@@ -92,9 +99,30 @@ export type BatchOperation =
 
 /** What each operation of a batch did, in the order given. */
 export type BatchResult =
-  | { op: 'put'; key: string; revision: string }
-  | { op: 'delete'; key: string; deleted: boolean }
-  | { op: 'append'; log: string; offset: number };
+  | {
+      /** A put. */
+      op: 'put';
+      /** Its key. */
+      key: string;
+      /** The document's new revision. */
+      revision: string;
+    }
+  | {
+      /** A delete. */
+      op: 'delete';
+      /** Its key. */
+      key: string;
+      /** Whether the document existed. */
+      deleted: boolean;
+    }
+  | {
+      /** An append. */
+      op: 'append';
+      /** The log's name. */
+      log: string;
+      /** The offset of the first entry appended. */
+      offset: number;
+    };
 
 /** A change seen by {@link MetadataStore.watch}. */
 export interface DocumentChange {
@@ -170,7 +198,14 @@ export interface MetadataStore {
    * `ifRevision` is neither a string, `null` nor `undefined`.
    * @throws {ConflictError} when `ifRevision` does not hold.
    */
-  put(key: string, value: JsonValue, opts?: PutDocumentOptions): Promise<{ revision: string }>;
+  put(
+    key: string,
+    value: JsonValue,
+    opts?: PutDocumentOptions,
+  ): Promise<{
+    /** The document's new revision. */
+    revision: string;
+  }>;
   /**
    * Deletes a document; `true` when it existed, `false` when it did not. With `ifRevision`
    * (a string; `null` is refused) the document must exist at exactly that revision.
@@ -192,7 +227,15 @@ export interface MetadataStore {
    * string (or holds a lone surrogate), or `limit` is not an integer from 1 to
    * {@link MAX_LIST_LIMIT} (100 000). Thrown when iteration starts.
    */
-  list(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<{ key: string } & Versioned>;
+  list(
+    prefix: string,
+    opts?: ListDocumentsOptions,
+  ): AsyncIterable<
+    {
+      /** The document's key. */
+      key: string;
+    } & Versioned
+  >;
   /**
    * Appends entries to the log named `log` (creating it) atomically and contiguously: the
    * entries get the offsets `offset`, `offset + 1`, … with no entry of another append
@@ -203,7 +246,13 @@ export interface MetadataStore {
    * @throws {ValidationError} when `log` is not a valid key, `entries` is not an array, is
    * empty (`[]` is refused, not a no-op), or holds a value that is not JSON (`NaN`, …).
    */
-  append(log: string, entries: JsonValue[]): Promise<{ offset: number }>;
+  append(
+    log: string,
+    entries: JsonValue[],
+  ): Promise<{
+    /** The offset of the first entry appended. */
+    offset: number;
+  }>;
   /**
    * The entries of `log` from offset `opts.from` (default 0) in offset order, each a copy
    * with its offset. A log never appended to, or a `from` past the end, reads as empty.
