@@ -76,7 +76,11 @@ function typeErrors(file: string): string[] {
     noEmit: true,
     allowImportingTsExtensions: true,
   });
-  return ts.getPreEmitDiagnostics(built).map((d) => {
+  // Only the examples' file is checked (the sources are checked by `npm run typecheck`): the
+  // checker then resolves just the types the examples use.
+  const source = built.getSourceFile(file);
+  const found = [...built.getSyntacticDiagnostics(source), ...built.getSemanticDiagnostics(source)];
+  return found.map((d) => {
     const where =
       d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');

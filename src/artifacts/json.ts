@@ -15,6 +15,9 @@ export const JSON_MEDIA_TYPE = 'application/json';
 /**
  * Stores `value` as canonical JSON (sorted keys, deterministic numbers).
  *
+ * @throws {ValidationError} when `value` holds what JSON cannot carry exactly (NaN,
+ *   infinities, bigint, functions, cycles, …; see {@link canonicalJson}); nothing is stored.
+ *
  * @example
  * ```ts
  * const { digest } = await putJson(keel.artifacts, { accuracy: 0.93 });
@@ -31,6 +34,10 @@ export function putJson(
 /**
  * Reads a JSON artifact (verified against its digest), optionally validated with a
  * synchronous Standard Schema (zod 4 works): `ValidationError` when it does not match.
+ *
+ * @throws {NotFoundError} when nothing is stored at `digest`.
+ * @throws {IntegrityError} when the stored bytes do not match `digest`.
+ * @throws {ValidationError} when the bytes are not JSON, or do not match `schema`.
  */
 export async function getJson(store: ArtifactStore, digest: Digest): Promise<JsonValue>;
 export async function getJson<T>(

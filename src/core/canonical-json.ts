@@ -16,6 +16,8 @@ import type { JsonValue } from './json.js';
  * bigint, functions, symbols, `undefined` array items, cycles, `__proto__` keys and
  * class instances without `toJSON`.
  *
+ * @throws {ValidationError} for such a value; the message gives its path (`value at a.b.2`).
+ *
  * @example
  * ```ts
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
@@ -32,6 +34,8 @@ export function canonicalJson(value: unknown): string {
 /**
  * Returns `value` as plain JSON data (a detached deep copy), validated exactly as
  * {@link canonicalJson} validates it. One pass, no serialization.
+ *
+ * @throws {ValidationError} as {@link canonicalJson} does.
  */
 export function toJsonValue(value: unknown): JsonValue {
   return copy(value, [], new Set(), { sortKeys: false, indexLikeKeys: false });

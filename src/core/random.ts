@@ -25,6 +25,8 @@ export interface Random {
  * bytes of SHA-256 of the seed's JSON text, so nearby seeds give unrelated streams; the
  * first 12 outputs are discarded, as the algorithm's author recommends.
  *
+ * @throws {ValidationError} when `seed` is neither a string nor a finite number.
+ *
  * @example
  * ```ts
  * const rng = createRandom('bootstrap');

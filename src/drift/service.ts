@@ -42,6 +42,9 @@ export interface DriftService {
    * `detectDrift(reference, current, opts)` inside span `keel.drift.detect`; records each
    * column's statistic in histogram `keel.drift.score` and emits `drift:detected` when the
    * dataset drifted. Throws what `detectDrift` throws (the span records it).
+   *
+   * @throws {ValidationError} as {@link detectDrift} does: bad options, a malformed table, or
+   *   no column that can be tested.
    */
   detect(reference: Table | Profile, current: Table, opts?: DetectDriftOptions): DetectDriftReport;
 }

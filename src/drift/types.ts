@@ -51,7 +51,14 @@ export interface DriftDetector {
   readonly kind: DriftKind;
   /** The threshold used when none is given. */
   readonly defaultThreshold: number;
-  /** Tests `current` against `reference`. Throws `ValidationError` on an empty sample. */
+  /**
+   * Tests `current` against `reference` (missing values removed first and counted).
+   *
+   * @throws {ValidationError} when a sample is empty once missing values are removed, holds
+   *   labels for a numerical test (or too many distinct labels for a categorical one), an
+   *   option is invalid, or the result would be undefined (NaN) or overflow: never a silent
+   *   "no drift".
+   */
   test(
     reference: ArrayLike<number | string | null | undefined>,
     current: ArrayLike<number | string | null | undefined>,

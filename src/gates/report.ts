@@ -78,8 +78,10 @@ export const storedGateReportSchema: z.ZodType<StoredGateReport> = z
  * (the store verifies), they are the canonical JSON of a consistent report. The registry
  * uses this to check the evidence of a promotion.
  *
- * Throws `NotFoundError` when nothing is stored there, `IntegrityError` when the bytes are
- * corrupt, `ValidationError` when they are not a canonical gate report.
+ * @throws {NotFoundError} when nothing is stored at `digest`.
+ * @throws {IntegrityError} when the stored bytes do not match the digest.
+ * @throws {ValidationError} when `digest` is malformed, or the bytes are not the canonical JSON
+ *   of a consistent gate report.
  *
  * @example
  * ```ts

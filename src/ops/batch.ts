@@ -52,6 +52,11 @@ export interface ScoredBatch<I, O> {
  * Scores `rows` with the version behind `alias`, one batch at a time. A predictor error
  * stops the iteration (it rejects with that error); scored batches stay delivered.
  *
+ * @throws {ValidationError} (at once) when `keel`, `load` or `rows` is missing or of the wrong
+ *   kind, or `model`, `alias`, `batchSize` or `concurrency` is invalid; (on iteration) when
+ *   `load` does not return a function.
+ * @throws {NotFoundError} (on iteration) when the model has no such alias.
+ *
  * @example
  * ```ts
  * for await (const batch of scoreBatch({ keel, model: 'churn', load, rows: readRows(), batchSize: 5000 })) {

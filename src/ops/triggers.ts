@@ -41,6 +41,9 @@ export type MonitorSource = Pick<Listenable<MonitorEvents>, 'on' | 'off'>;
 /**
  * Fires every `ms` milliseconds (the timer never keeps a process alive).
  *
+ * @throws {ValidationError} when `ms` is not an integer from 1 to 2 147 483 647 (about 24.8
+ *   days, the longest timer Node allows).
+ *
  * @example
  * ```ts
  * createTrainingLoop({ ..., triggers: [every({ ms: 24 * 3600_000 })] });
@@ -61,6 +64,8 @@ export function every(opts: { ms: number }): Trigger {
 /**
  * Fires when `monitor` opens a drift episode: once per episode (`drift:detected`), however many
  * checks alarm while the drift lasts; a new episode (after `drift:resolved`) fires again.
+ *
+ * @throws {ValidationError} when `monitor` has no `on`/`off` (pass a `createMonitor` result).
  */
 export function onDrift(monitor: MonitorSource): Trigger {
   checkMonitor(monitor, 'onDrift');
@@ -85,7 +90,11 @@ export function onDrift(monitor: MonitorSource): Trigger {
   };
 }
 
-/** Fires when `monitor` detects decay in the outcomes it was given. */
+/**
+ * Fires when `monitor` detects decay in the outcomes it was given (`decay:detected`).
+ *
+ * @throws {ValidationError} when `monitor` has no `on`/`off` (pass a `createMonitor` result).
+ */
 export function onDecay(monitor: MonitorSource): Trigger {
   checkMonitor(monitor, 'onDecay');
   return {
@@ -111,6 +120,9 @@ export function onDecay(monitor: MonitorSource): Trigger {
 /**
  * Fires on every `name` event of `events` (e.g. `keel.events`, `'artifact:put'`) that passes
  * `filter`.
+ *
+ * @throws {ValidationError} when `events` has no `on`/`off`, `name` is empty or longer than
+ *   256 characters, or `filter` is not a function.
  *
  * @example
  * ```ts

@@ -75,6 +75,11 @@ export class CommandFailedError extends KeelError {
  * are stored as artifacts. A non-zero exit fails the step with {@link CommandFailedError},
  * quoting the last lines of stderr. Aborting the step (timeout, abort) kills the program.
  *
+ * @throws {ValidationError} (when declared) when `name` or an option is invalid. The step it
+ *   returns fails with {@link CommandFailedError} on a non-zero exit, a `KeelError` of the
+ *   same code when the program cannot start, and `NotFoundError` when a declared output file
+ *   was not written.
+ *
  * @example
  * ```ts
  * const train = pipeline('train')

@@ -271,13 +271,23 @@ export interface Pipeline<In = unknown, Outs = Record<string, unknown>> {
  * so later steps see its output type.
  */
 export interface PipelineBuilder<In, I, Outs extends object> {
-  /** Adds a step depending on every earlier step. */
+  /**
+   * Adds a step depending on every earlier step.
+   *
+   * @throws {ValidationError} when the name is invalid or already used, `fn` is not a function,
+   *   or an option is invalid (nothing is added).
+   */
   step<const N extends string, O>(
     name: N & NewStepName<N, Outs>,
     fn: StepFn<I, Outs, O>,
     options?: StepOptions,
   ): PipelineBuilder<In, I, Simplify<Outs & { [K in N]: Awaited<O> }>>;
-  /** Adds a step depending on the named earlier steps only. */
+  /**
+   * Adds a step depending on the named earlier steps only.
+   *
+   * @throws {ValidationError} as the other overload does, or when a dependency is not an
+   *   earlier step or is listed twice.
+   */
   step<const N extends string, const D extends readonly (keyof Outs & string)[], O>(
     name: N & NewStepName<N, Outs>,
     deps: D,

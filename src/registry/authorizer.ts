@@ -38,6 +38,8 @@ export const allowAll: Authorizer = () => true;
  * role `*`, which every actor has) grants it. A grant is an action (`alias:set`), a
  * prefix wildcard (`alias:*`) or `*` (everything).
  *
+ * @throws {ValidationError} when `grants` is not an object of role to arrays of grants.
+ *
  * @example
  * ```ts
  * const authorizer = roleAuthorizer({

@@ -103,7 +103,12 @@ export interface RegistryOptions {
 }
 
 /**
- * Creates the model registry.
+ * Creates the model registry. `createKeel` makes one over its backend (and lets it check run
+ * ids against its tracker); call this directly for a registry on its own.
+ *
+ * @throws {ValidationError} when an alias policy or gate policy is invalid, an alias policy
+ *   names a gate policy `gatePolicies` does not hold, the actor is invalid, or `auditKey` is
+ *   shorter than 16 bytes.
  *
  * @example
  * ```ts

@@ -526,7 +526,11 @@ export interface Registry {
     version: number,
     opts: { alias: string; actor?: Actor; comment?: string },
   ): Promise<void>;
-  /** The approvals recorded for a version and alias. */
+  /**
+   * The approvals recorded for a version and alias, oldest first (empty when none).
+   *
+   * @throws {ValidationError} when the model name, version or alias is invalid.
+   */
   approvals(name: string, version: number, alias: string): Promise<Approval[]>;
   /**
    * Marks a version archived (never deleted, never renumbered): no alias may point to it, and
@@ -542,9 +546,18 @@ export interface Registry {
     version: number,
     opts?: { actor?: Actor; reason?: string },
   ): Promise<ModelVersion>;
-  /** Streams the audit log from `from` (default 0). */
+  /**
+   * Streams the audit log from offset `from` (default 0), entries as stored, without checking
+   * the chain (that is {@link Registry.verifyAudit}).
+   *
+   * @throws {ValidationError} (synchronously) when `from` is not a non-negative integer.
+   */
   audit(opts?: { from?: number }): AsyncIterable<AuditEntry>;
-  /** Recomputes the hash chain. */
+  /**
+   * Recomputes the hash chain (and, with an `auditKey`, checks every MAC) from the first entry
+   * to the head. A broken chain is reported in the result (`ok: false`, `firstBadOffset`,
+   * `reason`), not thrown.
+   */
   verifyAudit(): Promise<AuditVerification>;
   /**
    * Checks that a version's artifact, inputs and run exist and are intact (each blob is read

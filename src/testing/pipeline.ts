@@ -123,6 +123,9 @@ export async function runPipelineForTest<In, Outs>(
  * but a version derived from the fake's source (even when the step has an explicit
  * `version`), so a stub never hits the real step's cache entries, nor they its.
  *
+ * @throws {ValidationError} when `built` is not a built pipeline, it has no step `name` (the
+ *   message lists its steps), or `fake` is not a function.
+ *
  * @example
  * ```ts
  * const offline = withStep(train, 'rows', () => [{ x: 1, y: 0 }]);
@@ -154,6 +157,9 @@ export interface RecordedPipelineRun {
 /**
  * Reads back the tracked runs a pipeline run recorded, from its result (or an error's
  * `result`).
+ *
+ * @throws {NotFoundError} when a run of the result is not in `keel`'s tracker (the result
+ *   came from another keel).
  */
 export async function recordedRuns(
   keel: PipelineKeel,
@@ -172,6 +178,9 @@ export type ExpectedStep = StepResult['status'] | 'cached';
 
 /**
  * Throws (naming every mismatch) unless each named step has the expected status.
+ *
+ * @throws {ValidationError} when a step's status differs from the expected one, or the result
+ *   has no such step; the message names every mismatch.
  *
  * @example
  * ```ts

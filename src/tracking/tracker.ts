@@ -90,7 +90,11 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 export const DEFAULT_SEARCH_SNAPSHOT_EVERY = 1024;
 
 /**
- * Creates a {@link Tracker}.
+ * Creates a {@link Tracker}. `createKeel` makes one over its backend; call this directly only
+ * to track without the registry.
+ *
+ * @throws {ValidationError} when `metadata` or `artifacts` is missing, or `flushSize`,
+ *   `flushIntervalMs` or `searchSnapshotEvery` is not an integer in range.
  *
  * @example
  * ```ts

@@ -43,7 +43,11 @@ const optionsSchema = z
   .strict();
 
 /**
- * The filesystem backend for `createKeel`.
+ * The filesystem backend for `createKeel`: artifacts under `<root>/artifacts`, documents and
+ * logs under `<root>/metadata`. Several processes may share `root` (writes take file locks).
+ *
+ * @throws {ValidationError} when `root` is missing or empty, an option is unknown, or
+ *   `lockStaleMs`/`lockTimeoutMs` is not a positive integer.
  *
  * @example
  * ```ts

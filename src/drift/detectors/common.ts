@@ -21,6 +21,8 @@ export interface SampleDetector extends DriftDetector {
   /**
    * Tests prepared samples; `test()` is `testSamples(prepare(reference), prepare(current))`.
    * Categorical detectors accept numerical samples (values become labels).
+   *
+   * @throws {ValidationError} as {@link DriftDetector.test} does.
    */
   testSamples(reference: Sample, current: Sample, opts?: DriftTestOptions): DriftTestResult;
 }

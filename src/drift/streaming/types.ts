@@ -30,7 +30,13 @@ export interface StreamingDetector<U extends StreamingUpdate = StreamingUpdate> 
   readonly driftDetected: boolean;
   /** Whether the last update was in the warning zone. */
   readonly warningDetected: boolean;
-  /** Feeds one value and reports the verdict. Throws `ValidationError` on an invalid value. */
+  /**
+   * Feeds one value and reports the verdict.
+   *
+   * @throws {ValidationError} on a value the detector cannot read (the state is unchanged):
+   *   not 0/1 or a boolean for the error-rate detectors (DDM, EDDM), outside [0, 1] for HDDM,
+   *   not finite for the others.
+   */
   update(x: number | boolean): U;
   /** Forgets everything seen so far. */
   reset(): void;

@@ -17,7 +17,9 @@ import type { PredictionRecorder } from '../router/types.js';
 
 /** What a monitor needs from keel: telemetry and the clock (a `Keel` fits). */
 export interface MonitorKeel {
+  /** Where the monitor's spans and metrics (`keel.monitor.*`) go. */
   readonly telemetry: Telemetry;
+  /** Source of the times in check payloads and episodes. */
   readonly clock: Clock;
 }
 
@@ -67,7 +69,10 @@ export interface MonitorOptions {
   /** How drift is checked. Default `calibrated`. */
   preset?: MonitorPreset;
   /** Rows kept for the drift check. Default 1000. */
-  window?: { size: number };
+  window?: {
+    /** The most recent predictions' inputs kept and checked, at least 1. Default 1000. */
+    size: number;
+  };
   /**
    * A drift check runs after every this many predictions. Default: a tenth of the window
    * (`calibrated`), 500 (`evidently`).
@@ -140,7 +145,9 @@ export interface MonitorColumnEntry extends ColumnDriftEntry {
 
 /** What a check returns: a dataset drift report (the `detectDrift` shape) and the preset. */
 export interface MonitorReport extends DetectDriftReport {
+  /** The preset that produced the report: how to read its p-values and thresholds. */
   preset: MonitorPreset;
+  /** One entry per tested column, with the calibrated tests and effect sizes when present. */
   columns: Record<string, MonitorColumnEntry>;
   /**
    * `calibrated`: the expected false alarms this check may spend: 0.6 times its new
@@ -152,13 +159,19 @@ export interface MonitorReport extends DetectDriftReport {
 
 /** A column that alarmed, as `drift:detected` reports it. */
 export interface DriftFinding {
+  /** The column's name. */
   column: string;
   /** The test (`calibrated`) or detector (`evidently`) with the smallest p-value. */
   test: string;
+  /** For a `share` test: the label whose share moved. */
   label?: string;
+  /** That test's statistic (`calibrated`: in standard deviations from its expectation). */
   statistic: number;
+  /** Its p-value; absent for an `evidently` distance. */
   pValue?: number;
+  /** The level (or distance) it was compared with at this check. */
   threshold: number;
+  /** `calibrated`: the column's effect sizes. */
   effects?: MonitorEffects;
 }
 
@@ -176,17 +189,21 @@ export interface DriftEpisode {
   alarms: number;
   /** When it resolved (absent while open). */
   endedAt?: string;
+  /** Predictions recorded when it resolved (absent while open). */
   endedAtPrediction?: number;
 }
 
 /** Payload of `check`. */
 export interface MonitorCheck {
+  /** The monitor's name. */
   name: string;
+  /** The check's dataset drift report. */
   report: MonitorReport;
   /** Rows of the window checked. */
   rows: number;
   /** Predictions recorded so far. */
   predictions: number;
+  /** Inputs that did not fit the reference columns, since the monitor started. */
   mismatched: MismatchCounts;
   /** ISO-8601 time of the check. */
   at: string;
@@ -200,19 +217,25 @@ export interface DriftDetected extends MonitorCheck {
   columns: string[];
   /** Per alarming column: its most significant test, statistic, p-value and effect sizes. */
   findings: DriftFinding[];
+  /** The episode this check opened. */
   episode: DriftEpisode;
 }
 
 /** Payload of `drift:resolved`: the check that closed an episode. */
 export interface DriftResolved {
+  /** The monitor's name. */
   name: string;
+  /** The episode that ended, with `endedAt` and `endedAtPrediction` set. */
   episode: DriftEpisode;
+  /** The report of the check that found no drift. */
   report: MonitorReport;
+  /** ISO-8601 time of that check. */
   at: string;
 }
 
 /** Payload of `decay:detected`. */
 export interface DecayDetected {
+  /** The monitor's name. */
   name: string;
   /** The streaming detector's name. */
   detector: string;
@@ -220,6 +243,7 @@ export interface DecayDetected {
   outcomes: number;
   /** Share of those outcomes counted as errors (mean of the values fed). */
   errorRate: number;
+  /** ISO-8601 time of the outcome that tripped the detector. */
   at: string;
 }
 
@@ -234,7 +258,14 @@ export interface MonitorEvents {
   /** The outcome detector signalled decay. */
   'decay:detected': DecayDetected;
   /** Background work failed (a scheduled check, recording); predictions were not affected. */
-  error: { name: string; operation: 'check' | 'record'; error: unknown };
+  error: {
+    /** The monitor's name. */
+    name: string;
+    /** What failed: a scheduled drift check, or recording a prediction. */
+    operation: 'check' | 'record';
+    /** What was thrown. */
+    error: unknown;
+  };
 }
 
 /** `stable`: no drift episode; `drifting`: an episode is open. */
@@ -242,12 +273,15 @@ export type MonitorStatus = 'stable' | 'drifting';
 
 /** What {@link Monitor.state} returns. */
 export interface MonitorState {
+  /** `drifting` while an episode is open, else `stable`. */
   status: MonitorStatus;
   /** The open episode, when drifting. */
   episode?: DriftEpisode;
   /** Episodes so far (open one included). */
   episodes: number;
+  /** Predictions recorded so far. */
   predictions: number;
+  /** Drift checks run so far (scheduled and `check()`). */
   checks: number;
   /** ISO-8601 time of the last check. */
   lastCheckAt?: string;
@@ -255,12 +289,15 @@ export interface MonitorState {
 
 /** Counters of a monitor. */
 export interface MonitorStats {
+  /** Predictions recorded (through `wrap` or `record`). */
   predictions: number;
   /** Calls of the wrapped function that threw or rejected (passed through unchanged). */
   errors: number;
   /** Rows in the window. */
   rows: number;
+  /** Inputs that did not fit the reference columns. */
   mismatched: MismatchCounts;
+  /** Drift checks run (scheduled and `check()`). */
   checks: number;
   /** Outcomes matched to a recorded prediction. */
   outcomes: number;
@@ -286,6 +323,8 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
    * Returns a function with `fn`'s signature (sync stays sync) that records its first argument
    * (a row object), output and latency. Results and errors pass through unchanged.
    *
+   * @typeParam F - the wrapped function's type, kept as is (sync or async, same parameters).
+   *
    * @throws ValidationError when `fn` (or `opts.id`) is not a function.
    */
   wrap<F extends (...args: never[]) => unknown>(fn: F, opts?: WrapOptions<Parameters<F>[0]>): F;
@@ -309,6 +348,7 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
   check(): Promise<MonitorReport>;
   /** Whether the monitor is in a drift episode, and which. */
   state(): MonitorState;
+  /** Counters since the monitor started: predictions, errors, mismatches, checks, outcomes. */
   stats(): MonitorStats;
   /** Stops scheduled checks and removes listeners. */
   close(): void;

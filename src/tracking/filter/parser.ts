@@ -32,6 +32,10 @@ export const RUN_STATUSES = ['running', 'completed', 'failed', 'killed'] as cons
  * Parses a filter into its AST; an empty (or all-blank) filter gives `undefined`, which
  * matches every run. A malformed filter throws `ValidationError` naming the column.
  *
+ * @throws {ValidationError} when `source` is not a string, is longer than 20 000 characters,
+ *   nests parentheses deeper than 64, or does not parse (the message shows the column and what
+ *   was expected).
+ *
  * @example
  * ```ts
  * parseFilter("metrics.acc > 0.9 and params.optimizer in ('adam', 'sgd')")
