@@ -257,6 +257,23 @@ describe('keel drift: bad input is exit 2 with a clear message', () => {
     );
   });
 
+  it('Arrow files without the optional apache-arrow package: exit 2 saying how to install it', () => {
+    // A resolve hook makes apache-arrow missing, as in a project that did not install it.
+    const hook = `data:text/javascript,${encodeURIComponent(
+      'export async function resolve(s, c, next) { if (s === "apache-arrow") { const e = new Error("Cannot find package apache-arrow"); e.code = "ERR_MODULE_NOT_FOUND"; throw e; } return next(s, c); }',
+    )}`;
+    const register = `data:text/javascript,${encodeURIComponent(
+      `import { register } from 'node:module'; register(${JSON.stringify(hook)});`,
+    )}`;
+    const result = keel(['drift', f('ref.arrow'), f('cur.arrow')], {}, ['--import', register]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/needs the "apache-arrow" package .*npm install apache-arrow/);
+    // The other formats do not need it.
+    expect(keel(['drift', f('ref.parquet'), f('cur.csv')], {}, ['--import', register]).code).toBe(
+      0,
+    );
+  });
+
   it('a reference .json that is not a profile, a reserved column name, an unknown method', () => {
     writeFileSync(f('rows.json'), '[{"a": 1}]');
     fails(['drift', f('rows.json'), f('cur.csv')], /rows\.json is not a keel profile/);
