@@ -53,9 +53,11 @@ function writeAll(name: string, d: Data): void {
   const missing = (v: number): string => (Number.isNaN(v) ? 'NA' : String(v));
   const quote = (v: string | null): string => (v === null ? '' : v.includes(',') ? `"${v}"` : v);
   const csv = ['income,age,city'];
+  const tsv = ['income\tage\tcity'];
   const jsonl: string[] = [];
   for (let i = 0; i < ROWS; i++) {
     csv.push(`${missing(d.income[i]!)},${d.age[i]},${quote(d.city[i]!)}`);
+    tsv.push(`${missing(d.income[i]!)}\t${d.age[i]}\t${d.city[i] ?? ''}`);
     const row: Record<string, unknown> = {
       income: Number.isNaN(d.income[i]!) ? null : d.income[i],
       age: d.age[i],
@@ -64,6 +66,7 @@ function writeAll(name: string, d: Data): void {
     jsonl.push(JSON.stringify(row));
   }
   writeFileSync(join(dir, `${name}.csv`), `${csv.join('\r\n')}\r\n`);
+  writeFileSync(join(dir, `${name}.tsv`), `${tsv.join('\n')}\n`);
   writeFileSync(join(dir, `${name}.jsonl`), `${jsonl.join('\n')}\n`);
   const incomeWithNulls = Array.from(d.income, (v) => (Number.isNaN(v) ? null : v));
   writeFileSync(
@@ -108,7 +111,7 @@ afterAll(() => {
 const f = (name: string): string => join(dir, name);
 
 describe('keel drift', () => {
-  it.each(['csv', 'jsonl', 'parquet', 'arrow'])(
+  it.each(['csv', 'tsv', 'jsonl', 'parquet', 'arrow'])(
     'reads %s into the columns detectDrift gets in-process (same report)',
     (format) => {
       const result = keel(['drift', f(`ref.${format}`), f(`cur.${format}`), '--json']);
