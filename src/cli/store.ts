@@ -62,7 +62,7 @@ export async function openBackend(
       );
     }
     return pair(
-      createPostgresMetadataStore({ connectionString: store }),
+      createPostgresMetadataStore(postgresConnection(store)),
       await openArtifacts(artifacts, opts.create === true),
     );
   }
@@ -72,6 +72,25 @@ export async function openBackend(
     createFsMetadataStore({ root: join(root, 'metadata') }),
     await openArtifacts(artifacts, opts.create === true),
   );
+}
+
+/** `postgres://…?schema=name`: the schema is keel's option, not the driver's. */
+function postgresConnection(url: string): { connectionString: string; schema?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new ValidationError(
+      '[keel] the PostgreSQL URL is malformed: use postgres://user@host:5432/db',
+      {
+        cause: error,
+      },
+    );
+  }
+  const schema = parsed.searchParams.get('schema');
+  if (schema === null) return { connectionString: url };
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema };
 }
 
 function artifactsFlag(flag: string): string {

@@ -53,9 +53,11 @@ function writeAll(name: string, d: Data): void {
   const missing = (v: number): string => (Number.isNaN(v) ? 'NA' : String(v));
   const quote = (v: string | null): string => (v === null ? '' : v.includes(',') ? `"${v}"` : v);
   const csv = ['income,age,city'];
+  const tsv = ['income\tage\tcity'];
   const jsonl: string[] = [];
   for (let i = 0; i < ROWS; i++) {
     csv.push(`${missing(d.income[i]!)},${d.age[i]},${quote(d.city[i]!)}`);
+    tsv.push(`${missing(d.income[i]!)}\t${d.age[i]}\t${d.city[i] ?? ''}`);
     const row: Record<string, unknown> = {
       income: Number.isNaN(d.income[i]!) ? null : d.income[i],
       age: d.age[i],
@@ -64,6 +66,7 @@ function writeAll(name: string, d: Data): void {
     jsonl.push(JSON.stringify(row));
   }
   writeFileSync(join(dir, `${name}.csv`), `${csv.join('\r\n')}\r\n`);
+  writeFileSync(join(dir, `${name}.tsv`), `${tsv.join('\n')}\n`);
   writeFileSync(join(dir, `${name}.jsonl`), `${jsonl.join('\n')}\n`);
   const incomeWithNulls = Array.from(d.income, (v) => (Number.isNaN(v) ? null : v));
   writeFileSync(
@@ -108,7 +111,7 @@ afterAll(() => {
 const f = (name: string): string => join(dir, name);
 
 describe('keel drift', () => {
-  it.each(['csv', 'jsonl', 'parquet', 'arrow'])(
+  it.each(['csv', 'tsv', 'jsonl', 'parquet', 'arrow'])(
     'reads %s into the columns detectDrift gets in-process (same report)',
     (format) => {
       const result = keel(['drift', f(`ref.${format}`), f(`cur.${format}`), '--json']);
@@ -254,6 +257,23 @@ describe('keel drift: bad input is exit 2 with a clear message', () => {
     fails(
       ['drift', f('ref.arrow'), f('fake.arrow')],
       /fake\.arrow is not a readable Arrow IPC file/,
+    );
+  });
+
+  it('Arrow files without the optional apache-arrow package: exit 2 saying how to install it', () => {
+    // A resolve hook makes apache-arrow missing, as in a project that did not install it.
+    const hook = `data:text/javascript,${encodeURIComponent(
+      'export async function resolve(s, c, next) { if (s === "apache-arrow") { const e = new Error("Cannot find package apache-arrow"); e.code = "ERR_MODULE_NOT_FOUND"; throw e; } return next(s, c); }',
+    )}`;
+    const register = `data:text/javascript,${encodeURIComponent(
+      `import { register } from 'node:module'; register(${JSON.stringify(hook)});`,
+    )}`;
+    const result = keel(['drift', f('ref.arrow'), f('cur.arrow')], {}, ['--import', register]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/needs the "apache-arrow" package .*npm install apache-arrow/);
+    // The other formats do not need it.
+    expect(keel(['drift', f('ref.parquet'), f('cur.csv')], {}, ['--import', register]).code).toBe(
+      0,
     );
   });
 

@@ -172,6 +172,7 @@ describe('keel copy', () => {
     const again = keel(['copy', '--store', f('store'), '--to', target]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('not empty');
+    expect(again.stderr).toContain('add --resume');
     const resumed = keel(['copy', '--store', f('store'), '--to', target, '--resume', '--json']);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout).artifacts.copied).toBe(0);

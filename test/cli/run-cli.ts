@@ -22,10 +22,14 @@ export function ensureBuilt(): void {
   if (!existsSync(bin)) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
 }
 
-/** Runs `keel ...args` and waits for it. */
-export function keel(args: readonly string[], env: Record<string, string> = {}): CliResult {
+/** Runs `keel ...args` and waits for it (`nodeArgs`: options of node itself, e.g. `--import`). */
+export function keel(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): CliResult {
   ensureBuilt();
-  const result = spawnSync(process.execPath, [bin, ...args], {
+  const result = spawnSync(process.execPath, [...nodeArgs, bin, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, KEEL_STORE: '', KEEL_ARTIFACTS: '', KEEL_DEBUG: '', ...env },

@@ -5,11 +5,32 @@
  * interrupted copy. A progress line on a terminal.
  */
 import type { Command } from 'commander';
-import { copyBackend } from '../../backends/copy.js';
+import type { Backend } from '../../backends/backend.js';
+import { type CopyBackendOptions, type CopyReport, copyBackend } from '../../backends/copy.js';
+import { ConflictError, isKeelError } from '../../core/errors.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { fields, json } from '../output.js';
 import { progressBar } from '../progress.js';
 import { openBackend, storeLocation } from '../store.js';
+
+/** `copyBackend`, with a refused non-empty target told in command-line terms. */
+async function copyOrExplain(
+  from: Backend,
+  to: Backend,
+  opts: CopyBackendOptions,
+): Promise<CopyReport> {
+  try {
+    return await copyBackend(from, to, opts);
+  } catch (error) {
+    if (isKeelError(error, 'KEEL_CONFLICT') && !opts.resume) {
+      throw new ConflictError(
+        `${error.message} (on the command line: add --resume to continue a copy into this target)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
 
 /** Registers `keel copy`. */
 export function registerCopy(program: Command, ctx: CliContext): void {
@@ -36,7 +57,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
           );
           const progress = progressBar('copying');
           try {
-            const report = await copyBackend(from, to, {
+            const report = await copyOrExplain(from, to, {
               resume: opts.resume === true,
               onProgress: (p) =>
                 progress.update(

@@ -107,12 +107,7 @@ function append(
     return;
   }
   for (let i = 0; i < vector.length; i++) {
-    const value: unknown = vector.get(i);
-    if (value === null || value === undefined) builder.missing();
-    else if (typeof value === 'number') builder.number(value);
-    else if (typeof value === 'bigint') builder.number(Number(value));
-    else if (typeof value === 'string' || typeof value === 'boolean') builder.label(value);
-    else if (value instanceof Date) builder.number(value.getTime());
-    else throw unsupportedColumn(path, name, `${String(type)} values`);
+    if (!builder.value(vector.get(i)))
+      throw unsupportedColumn(path, name, `${String(type)} values`);
   }
 }

@@ -65,6 +65,21 @@ export class ColumnBuilder {
     this.size++;
   }
 
+  /**
+   * Appends a decoded value of a typed file: a number (a bigint as the nearest double, a date
+   * as epoch milliseconds), a label, or missing (null, undefined). False, appending nothing,
+   * for any other value.
+   */
+  value(value: unknown): boolean {
+    if (value === null || value === undefined) this.missing();
+    else if (typeof value === 'number') this.number(value);
+    else if (typeof value === 'bigint') this.number(Number(value));
+    else if (typeof value === 'string' || typeof value === 'boolean') this.label(value);
+    else if (value instanceof Date) this.number(value.getTime());
+    else return false;
+    return true;
+  }
+
   /** Appends missing values until the column has `length` values. */
   padTo(length: number): void {
     while (this.size < length) this.missing();

@@ -45,11 +45,7 @@ export async function readJsonLines(path: string, opts: ReaderOptions = {}): Pro
     }
     for (const [name, value] of Object.entries(row)) {
       if (wanted && !wanted.has(name)) continue;
-      const builder = set.column(name, rows);
-      if (value === null) builder.missing();
-      else if (typeof value === 'number') builder.number(value);
-      else if (typeof value === 'string' || typeof value === 'boolean') builder.label(value);
-      else {
+      if (!set.column(name, rows).value(value)) {
         throw unsupportedColumn(
           path,
           name,

@@ -102,13 +102,8 @@ function append(
     return;
   }
   for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value === null || value === undefined) builder.missing();
-    else if (typeof value === 'number') builder.number(value);
-    else if (typeof value === 'bigint') builder.number(Number(value));
-    else if (typeof value === 'string' || typeof value === 'boolean') builder.label(value);
-    else if (value instanceof Date) builder.number(value.getTime());
-    else throw unsupportedColumn(path, name, `${describe(value)} values`);
+    if (!builder.value(values[i]))
+      throw unsupportedColumn(path, name, `${describe(values[i])} values`);
   }
 }
 
