@@ -20,6 +20,7 @@ import type { MetadataStore } from './metadata/types.js';
 import { type DoctorOptions, type DoctorReport, runDoctor } from './ops/doctor.js';
 import type { PipelineEvents } from './pipeline/events.js';
 import type { AuditKey } from './registry/audit-key.js';
+import { auditHeadRepairer } from './registry/audit-repair.js';
 import { withReportIndex } from './registry/evidence.js';
 import { createRegistry } from './registry/registry.js';
 import type { AliasPolicy, Authorizer, Registry, RegistryEvents } from './registry/types.js';
@@ -83,10 +84,12 @@ export interface Keel {
   /** Tracer, meter and instruments. */
   readonly telemetry: Telemetry;
   /**
-   * Checks every document, the tracker's logs and every blob; quarantines corrupt documents
-   * under `quarantine/` (with a report), and rebuilds the tracker's journal and search cache
-   * from the run documents. Damaged blobs and metric logs are reported, never deleted.
-   * See docs/operations.md ("Repair").
+   * Checks every document, every log, every blob and the registry's audit chain; quarantines
+   * corrupt documents under `quarantine/` (with a report), rebuilds the tracker's journal and
+   * search cache from the run documents, and rebuilds a missing or stale audit head when the
+   * log proves it (with `auditKey`: every MAC verifies). Damaged blobs and logs and a broken
+   * audit chain are reported with what to do, never deleted. See docs/operations.md ("Repair")
+   * and docs/governance.md.
    *
    * @example
    * ```ts
@@ -176,6 +179,7 @@ export function createKeel(options: KeelOptions): Keel {
       }
     },
   });
+  const repairHead = auditHeadRepairer(backend.metadata, options.auditKey);
   let closing: Promise<void> | undefined;
 
   return {
@@ -196,6 +200,7 @@ export function createKeel(options: KeelOptions): Keel {
           artifacts: backend.artifacts,
           clock,
           emit: emitterFor<Pick<TrackerEvents, 'store:corrupt'>>(events),
+          audit: { verify: () => registry.verifyAudit(), repairHead },
         },
         opts,
       );

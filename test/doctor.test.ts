@@ -82,7 +82,7 @@ describe('keel.doctor() on the fs backend', () => {
     expect(report.corrupt.find((f) => f.kind === 'log')?.offset).toBe(3);
     expect(report.checked.blobs).toBe(1);
     expect(report.checked.documents).toBeGreaterThanOrEqual(5);
-    expect(report.checked.logs).toBe(1 + 3); // the journal and the metric log of each sound run
+    expect(report.checked.logs).toBe(1 + 4); // every log: the journal and the metric log of each run
     expect(report.repaired).toEqual([
       {
         action: 'quarantined',

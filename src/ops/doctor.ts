@@ -1,12 +1,14 @@
 /**
  * @module
- * `keel.doctor()`: checks every document, the tracker's logs and every blob of a store,
- * quarantines the documents that are corrupt (a report under `quarantine/`, never a silent
- * delete), and rebuilds the tracker's journal and search cache from the run documents.
+ * `keel.doctor()`: checks every document, every log and every blob of a store, and the
+ * registry's audit chain; quarantines the documents that are corrupt (a report under
+ * `quarantine/`, never a silent delete), rebuilds the tracker's journal and search cache from
+ * the run documents, and rebuilds a missing or stale audit head when the log proves it.
  *
  * It works over the two storage contracts only. A log cannot be mended in place through
  * them, so a damaged journal is replaced by a new journal generation (see journal-head.ts);
- * a damaged metric log or blob is reported, not touched: only a backup can restore it.
+ * any other damaged log, a broken audit chain or a damaged blob is reported, not touched:
+ * only a backup can restore it.
  */
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
@@ -16,10 +18,15 @@ import type { Emit } from '../core/events.js';
 import type { JsonValue } from '../core/json.js';
 import { parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
+import type { AuditHeadRepair } from '../registry/audit-repair.js';
+import { AUDIT_HEAD, asAuditHead } from '../registry/records.js';
+import type { AuditVerification } from '../registry/types.js';
 import { headToJson, JOURNAL_HEAD_KEY, journalLog, parseHead } from '../tracking/journal-head.js';
 import { type RunDocument, runFromJson, trackingKeys } from '../tracking/records.js';
 import { HEAD_CHECK_MS } from '../tracking/run-index.js';
 import type { CorruptRecord, TrackerEvents } from '../tracking/types.js';
+import { checkAudit } from './doctor-audit.js';
+import { checkLog, logRemedy, logsToCheck } from './doctor-logs.js';
 
 /** Options of `keel.doctor()`. */
 export interface DoctorOptions {
@@ -31,23 +38,25 @@ export interface DoctorOptions {
 
 /** One damaged record `keel.doctor()` found. */
 export interface DoctorFinding {
-  /** What holds it. */
-  kind: 'document' | 'log' | 'blob';
-  /** The document key, log name or blob digest. */
+  /** What holds it: `audit` is the registry's audit chain (its log and head document). */
+  kind: 'document' | 'log' | 'blob' | 'audit';
+  /** The document key, log name (`registry/audit` for the audit chain) or blob digest. */
   key: string;
-  /** For a log: the offset of the first entry that cannot be read. */
+  /** For a log: the offset of the first entry that cannot be read (or that does not verify). */
   offset?: number;
-  /** What is wrong, in the store's words. */
+  /** What is wrong, in the store's (or the audit verification's) words. */
   reason: string;
+  /** What was done about it, or what to do. */
+  remedy: string;
 }
 
 /** One change `keel.doctor()` made. */
 export interface DoctorRepair {
-  /** `quarantined`: a document moved out of the way; `rebuilt`: an index written anew. */
+  /** `quarantined`: a document moved out of the way; `rebuilt`: an index or head written anew. */
   action: 'quarantined' | 'rebuilt';
-  /** The document key or log name repaired. */
+  /** The document key or log name repaired (`registry/audit` for the audit chain). */
   key: string;
-  /** Where it went: the quarantine document, or the new journal log. */
+  /** Where it went: the quarantine document, the new journal log, or the audit head document. */
   to: string;
 }
 
@@ -61,13 +70,20 @@ export interface DoctorReport {
   checked: {
     /** Metadata documents read (quarantined ones excluded), damaged ones included. */
     documents: number;
-    /** Append-only logs read through: the journal in use and every run's metric log. */
+    /** Append-only logs read through: every log the store holds (see `unchecked`) but the audit log. */
     logs: number;
     /** Entries read from those logs, up to the first damaged one of each. */
     logEntries: number;
     /** Artifact blobs read through and verified against their digest. */
     blobs: number;
+    /** Registry audit entries that verified. */
+    auditEntries: number;
   };
+  /**
+   * What could not be checked: e.g. the logs keel does not know of, on a store that cannot name
+   * its logs (no `listLogs`); or the audit chain, when no registry was given. Empty normally.
+   */
+  unchecked: string[];
   /** Every damaged record found. */
   corrupt: DoctorFinding[];
   /** Every change made (none on a dry run). */
@@ -85,6 +101,14 @@ export interface DoctorContext {
   sleep?: (ms: number) => Promise<void>;
   /** Called once per damaged record found (keel emits `store:corrupt`). */
   emit?: Emit<Pick<TrackerEvents, 'store:corrupt'>>;
+  /**
+   * The registry's audit chain: `verify` is the registry's `verifyAudit`, `repairHead` rebuilds
+   * a missing or stale head when the log proves it (`createKeel` passes both, with its `auditKey`).
+   */
+  audit?: {
+    verify(): Promise<AuditVerification>;
+    repairHead(opts: { dryRun: boolean }): Promise<AuditHeadRepair>;
+  };
 }
 
 const optionsSchema = z
@@ -113,20 +137,39 @@ export async function runDoctor(
   const report: DoctorReport = {
     ok: true,
     dryRun,
-    checked: { documents: 0, logs: 0, logEntries: 0, blobs: 0 },
+    checked: { documents: 0, logs: 0, logEntries: 0, blobs: 0, auditEntries: 0 },
+    unchecked: [],
     corrupt: [],
     repaired: [],
   };
-  const found = (finding: DoctorFinding): void => {
+  // the findings whose damage this run repaired
+  const resolved = new Set<DoctorFinding>();
+  const found = (finding: DoctorFinding): DoctorFinding => {
     report.corrupt.push(finding);
     const record: CorruptRecord = { key: finding.key, reason: finding.reason };
     if (finding.offset !== undefined) record.offset = finding.offset;
     ctx.emit?.('store:corrupt', record);
+    return finding;
   };
 
   // documents: the store's own check (it parses each), then the tracker's for run documents
   const runs: RunDocument[] = [];
-  const quarantine: { key: string; reason: string; value?: JsonValue; revision?: string }[] = [];
+  const quarantine: {
+    key: string;
+    reason: string;
+    finding: DoctorFinding;
+    value?: JsonValue;
+    revision?: string;
+  }[] = [];
+  const quarantined = (key: string, reason: string) =>
+    found({
+      kind: 'document',
+      key,
+      reason,
+      remedy: dryRun
+        ? 'keel.doctor() moves it to quarantine/ (restore it from a backup if it matters)'
+        : 'moved to quarantine/ (restore it from a backup if it matters)',
+    });
   let head: { generation: number; log: string; revision: string | undefined; readable: boolean } = {
     generation: 0,
     log: journalLog(0),
@@ -149,34 +192,67 @@ export async function runDoctor(
         };
         return;
       }
-      if (!key.startsWith(trackingKeys.runsPrefix)) return;
+      const check =
+        key === AUDIT_HEAD
+          ? () => asAuditHead(value, key)
+          : key.startsWith(trackingKeys.runsPrefix)
+            ? () => runs.push(runFromJson(key, value))
+            : undefined;
       try {
-        runs.push(runFromJson(key, value));
+        check?.();
       } catch (error) {
-        if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-        found({ kind: 'document', key, reason: error.message });
-        quarantine.push({ key, reason: error.message, value, revision });
+        // a run that is not a run, an audit head that is not a head (the registry rebuilds it)
+        if (!isKeelError(error, ErrorCodes.integrity) && !isKeelError(error, ErrorCodes.storage))
+          throw error;
+        const finding = quarantined(key, error.message);
+        quarantine.push({ key, reason: error.message, finding, value, revision });
       }
     },
     (key, reason) => {
       report.checked.documents++;
       // a document the store cannot name cannot be moved: reported for a restore by hand
-      found({ kind: 'document', key: key ?? '(unnamed document)', reason });
-      if (key === undefined) return;
-      quarantine.push({ key, reason });
+      if (key === undefined) {
+        found({
+          kind: 'document',
+          key: '(unnamed document)',
+          reason,
+          remedy:
+            'the store does not say which document it is, so it cannot be moved: find it from the reason and restore it from a backup',
+        });
+        return;
+      }
+      quarantine.push({ key, reason, finding: quarantined(key, reason) });
       if (key === JOURNAL_HEAD_KEY)
         head = { generation: 0, log: journalLog(0), revision: undefined, readable: false };
     },
   );
 
-  // logs: the journal in use and every run's metric log
+  // logs: every log the store names (or the tracker's, when it cannot name them)
   const journal = head.log;
-  const journalDamage = await checkLog(ctx.metadata, journal, report);
-  if (journalDamage !== undefined) found({ kind: 'log', key: journal, ...journalDamage });
-  for (const { run } of runs) {
-    const log = trackingKeys.metricsLog(run.id);
-    const damage = await checkLog(ctx.metadata, log, report);
-    if (damage !== undefined) found({ kind: 'log', key: log, ...damage });
+  const { logs, complete } = await logsToCheck(
+    ctx.metadata,
+    journal,
+    runs.map(({ run }) => run.id),
+  );
+  if (!complete) {
+    report.unchecked.push(
+      'logs other than the tracker journal and metric logs: this store cannot name its logs (no listLogs capability)',
+    );
+  }
+  let journalFinding: DoctorFinding | undefined;
+  for (const log of logs) {
+    report.checked.logs++;
+    const { entries, damage } = await checkLog(ctx.metadata, log);
+    report.checked.logEntries += entries;
+    if (damage === undefined) continue;
+    const remedy =
+      log !== journal
+        ? logRemedy(log, damage.offset)
+        : dryRun
+          ? 'keel.doctor() writes a new journal generation from the run documents'
+          : 'replaced by a new journal generation written from the run documents';
+    const finding = found({ kind: 'log', key: log, ...damage, remedy });
+    if (log === journal) journalFinding = finding;
   }
 
   // blobs: each one read through, which verifies its digest
@@ -189,7 +265,13 @@ export async function runDoctor(
     } catch (error) {
       if (!isKeelError(error, ErrorCodes.integrity) && !isKeelError(error, ErrorCodes.notFound))
         throw error;
-      found({ kind: 'blob', key: meta.digest, reason: error.message });
+      found({
+        kind: 'blob',
+        key: meta.digest,
+        reason: error.message,
+        remedy:
+          'restore the blob from a backup, or put the same bytes again (the store verifies them and replaces the bad copy); it is kept as it is',
+      });
     }
   }
 
@@ -211,16 +293,21 @@ export async function runDoctor(
         item.revision === undefined ? undefined : { ifRevision: item.revision },
       );
       report.repaired.push({ action: 'quarantined', key: item.key, to });
+      resolved.add(item.finding);
     }
-    if (journalDamage !== undefined || opts.rebuildIndexes === true || !head.readable) {
+    if (journalFinding !== undefined || opts.rebuildIndexes === true || !head.readable) {
       const next = head.readable ? head.generation + 1 : Math.max(1, ctx.clock.now());
       const log = await rebuildJournal(ctx, runs, next, head.readable ? head.revision : undefined);
       report.repaired.push({ action: 'rebuilt', key: journal, to: log });
+      if (journalFinding !== undefined) resolved.add(journalFinding);
     }
   }
 
-  const repairedKeys = new Set(report.repaired.map((r) => r.key));
-  report.ok = report.corrupt.every((f) => !dryRun && f.kind !== 'blob' && repairedKeys.has(f.key));
+  // the audit chain, after the quarantine: a head that was not a head is now missing
+  if (ctx.audit === undefined) report.unchecked.push('the registry audit chain: no registry given');
+  else await checkAudit(ctx.audit, report, dryRun, found, resolved);
+
+  report.ok = report.corrupt.every((f) => resolved.has(f));
   if (!dryRun && report.corrupt.length > 0) {
     report.reportKey = `${QUARANTINE_PREFIX}${stamp}/report`;
     await ctx.metadata.put(report.reportKey, {
@@ -275,27 +362,6 @@ async function rebuildJournal(
   await appendChunked(ctx.metadata, log, late);
   await ctx.metadata.delete(trackingKeys.searchSnapshot).catch(() => false);
   return log;
-}
-
-/** Reads a log through; returns where and why it is damaged, or `undefined`. */
-async function checkLog(
-  metadata: MetadataStore,
-  log: string,
-  report: DoctorReport,
-): Promise<{ offset: number; reason: string } | undefined> {
-  report.checked.logs++;
-  let next = 0;
-  try {
-    for await (const { offset } of metadata.read(log)) {
-      report.checked.logEntries++;
-      next = offset + 1;
-    }
-    return undefined;
-  } catch (error) {
-    if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-    const offset = error.details?.offset;
-    return { offset: typeof offset === 'number' ? offset : next, reason: error.message };
-  }
 }
 
 /** Lists documents, handing each unreadable one to `onCorrupt` and going on after its key. */

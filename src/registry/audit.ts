@@ -15,7 +15,6 @@ import {
   ConflictError,
   IntegrityError,
   isKeelError,
-  KeelError,
   StorageError,
   TimeoutError,
   ValidationError,
@@ -23,18 +22,30 @@ import {
 import type { JsonValue } from '../core/json.js';
 import type { Actor } from '../core/schemas.js';
 import type { BatchOperation, MetadataStore } from '../metadata/types.js';
-import { type AuditKey, createAuditMac } from './audit-key.js';
 import {
-  AUDIT_HEAD,
-  AUDIT_LOG,
-  type AuditHeadDoc,
-  asAuditHead,
-  type PendingEntry,
-} from './records.js';
+  type AuditTarget,
+  type ChainState,
+  GENESIS_HASH,
+  hashAuditEntry,
+  readAuditHead,
+  sealAuditHead,
+} from './audit-chain.js';
+import {
+  CONTENTION_MS,
+  contended,
+  describe,
+  foreignTail,
+  leaseExpired,
+  messageOf,
+  missingTail,
+  notCommitted,
+} from './audit-errors.js';
+import { type AuditKey, createAuditMac } from './audit-key.js';
+import { verifyAuditLog } from './audit-verify.js';
+import { AUDIT_HEAD, AUDIT_LOG, type AuditHeadDoc, type PendingEntry } from './records.js';
 import type { AuditEntry, AuditResource, AuditVerification } from './types.js';
 
-/** The `prevHash` of the first entry. */
-export const GENESIS_HASH: Digest = `sha256:${'0'.repeat(64)}`;
+export { GENESIS_HASH, hashAuditEntry } from './audit-chain.js';
 
 /** What a caller records; offset, time and hashes are filled in by the log. */
 export interface AuditRecord {
@@ -105,19 +116,6 @@ export interface AuditLogOptions {
   head?: string;
 }
 
-/** The hash of an entry: sha256 of the canonical JSON of every field but `hash` and `mac`. */
-export function hashAuditEntry(entry: Omit<AuditEntry, 'hash' | 'mac'>): Digest {
-  return digestOfJson({
-    offset: entry.offset,
-    timestamp: entry.timestamp,
-    actor: entry.actor,
-    action: entry.action,
-    resource: entry.resource,
-    details: entry.details,
-    prevHash: entry.prevHash,
-  });
-}
-
 /**
  * Creates the audit log.
  *
@@ -141,12 +139,8 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
   // Commits of one log object wait for each other instead of racing for the head.
   let queue: Promise<unknown> = Promise.resolve();
 
-  async function readHead(): Promise<{ doc?: AuditHeadDoc; revision?: string }> {
-    const found = await metadata.get(headKey);
-    return found === undefined
-      ? {}
-      : { doc: asAuditHead(found.value, headKey), revision: found.revision };
-  }
+  const target: AuditTarget = { metadata, log, headKey, ...(mac === undefined ? {} : { mac }) };
+  const readHead = () => readAuditHead(metadata, headKey);
 
   async function readTail(from: number): Promise<JsonValue[]> {
     const out: JsonValue[] = [];
@@ -159,12 +153,7 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
     return false;
   }
 
-  /** The head document as written: with its MAC when keyed. */
-  async function seal(doc: AuditHeadDoc): Promise<JsonValue> {
-    const { mac: _old, ...body } = doc;
-    if (mac === undefined) return asJson(body);
-    return asJson({ ...body, mac: await mac.sign(canonicalJson(body)) });
-  }
+  const seal = (doc: AuditHeadDoc): Promise<JsonValue> => sealAuditHead(doc, mac);
 
   /** Where keyed entries start once this log writes: kept, or from now on. */
   function keyedFromFor(doc: AuditHeadDoc | undefined): { keyedFrom?: number } {
@@ -184,7 +173,7 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
           );
         }
         throw new IntegrityError(
-          `[keel] [registry] the audit log ${log} has entries but its head document ${headKey} is missing, so appended or removed entries could not be told apart; restore ${headKey} from a backup, or run verifyAudit() and investigate`,
+          `[keel] [registry] the audit log ${log} has entries but its head document ${headKey} is missing, so appended or removed entries could not be told apart; restore ${headKey} from a backup, or run keel.doctor(), which rebuilds it from the log when the chain verifies`,
           { details: { log, head: headKey } },
         );
       }
@@ -297,8 +286,12 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
       }
       // Another writer got in first, or something appended to the log behind the head.
       const now = await readHead();
-      if (now.revision === revision && (await hasEntriesFrom(state.next))) {
-        throw foreignTail(state.next, planned.changes);
+      if (now.revision === revision) {
+        if (await hasEntriesFrom(state.next)) throw foreignTail(state.next, planned.changes);
+        // Or something removed entries the head records: no retry can succeed.
+        if (state.next > 0 && !(await hasEntriesFrom(state.next - 1))) {
+          throw missingTail(state.next, planned.changes);
+        }
       }
       if (Date.now() > deadline) throw contended(planned.changes);
       await pause(attempt);
@@ -348,6 +341,9 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
       } else if (await hasEntriesFrom(base.next)) {
         await release(lease, base).catch(() => undefined);
         throw foreignTail(base.next, []);
+      } else if (base.next > 0 && !(await hasEntriesFrom(base.next - 1))) {
+        await release(lease, base).catch(() => undefined);
+        throw missingTail(base.next, []);
       }
       return lease;
     }
@@ -556,117 +552,6 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
     return run;
   }
 
-  async function verifyOnce(): Promise<{ result: AuditVerification; stable: boolean }> {
-    const before = await readHead();
-    const head = before.doc;
-    let previous: Digest = GENESIS_HASH;
-    let count = 0;
-    const fail = (offset: number, reason: string): AuditVerification => ({
-      ok: false,
-      entries: count,
-      firstBadOffset: offset,
-      reason,
-      headHash: previous,
-    });
-    const keyedFrom = mac === undefined ? undefined : head?.keyedFrom;
-    let anchor: Digest | undefined;
-    const tail: string[] = [];
-    try {
-      for await (const { offset, entry } of metadata.read(log)) {
-        const problem = entryProblem(entry, offset, previous);
-        if (problem !== undefined) return { result: fail(offset, problem), stable: true };
-        const candidate = entry as unknown as AuditEntry;
-        if (keyedFrom !== undefined && offset >= keyedFrom) {
-          if (!(await mac!.check(candidate.hash, candidate.mac))) {
-            const reason = `the entry at offset ${offset} has no valid MAC: it was written or rewritten without the auditKey`;
-            return { result: fail(offset, reason), stable: true };
-          }
-        }
-        previous = candidate.hash;
-        count++;
-        if (head === undefined) continue;
-        if (offset === head.next - 1) anchor = previous;
-        if (offset >= head.next && tail.length <= (head.pending?.length ?? 0)) tail.push(previous);
-      }
-    } catch (error) {
-      // The store itself refuses the log past this point (e.g. a record whose checksum broke).
-      if (!isKeelError(error, 'KEEL_INTEGRITY')) throw error;
-      return {
-        result: fail(count, `the store cannot read the log at offset ${count}: ${error.message}`),
-        stable: true,
-      };
-    }
-    const stable = (await readHead()).revision === before.revision;
-    const judged = (result: AuditVerification) => ({ result, stable });
-    if (head === undefined) {
-      if (count === 0) return judged({ ok: true, entries: 0, headHash: previous });
-      return judged(
-        fail(
-          0,
-          `the head document ${headKey} is missing: entries appended or removed at the end cannot be detected; restore it from a backup`,
-        ),
-      );
-    }
-    if (mac !== undefined) {
-      const { mac: claimed, ...body } = head;
-      if (claimed === undefined || keyedFrom === undefined) {
-        return judged(
-          fail(
-            Math.min(count, head.next),
-            'the head document carries no MAC: it was written without the auditKey, or its MAC was removed',
-          ),
-        );
-      }
-      if (!(await mac.check(canonicalJson(body), claimed))) {
-        return judged(
-          fail(
-            Math.min(count, head.next),
-            'the head document does not match its MAC: it was edited, or the auditKey differs',
-          ),
-        );
-      }
-    }
-    if (count < head.next) {
-      return judged(
-        fail(
-          count,
-          `the log ends at offset ${count - 1} but the head document records ${head.next} entries: entries were removed from the end`,
-        ),
-      );
-    }
-    // An older keel that crashed mid-append left a lease without pending entries (or a dirty
-    // head): whatever it appended is adopted by the next write, as it always was.
-    const legacy = head.dirty === true || (head.lease !== undefined && head.pending === undefined);
-    if (!legacy) {
-      const extra = count - head.next;
-      const pending = head.pending ?? [];
-      const pendingLanded =
-        extra === pending.length && tail.every((hash, i) => hash === pending[i]!.entry.hash);
-      if (extra > 0 && !pendingLanded) {
-        return judged(
-          fail(
-            head.next,
-            `the log has ${extra} entr${extra === 1 ? 'y' : 'ies'} after the last one its head document records (offset ${head.next - 1}): appended outside the registry`,
-          ),
-        );
-      }
-      if (head.next > 0 && anchor !== head.hash) {
-        return judged(
-          fail(
-            head.next - 1,
-            `the entry at offset ${head.next - 1} is not the one the head document recorded`,
-          ),
-        );
-      }
-    }
-    return judged({
-      ok: true,
-      entries: count,
-      headHash: previous,
-      ...(keyedFrom === undefined ? {} : { authenticatedFrom: keyedFrom }),
-    });
-  }
-
   return {
     commit,
     async append(record) {
@@ -680,23 +565,10 @@ export function createAuditLog(opts: AuditLogOptions): AuditLog {
       for await (const { entry } of metadata.read(log, { from }))
         yield entry as unknown as AuditEntry;
     },
-    async verify() {
-      // The head and the log are two reads: retry until no commit landed between them.
-      for (let attempt = 0; ; attempt++) {
-        const { result, stable } = await verifyOnce();
-        if (stable || attempt >= 20) return result;
-        await pause(attempt);
-      }
+    verify() {
+      return verifyAuditLog(target);
     },
   };
-}
-
-/** How long a commit keeps retrying while other writers keep getting in first (ms). */
-const CONTENTION_MS = 30_000;
-
-interface ChainState {
-  next: number;
-  hash: Digest;
 }
 
 interface Lease {
@@ -707,84 +579,6 @@ interface Lease {
   /** Where the chain ends (after any recovery). */
   state: ChainState;
   keyed: { keyedFrom?: number };
-}
-
-function entryProblem(entry: JsonValue, offset: number, previous: Digest): string | undefined {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    return `the entry at offset ${offset} is not an object`;
-  }
-  const candidate = entry as unknown as AuditEntry;
-  if (candidate.offset !== offset) {
-    return `the entry at offset ${offset} says it is entry ${String(candidate.offset)}: entries were removed or reordered`;
-  }
-  if (candidate.prevHash !== previous) {
-    return `the entry at offset ${offset} does not chain to the entry before it: entries were removed, reordered or edited`;
-  }
-  let hash: Digest;
-  try {
-    hash = hashAuditEntry(candidate);
-  } catch {
-    return `the entry at offset ${offset} cannot be hashed: it was edited`;
-  }
-  if (candidate.hash !== hash)
-    return `the entry at offset ${offset} does not match its hash: it was edited`;
-  return undefined;
-}
-
-function describe(changes: readonly Change[]): string {
-  if (changes.length === 0) return 'the audit append';
-  return changes.map((c) => c.record.action).join(' + ');
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message.replace(/^\[keel\] /, '') : String(error);
-}
-
-/** The store refused the change and its entries together: the same kind of error, saying so. */
-function notCommitted(error: unknown, changes: readonly Change[]): KeelError {
-  const message = `[keel] [registry] ${describe(changes)} was not made: the change and its audit entry are written together and the store refused them (${messageOf(error)}); nothing was changed`;
-  const options = { cause: error };
-  if (!isKeelError(error)) return new StorageError(message, options);
-  const Kind = ERROR_KINDS[error.code];
-  return Kind === undefined
-    ? new KeelError(error.code, message, {
-        ...options,
-        ...(error.details ? { details: error.details } : {}),
-      })
-    : new Kind(message, { ...options, ...(error.details ? { details: error.details } : {}) });
-}
-
-const ERROR_KINDS: Record<
-  string,
-  new (
-    message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
-  ) => KeelError
-> = {
-  KEEL_INTEGRITY: IntegrityError,
-  KEEL_STORAGE: StorageError,
-  KEEL_VALIDATION: ValidationError,
-  KEEL_TIMEOUT: TimeoutError,
-  KEEL_CONFLICT: ConflictError,
-};
-
-function foreignTail(at: number, changes: readonly Change[]): IntegrityError {
-  return new IntegrityError(
-    `[keel] [registry] ${changes.length > 0 ? `${describe(changes)} was not made: ` : ''}the audit log has entries after its head (from offset ${at}) that no registry wrote; nothing was changed. Run verifyAudit() and investigate before writing again`,
-    { details: { offset: at } },
-  );
-}
-
-function contended(changes: readonly Change[]): ConflictError {
-  return new ConflictError(
-    `[keel] [registry] ${describe(changes)} was not made: other writers kept changing the registry for ${CONTENTION_MS / 1000} s; nothing was changed, retry`,
-  );
-}
-
-function leaseExpired(): ConflictError {
-  return new ConflictError(
-    '[keel] [registry] the audit lease expired before the change was written (the process was paused or the store is slow); raise auditLeaseMs if this repeats',
-  );
 }
 
 function asJson(value: unknown): JsonValue {

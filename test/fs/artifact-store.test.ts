@@ -1,4 +1,11 @@
-import { readdirSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -178,6 +185,34 @@ describe('fsBackend', () => {
     expect(backend.metadata.capabilities.sharedAcrossProcesses).toBe(true);
     await backend.close();
     expect((await backend.metadata.get('k'))?.value).toBe(1);
+  });
+
+  it('passes verifyExisting and onDamaged to its artifact store (issue 13)', async () => {
+    const root = tempRoot();
+    const damaged: string[] = [];
+    const backend = fsBackend({
+      root,
+      verifyExisting: 'hash',
+      onDamaged: ({ digest }) => damaged.push(digest),
+    });
+    const a = await backend.artifacts.put('abcdefgh');
+    const b = await backend.artifacts.put('another blob');
+    // same size, good sidecar: only verifyExisting: 'hash' sees it, and the put repairs it
+    writeFileSync(backend.artifacts.pathOf(a.digest), 'ABCDEFGH');
+    await backend.artifacts.put('abcdefgh');
+    expect(new TextDecoder().decode(await backend.artifacts.get(a.digest))).toBe('abcdefgh');
+    writeFileSync(`${backend.artifacts.pathOf(b.digest)}.json`, 'not json');
+    expect((await collect(backend.artifacts.list())).map((m) => m.digest)).toEqual([a.digest]);
+    expect(damaged).toEqual([b.digest]);
+    // a wrong option is refused before anything is created
+    const fresh = join(root, 'fresh');
+    for (const bad of [{ verifyExisting: 'sha' }, { onDamaged: 'log it' }]) {
+      const error = await errorOf(
+        Promise.resolve().then(() => fsBackend({ root: fresh, ...(bad as object) })),
+      );
+      expect(isKeelError(error, 'KEEL_VALIDATION')).toBe(true);
+    }
+    expect(existsSync(fresh)).toBe(false);
   });
 });
 

@@ -13,7 +13,7 @@ import { createAuditLog, GENESIS_HASH, hashAuditEntry } from '../../src/registry
 import { AUDIT_HEAD, AUDIT_LOG } from '../../src/registry/records.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import type { AuditEntry } from '../../src/registry/types.js';
-import { modes, tamperableStore } from './stores.js';
+import { forgedAfter, modes, tamperableStore } from './stores.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -33,21 +33,6 @@ async function filledRegistry(metadata: MetadataStore, auditKey?: string) {
   await registry.setAlias('m', 'prod', 1);
   await registry.setAlias('m', 'prod', 2);
   return registry; // 1 model:create + 4 version:register + 2 alias:set = 7 entries
-}
-
-/** A correctly chained entry, as someone appending to the log file by hand would write it. */
-function forgedNext(log: JsonValue[], details: { [k: string]: JsonValue }): JsonValue {
-  const last = log[log.length - 1] as unknown as AuditEntry;
-  const unhashed: Omit<AuditEntry, 'hash'> = {
-    offset: log.length,
-    timestamp: new Date().toISOString(),
-    actor: { id: 'mallory' },
-    action: 'alias:set',
-    resource: { model: 'm', alias: 'prod', version: 4 },
-    details,
-    prevHash: last.hash,
-  };
-  return { ...unhashed, hash: hashAuditEntry(unhashed) } as unknown as JsonValue;
 }
 
 describe.each(modes)(
@@ -116,7 +101,7 @@ describe.each(modes)(
     it('a correctly chained entry appended after the head fails, and no change builds on it', async () => {
       const { store, log } = tamperableStore(mode);
       const registry = await filledRegistry(store);
-      log.push(forgedNext(log, { outcome: 'ok', previousVersion: 2 }));
+      log.push(forgedAfter(log[log.length - 1]!, { outcome: 'ok', previousVersion: 2 }));
       const verified = await registry.verifyAudit();
       expect(verified).toMatchObject({ ok: false, firstBadOffset: 7, entries: 8 });
       expect(verified.reason).toMatch(/after the last one its head document records/);
@@ -182,7 +167,7 @@ describe.each(modes)('audit key (memory, %s)', (mode) => {
     const { store, log } = tamperableStore(mode);
     const registry = await filledRegistry(store, key);
     const head = await store.get(AUDIT_HEAD);
-    log.push(forgedNext(log, { outcome: 'ok' }));
+    log.push(forgedAfter(log[log.length - 1]!, { outcome: 'ok' }));
     const last = log[7] as unknown as AuditEntry;
     await store.put(AUDIT_HEAD, { ...(head!.value as object), next: 8, hash: last.hash });
     expect(await registry.verifyAudit()).toMatchObject({ ok: false, firstBadOffset: 7 });

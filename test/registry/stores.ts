@@ -1,13 +1,15 @@
 /**
  * Test doubles over the memory store for the registry's audit tests: a store whose audit log
  * is a plain array the test edits (as someone with disk access would), a store without the
- * atomic batch capability, and a store that fails (or "dies") at its Nth write.
+ * atomic batch capability, a store that fails (or "dies") at its Nth write, and a forged entry.
  */
 import { createMemoryMetadataStore } from '../../src/backends/memory/metadata-store.js';
 import { ConflictError, StorageError } from '../../src/core/errors.js';
 import type { JsonValue } from '../../src/core/json.js';
 import type { BatchResult, MetadataStore } from '../../src/metadata/types.js';
+import { hashAuditEntry } from '../../src/registry/audit.js';
 import { AUDIT_LOG } from '../../src/registry/records.js';
+import type { AuditEntry } from '../../src/registry/types.js';
 
 /** How the registry commits on a store: one atomic batch, or under the leased head. */
 export type Mode = 'batch' | 'lease';
@@ -122,4 +124,22 @@ export function failingStore(mode: Mode): FailingStore {
       failing = { at: count + n, die: opts.die ?? false };
     },
   };
+}
+
+/** A correctly chained entry after `last`, as someone appending to the log by hand would write it. */
+export function forgedAfter(
+  last: JsonValue,
+  details: { [k: string]: JsonValue } = { outcome: 'ok' },
+): JsonValue {
+  const previous = last as unknown as AuditEntry;
+  const unhashed: Omit<AuditEntry, 'hash'> = {
+    offset: previous.offset + 1,
+    timestamp: new Date().toISOString(),
+    actor: { id: 'mallory' },
+    action: 'alias:set',
+    resource: { model: 'm', alias: 'prod', version: 4 },
+    details,
+    prevHash: previous.hash,
+  };
+  return { ...unhashed, hash: hashAuditEntry(unhashed) } as unknown as JsonValue;
 }

@@ -5,6 +5,7 @@ import { createFsMetadataStore } from '../../src/backends/fs/metadata-store.js';
 import { createKeel } from '../../src/keel.js';
 import { collect } from '../../src/testing/assert.js';
 import { deleteHeldLocks, tempRoot } from '../fs/helpers.js';
+import { auditProblems } from '../registry/invariants.js';
 import { startWorker, type Worker } from './spawn.js';
 
 const STALE_MS = 100;
@@ -138,6 +139,8 @@ describe('fs locks fence out a holder that lost its lock', () => {
     const { versions } = await keel.registry.listVersions('m', { limit: 1000 });
     expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1));
     expect(await keel.registry.verifyAudit()).toMatchObject({ ok: true });
+    // every version has exactly one audit entry, and no entry describes a change that did not happen
+    expect(await auditProblems(keel.metadata)).toEqual([]);
     const digest = (await keel.artifacts.put('after')).digest;
     expect((await keel.registry.registerVersion('m', { artifact: digest })).version).toBe(
       versions.length + 1,

@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { OnArtifactDamage } from '../../artifacts/damage.js';
 import type { Clock } from '../../core/clock.js';
 import { parseWith } from '../../core/validate.js';
 import type { Backend } from '../backend.js';
@@ -21,6 +22,15 @@ export interface FsBackendOptions {
   lockStaleMs?: number;
   /** Longest wait for a lock before `TimeoutError` (ms). Default 60 000. */
   lockTimeoutMs?: number;
+  /**
+   * How `artifacts.put` checks a blob it already holds before deduplicating: `'size'`
+   * (default) compares sizes and hashes the stored file only when its sidecar is missing or
+   * disagrees; `'hash'` always hashes it. A blob that does not verify is replaced by the bytes
+   * being put, so putting the same bytes again repairs it.
+   */
+  verifyExisting?: 'size' | 'hash';
+  /** Told about each artifact `artifacts.list` skips because its metadata sidecar is damaged. */
+  onDamaged?: OnArtifactDamage;
 }
 
 /** What {@link fsBackend} returns: a `Backend` whose stores say where they live. */
@@ -39,6 +49,10 @@ const optionsSchema = z
     clock: z.unknown().optional(),
     lockStaleMs: z.number().int().positive().optional(),
     lockTimeoutMs: z.number().int().positive().optional(),
+    verifyExisting: z.enum(['size', 'hash']).optional(),
+    onDamaged: z
+      .custom<OnArtifactDamage>((f) => typeof f === 'function', 'expected a function')
+      .optional(),
   })
   .strict();
 
@@ -49,6 +63,7 @@ const optionsSchema = z
  * @throws {ValidationError} when `root` is missing or empty, an option is unknown, or
  *   `lockStaleMs`/`lockTimeoutMs` is not a positive integer.
  *
+ * @throws ValidationError when an option is missing or of the wrong kind (nothing is created).
  * @example
  * ```ts
  * import { createKeel } from 'keel';
@@ -67,6 +82,8 @@ export function fsBackend(opts: FsBackendOptions): FsBackend {
     root: join(root, 'artifacts'),
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...locks,
+    ...(opts.verifyExisting === undefined ? {} : { verifyExisting: opts.verifyExisting }),
+    ...(opts.onDamaged === undefined ? {} : { onDamaged: opts.onDamaged }),
   });
   const metadata = createFsMetadataStore({ root: join(root, 'metadata'), ...locks });
   return {
