@@ -23,7 +23,7 @@ export interface SampleDetector extends DriftDetector {
    * Categorical detectors accept numerical samples (values become labels).
    */
   testSamples(reference: Sample, current: Sample, opts?: DriftTestOptions): DriftTestResult;
-  /** True when an infinite statistic is a valid outcome of this test (see {@link DetectorDefinition}). */
+  /** True when an infinite statistic is a valid outcome of this test (e.g. Welch's t of two different constants). */
   readonly infiniteStatistic?: boolean;
 }
 
