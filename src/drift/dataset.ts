@@ -17,6 +17,7 @@ import {
   psiOf,
   tvdOf,
 } from './detectors/binned.js';
+import { checkOutcome, type DetectorOutcome, type SampleSummary } from './detectors/common.js';
 import { welchFromMoments } from './detectors/ttest.js';
 import { detectors, type SampleDetector } from './detectors.js';
 import { kolmogorovSmirnovSf } from './distributions/kolmogorov.js';
@@ -677,8 +678,42 @@ function sketchTest(
 ): DriftTestResult {
   const threshold = opts.threshold ?? detector.defaultThreshold;
   checkThreshold(detector, threshold);
-  const missing = { reference: column.missing, current: current.missing };
   const cur = current.sorted;
+  const reference: SampleSummary = {
+    kind: 'summary',
+    size: column.count,
+    largestMagnitude: Math.max(Math.abs(column.min), Math.abs(column.max)),
+  };
+  // The same last line of defence as the exact path: NaN is never read as "no drift".
+  const { statistic, pValue } = checkOutcome(
+    detector,
+    sketchOutcome(detector, column, cur, opts),
+    reference,
+    current,
+  );
+  const result: DriftTestResult = {
+    method: detector.name,
+    statistic,
+    threshold,
+    drifted: false,
+    kind: detector.kind,
+    missing: { reference: column.missing, current: current.missing },
+  };
+  if (pValue !== undefined) {
+    result.pValue = pValue;
+    result.drifted = pValue < threshold;
+  } else {
+    result.drifted = statistic >= threshold;
+  }
+  return result;
+}
+
+function sketchOutcome(
+  detector: SampleDetector,
+  column: NumericColumnProfile,
+  cur: Float64Array,
+  opts: DriftTestOptions,
+): DetectorOutcome {
   const metric = HISTOGRAM_METRICS[detector.name];
   if (metric) {
     if (opts.binning === 'evidently') {
@@ -688,22 +723,12 @@ function sketchTest(
       );
     }
     const bins = referenceBinsFromHistogram(column.histogram, cur);
-    const statistic = metric(proportions(bins.reference), proportions(bins.current));
-    return {
-      method: detector.name,
-      statistic,
-      threshold,
-      drifted: statistic >= threshold,
-      kind: 'distance',
-      missing,
-    };
+    return { statistic: metric(proportions(bins.reference), proportions(bins.current)) };
   }
-  const sketch = QuantileSketch.fromJSON(column.sketch);
-  const { values, cumulative } = sketch.weightedItems();
   const n = column.count;
   const m = cur.length;
   if (detector.name === 'ttest') {
-    const { statistic: t, pValue } = welchFromMoments(
+    return welchFromMoments(
       n,
       column.mean,
       n > 1 ? column.m2 / (n - 1) : 0,
@@ -711,16 +736,9 @@ function sketchTest(
       numpyMean(cur),
       m > 1 ? numpyVariance(cur, 1) : 0,
     );
-    return {
-      method: 'ttest',
-      statistic: t,
-      pValue,
-      threshold,
-      drifted: pValue < threshold,
-      kind: 'p_value',
-      missing,
-    };
   }
+  const sketch = QuantileSketch.fromJSON(column.sketch);
+  const { values, cumulative } = sketch.weightedItems();
   // Walk the merged breakpoints of the two step CDFs.
   let i = 0;
   let j = 0;
@@ -738,26 +756,9 @@ function sketchTest(
     prev = x;
   }
   if (detector.name === 'ks') {
-    const pValue = kolmogorovSmirnovSf(d, Math.round((n * m) / (n + m)));
-    return {
-      method: 'ks',
-      statistic: d,
-      pValue,
-      threshold,
-      drifted: pValue < threshold,
-      kind: 'p_value',
-      missing,
-    };
+    return { statistic: d, pValue: kolmogorovSmirnovSf(d, Math.round((n * m) / (n + m))) };
   }
-  const statistic = area / Math.max(Math.sqrt(column.m2 / n), 0.001);
-  return {
-    method: 'wasserstein',
-    statistic,
-    threshold,
-    drifted: statistic >= threshold,
-    kind: 'distance',
-    missing,
-  };
+  return { statistic: area / Math.max(Math.sqrt(column.m2 / n), 0.001) };
 }
 
 function checkThreshold(detector: SampleDetector, threshold: number): void {

@@ -153,7 +153,7 @@ export function profile(table: Table, opts: ProfileOptions = {}): Profile {
     } else {
       const sample = sampleOrEmpty(values, what);
       columns[name] = sample
-        ? numericProfile(sample.sorted, sample.missing, o.exactUpTo, o.sketchK)
+        ? numericProfile(sample.sorted, sample.missing, o.exactUpTo, o.sketchK, what)
         : { type: 'empty', count: 0, missing: values.length };
     }
   }
@@ -345,6 +345,7 @@ function numericProfile(
   missing: number,
   exactUpTo: number,
   sketchK: number,
+  what: string,
 ): NumericColumnProfile {
   const n = sorted.length;
   const values = normalizeZeros(sorted);
@@ -364,8 +365,10 @@ function numericProfile(
     m3,
     min: values[0]!,
     max: values[n - 1]!,
-    histogram: exactHistogram(values),
+    histogram: { edges: [], counts: [] },
   };
+  assertFiniteMoments(column, what);
+  column.histogram = exactHistogram(values);
   if (n <= exactUpTo) column.values = Array.from(values);
   else column.sketch = new QuantileSketch({ k: sketchK }).updateMany(values).toJSON();
   const domain = smallDomain(values);
@@ -441,10 +444,11 @@ function mergeColumn(
       options.maxCategories,
     );
   }
-  return mergeNumeric(a as NumericColumnProfile, b as NumericColumnProfile, options, otherK);
+  return mergeNumeric(name, a as NumericColumnProfile, b as NumericColumnProfile, options, otherK);
 }
 
 function mergeNumeric(
+  name: string,
   a: NumericColumnProfile,
   b: NumericColumnProfile,
   options: Profile['options'],
@@ -471,6 +475,7 @@ function mergeNumeric(
     max: Math.max(a.max, b.max),
     histogram: { edges: [], counts: [] },
   };
+  assertFiniteMoments(column, `column "${name}" of the merged profile`);
   if (a.values && b.values && n <= options.exactUpTo) {
     const values = mergeSorted(a.values, b.values);
     column.values = Array.from(values);
@@ -491,6 +496,21 @@ function mergeNumeric(
     if (domain.length <= 16) column.domain = domain;
   }
   return column;
+}
+
+/**
+ * A profile keeps its moments as doubles: a column whose mean or sums of squared and cubed
+ * deviations overflow is refused, never stored as null or NaN that a later test would reject.
+ */
+function assertFiniteMoments(column: NumericColumnProfile, what: string): void {
+  if ([column.mean, column.m2, column.m3].every(Number.isFinite)) return;
+  const magnitude = Math.max(Math.abs(column.min), Math.abs(column.max));
+  throw new ValidationError(
+    `[keel] cannot profile ${what}: its values (up to ${magnitude} in magnitude) overflow the ` +
+      'moments a profile keeps (the mean and the sums of squared and cubed deviations); rescale ' +
+      'the column (divide it by a power of ten) and profile it again',
+    { details: { mean: column.mean, m2: column.m2, m3: column.m3, magnitude } },
+  );
 }
 
 function copyColumn(column: ColumnProfile): ColumnProfile {

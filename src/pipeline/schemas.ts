@@ -99,7 +99,10 @@ export const runOptionsSchema: z.ZodType<{
   logger?: ((entry: never) => void) | undefined;
   tags?: Tags | undefined;
 }> = z.strictObject({
-  keel: z.unknown(),
+  keel: z.custom<unknown>(
+    (v) => v !== undefined,
+    'required: expected the keel to record into ({ keel: createKeel({ backend }) })',
+  ),
   signal: z
     .custom<AbortSignal>(
       (v) => typeof v === 'object' && v !== null && typeof (v as AbortSignal).aborted === 'boolean',

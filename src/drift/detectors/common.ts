@@ -25,6 +25,20 @@ export interface SampleDetector extends DriftDetector {
    * @throws {ValidationError} as {@link DriftDetector.test} does.
    */
   testSamples(reference: Sample, current: Sample, opts?: DriftTestOptions): DriftTestResult;
+  /** True when an infinite statistic is a valid outcome of this test (e.g. Welch's t of two different constants). */
+  readonly infiniteStatistic?: boolean;
+}
+
+/**
+ * A side of a test that is not a prepared sample (a profile column summarised by a sketch):
+ * what {@link checkOutcome} names in its messages.
+ */
+export interface SampleSummary {
+  kind: 'summary';
+  /** Values on that side. */
+  size: number;
+  /** Largest absolute value on that side. */
+  largestMagnitude: number;
 }
 
 /** The statistic (and p-value) a detector computes from two prepared samples. */
@@ -89,6 +103,7 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
     supports: def.supports,
     kind: def.kind,
     defaultThreshold: def.defaultThreshold,
+    ...(def.infiniteStatistic ? { infiniteStatistic: true } : {}),
     testSamples,
     test(reference, current, opts) {
       return testSamples(
@@ -111,8 +126,8 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
 export function checkOutcome(
   def: Pick<DetectorDefinition, 'name' | 'kind' | 'infiniteStatistic'>,
   outcome: DetectorOutcome,
-  reference: Sample,
-  current: Sample,
+  reference: Sample | SampleSummary,
+  current: Sample | SampleSummary,
 ): DetectorOutcome {
   const { statistic, pValue } = outcome;
   const sizes = `${sampleSize(reference)} reference and ${sampleSize(current)} current values`;
@@ -195,13 +210,17 @@ const distanceOptions = z.strictObject({
   binning: z.enum(['reference', 'evidently']).optional(),
 });
 
-function sampleSize(sample: Sample): number {
+function sampleSize(sample: Sample | SampleSummary): number {
   return sample.kind === 'numerical' ? sample.sorted.length : sample.size;
 }
 
-function largestMagnitude(reference: Sample, current: Sample): number {
+function largestMagnitude(
+  reference: Sample | SampleSummary,
+  current: Sample | SampleSummary,
+): number {
   let max = 0;
   for (const s of [reference, current]) {
+    if (s.kind === 'summary') max = Math.max(max, s.largestMagnitude);
     if (s.kind !== 'numerical') continue;
     const v = s.sorted;
     max = Math.max(max, Math.abs(v[0] as number), Math.abs(v[v.length - 1] as number));
