@@ -24,11 +24,11 @@ import { regularizedGammaP, regularizedGammaQ } from '../src/drift/distributions
 import { normalQuantile } from '../src/drift/distributions/normal-quantile.js';
 import { createKeel } from '../src/index.js';
 import { CalibratedEngine } from '../src/ops/monitor/calibrated-engine.js';
-import { buildColumnModels } from '../src/ops/monitor/columns.js';
 import type { CheckResult, DriftEngine } from '../src/ops/monitor/engine.js';
 import { Episodes } from '../src/ops/monitor/episodes.js';
 import { EvidentlyEngine } from '../src/ops/monitor/evidently-engine.js';
 import { createMonitor } from '../src/ops/monitor/monitor.js';
+import { buildColumnModels } from '../src/ops/monitor/reference-steps.js';
 
 type Dist = 'normal' | 't3' | 'poisson' | 'labels2' | 'labels50';
 type Preset = 'calibrated' | 'evidently';

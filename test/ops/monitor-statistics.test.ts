@@ -16,9 +16,9 @@ import {
 } from '../../src/ops/monitor/budget.js';
 import { evaluateColumn, levelCacheSize, quietLevel } from '../../src/ops/monitor/calibrated.js';
 import { CalibratedEngine } from '../../src/ops/monitor/calibrated-engine.js';
-import { buildColumnModels } from '../../src/ops/monitor/columns.js';
 import type { CheckResult } from '../../src/ops/monitor/engine.js';
 import { Episodes } from '../../src/ops/monitor/episodes.js';
+import { buildColumnModels } from '../../src/ops/monitor/reference-steps.js';
 
 type Kind = 'normal' | 'poisson' | 'labels';
 

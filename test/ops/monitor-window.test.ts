@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BinnedWindow } from '../../src/ops/monitor/binned-window.js';
-import {
-  buildColumnModels,
-  type ColumnModel,
-  numericModel,
-  OTHER_LABEL,
-} from '../../src/ops/monitor/columns.js';
+import { type ColumnModel, numericModel, OTHER_LABEL } from '../../src/ops/monitor/columns.js';
+import { buildColumnModels } from '../../src/ops/monitor/reference-steps.js';
 
 /** The bin of x by binary search: the number of edges < x. */
 function bisect(edges: Float64Array, x: number): number {

@@ -1,23 +1,14 @@
 /**
  * @module
  * What the calibrated monitor knows about each reference column, computed once at creation:
- * the bins (quantile bins cut at reference order statistics for numbers, one bin per value for
- * numbers with few values, one bin per label with rare labels pooled), the Dirichlet
+ * the bins (runs of the gaps between sorted reference values for numbers, ties broken at
+ * random; one bin per label, plus one for labels the reference never had), the Dirichlet
  * parameters of the bins' null law, the scores of the location and scale tests, and the tests
- * with their share of the false-alarm budget.
+ * with their share of the false-alarm budget. reference-steps.ts reads a reference into these.
  */
-import { ValidationError } from '../../core/errors.js';
 import { type ScoreSums, scoreSums } from '../../drift/distributions/dirichlet-multinomial.js';
 import { normalQuantile } from '../../drift/distributions/normal-quantile.js';
-import {
-  type CategoricalColumnProfile,
-  columnSketch,
-  isProfile,
-  type NumericColumnProfile,
-  type Profile,
-  parseProfile,
-} from '../../drift/profile.js';
-import { inferColumnType, type Table, tableColumns } from '../../drift/table.js';
+import type { CategoricalColumnProfile } from '../../drift/profile.js';
 
 /** Most bins of a numerical column: 64 equal-mass bins keep 99.6% of the location test's efficiency. */
 export const MAX_BINS = 64;
@@ -101,54 +92,6 @@ export interface UnusableColumn {
 export interface ColumnModels {
   columns: ColumnModel[];
   unusable: Record<string, UnusableColumn>;
-}
-
-/**
- * Builds the column models of a reference (a table or a profile).
- *
- * @throws ValidationError when the reference is not a table or a profile, or has no column
- *   that can be monitored (each needs at least {@link MIN_REFERENCE_VALUES} non-missing values
- *   of one type).
- */
-export function buildColumnModels(reference: Table | Profile, what: string): ColumnModels {
-  const columns: ColumnModel[] = [];
-  const unusable: Record<string, UnusableColumn> = {};
-  const add = (name: string, model: ColumnModel | UnusableColumn): void => {
-    if ('reason' in model) unusable[name] = model;
-    else columns.push(model);
-  };
-  if (isProfile(reference)) {
-    const p = parseProfile(reference);
-    for (const [name, column] of Object.entries(p.columns)) {
-      if (column.type === 'empty') add(name, emptyColumn(name));
-      else if (column.type === 'numerical') add(name, fromNumericProfile(name, column));
-      else add(name, fromCategoricalProfile(name, column));
-    }
-  } else {
-    const table = tableColumns(reference, what);
-    for (const name of table.names) {
-      const values = table.column(name);
-      const info = inferColumnType(values);
-      if (info.type === 'empty') add(name, emptyColumn(name));
-      else if (info.type === 'mixed') {
-        add(name, {
-          reason: 'mixed_types',
-          message: `column "${name}" mixes types (${info.detail}); clean it or leave it out of the reference`,
-        });
-      } else if (info.type === 'numerical') add(name, fromNumbers(name, values));
-      else add(name, fromLabels(name, values));
-    }
-  }
-  if (columns.length === 0) {
-    const found = Object.entries(unusable).map(([name, u]) => `${name} (${u.reason})`);
-    throw new ValidationError(
-      `[keel] invalid ${what}: no column can be monitored` +
-        (found.length ? `: ${found.join(', ')}` : ': the reference has no columns') +
-        `; pass a reference with at least ${MIN_REFERENCE_VALUES} non-missing values of one type in some column`,
-      { details: { unusable } },
-    );
-  }
-  return { columns, unusable };
 }
 
 /** Builds a numerical column model from its sorted finite values. */
@@ -252,53 +195,8 @@ export function categoricalModel(
   );
 }
 
-function fromNumbers(name: string, values: ArrayLike<unknown>): ColumnModel | UnusableColumn {
-  const out = new Float64Array(values.length);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === 'number' && v - v === 0) out[k++] = v;
-  }
-  const sorted = out.subarray(0, k).sort();
-  return numericModel(name, sorted, values.length - k);
-}
-
-function fromLabels(name: string, values: ArrayLike<unknown>): ColumnModel | UnusableColumn {
-  const counts = new Map<string, number>();
-  let missing = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) missing++;
-    else {
-      const label = String(v);
-      counts.set(label, (counts.get(label) ?? 0) + 1);
-    }
-  }
-  return categoricalModel(name, counts, missing);
-}
-
-function fromNumericProfile(
-  name: string,
-  column: NumericColumnProfile,
-): ColumnModel | UnusableColumn {
-  if (column.values) return numericModel(name, Float64Array.from(column.values), column.missing);
-  // Beyond the profile's exact size: rebuild an equally spaced sample of its quantiles (the
-  // sketch's rank error carries over to the bins' counts).
-  const sketch = columnSketch(column, 1024);
-  const size = Math.min(column.count, 20_000);
-  const sample = new Float64Array(size);
-  for (let i = 0; i < size; i++) sample[i] = sketch.quantile((i + 0.5) / size);
-  sample.sort();
-  const model = numericModel(name, sample, 0);
-  if ('reason' in model) return model;
-  // Scale the Dirichlet parameters to the real reference size: the reference's noise is that of
-  // `count` values, not of the rebuilt sample.
-  const factor = column.count / size;
-  const a = model.a.map((x) => x * factor);
-  return rescaled(model, a, column.count, column.missing);
-}
-
-function fromCategoricalProfile(
+/** Builds a categorical column model from a profile's label counts and pooled count. */
+export function categoricalProfileModel(
   name: string,
   column: CategoricalColumnProfile,
 ): ColumnModel | UnusableColumn {
@@ -411,7 +309,11 @@ function orderedModel(
   };
 }
 
-function rescaled(
+/**
+ * A numerical model built from a sample of `model.missing.present` values, with its Dirichlet
+ * parameters `a` standing for `count` reference values (and `missing` missing ones).
+ */
+export function rescaledModel(
   model: ColumnModel,
   a: Float64Array,
   count: number,
@@ -437,7 +339,8 @@ function sum(values: Float64Array): number {
   return s;
 }
 
-function emptyColumn(name: string): UnusableColumn {
+/** The reason a column with only missing values is not monitored. */
+export function emptyColumn(name: string): UnusableColumn {
   return {
     reason: 'empty',
     message: `column "${name}" has no value in the reference (all missing)`,

@@ -48,6 +48,13 @@ export interface DriftEngine {
   record(input: unknown): void;
   mismatched(): MismatchCounts;
   /**
+   * Engines with work to do before their first check (reading a large reference): does some
+   * of it, until `deadline` (a `performance.now()` time); true when there is none left.
+   *
+   * @throws ValidationError when the work fails (a reference with no usable column).
+   */
+  prepare?(deadline: number): boolean;
+  /**
    * Starts a check of the window. `allEffects: false` (scheduled checks) lets an engine skip
    * the effect sizes of columns that did not alarm.
    */

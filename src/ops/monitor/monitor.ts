@@ -21,8 +21,7 @@ import { HddmW } from '../../drift/streaming/hddm-w.js';
 import { PageHinkley } from '../../drift/streaming/page-hinkley.js';
 import type { StreamingDetector } from '../../drift/streaming/types.js';
 import { listenable } from '../emitter.js';
-import { CalibratedEngine } from './calibrated-engine.js';
-import { buildColumnModels } from './columns.js';
+import { calibratedEngine } from './deferred-engine.js';
 import type { CheckResult, DriftEngine } from './engine.js';
 import { Episodes } from './episodes.js';
 import { EvidentlyEngine } from './evidently-engine.js';
@@ -60,8 +59,14 @@ const SLICE_MS = 3;
  * `drift:detected` per drift episode. `preset: 'evidently'` checks as Evidently does
  * (uncalibrated). See docs/operations.md.
  *
+ * A reference of more than 20 000 values (rows x columns) is read in the background, in slices
+ * of a few milliseconds between ticks of the event loop; predictions recorded meanwhile are
+ * kept (the row objects themselves, at most a window of them) and checked once it is read.
+ *
  * @throws ValidationError on bad options, and when the reference has no column that can be
- *   monitored (an empty table, only empty or mixed-type columns, or too few values).
+ *   monitored (an empty table, only empty or mixed-type columns, or too few values). A
+ *   reference read in the background reports that as an `error` event (`operation: 'check'`)
+ *   and by rejecting `check()`.
  *
  * @example
  * ```ts
@@ -92,8 +97,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const what = `monitor "${name}" reference`;
   let engine: DriftEngine;
   if (preset === 'calibrated') {
-    const { columns, unusable } = buildColumnModels(options.reference, what);
-    engine = new CalibratedEngine(columns, unusable, {
+    engine = calibratedEngine(options.reference, what, {
       size,
       perPredictions,
       ...(o.minEffect === undefined ? {} : { minEffect: o.minEffect }),
@@ -257,6 +261,17 @@ export function createMonitor(options: MonitorOptions): Monitor {
       }
       return result.report;
     });
+
+  if (engine.prepare) {
+    // A large reference is read in slices between ticks; checks queue behind the reading.
+    const prepare = engine.prepare.bind(engine);
+    queue = (async () => {
+      do await new Promise((r) => setTimeout(r, 0));
+      while (!closed && !prepare(performance.now() + SLICE_MS));
+    })().catch((error: unknown) => {
+      if (!closed) events.emit('error', { name, operation: 'check', error });
+    });
+  }
 
   const monitor = {
     ...events.methods(() => monitor),
