@@ -247,6 +247,17 @@ export {
 } from './gates/schema.js';
 export type { GateDecision, GateReport, GateSubject, RuleResult } from './gates/types.js';
 export { createKeel, type Keel, type KeelEvents, type KeelOptions } from './keel.js';
+export {
+  checkDocumentQuery,
+  type DocumentPredicate,
+  type DocumentQuery,
+  MAX_QUERY_LIMIT,
+  MAX_QUERY_NODES,
+  type QueryComparison,
+  type QueryOrderKey,
+  type QueryTerm,
+  type QueryTermType,
+} from './metadata/query.js';
 export type {
   BatchOperation,
   BatchResult,

@@ -13,6 +13,7 @@ import type {
 } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { MAX_KEY_LENGTH, MAX_LIST_LIMIT } from './keys.js';
+import type { DocumentQuery } from './query.js';
 
 /** A stored document and its current revision. */
 export interface Versioned {
@@ -64,6 +65,11 @@ export interface MetadataCapabilities {
   watch?: boolean;
   /** The adapter implements {@link MetadataStore.listLogs}: it can name every log it holds. */
   listLogs?: boolean;
+  /**
+   * The adapter implements {@link MetadataStore.queryDocuments}: it filters, orders and pages
+   * documents by values at JSON paths itself (a database), so searches need not read them all.
+   */
+  queryDocuments?: boolean;
 }
 
 /** One write of an atomic {@link MetadataStore.batch}. */
@@ -308,6 +314,15 @@ export interface MetadataStore {
    * @throws {ValidationError} for the inputs `list` refuses (prefix, `after`, `limit`).
    */
   listLogs?(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<string>;
+  /**
+   * Optional (`capabilities.queryDocuments`): one page of the documents under
+   * `query.prefix` for which `query.where` holds, in `query.orderBy` order then by key, with
+   * the semantics `DocumentQuery` defines (typed values at JSON paths, IEEE-754 numbers,
+   * UTF-16 string order). The tracker's `searchRuns` uses it for the first search of a
+   * process (docs/backends.md). Throws `ValidationError` for a malformed query
+   * (`checkDocumentQuery`).
+   */
+  queryDocuments?(query: DocumentQuery): Promise<({ key: string } & Versioned)[]>;
   /**
    * Optional: releases resources (file handles, connections, watchers). The store is not
    * used afterwards; the conformance suite calls it after every test.

@@ -113,6 +113,8 @@ export class RunIndex {
   private appendBroken = false;
   /** Set when the runs must be listed (a new journal that does not name them all): on the next refresh. */
   private relist = false;
+  /** Set once a refresh completed: the cache then holds every run. */
+  private refreshed = false;
   /** The compaction under way in this process. */
   private compaction: Promise<boolean> | undefined;
   /** Calls of {@link RunIndex.compact} under way: no compaction starts on its own meanwhile. */
@@ -203,6 +205,14 @@ export class RunIndex {
   async journal(force = false): Promise<string> {
     if (force || this.clock.now() - this.headCheckedAt >= HEAD_CHECK_MS) await this.readLatest();
     return this.latest.log;
+  }
+
+  /**
+   * Whether a refresh completed, so the cache holds every run and a search can use it (before
+   * that, a store that runs queries answers searches itself: push-down.ts).
+   */
+  get loaded(): boolean {
+    return this.refreshed;
   }
 
   /** Whether this process has seen run `runId` (runs are never deleted, so it exists). */
@@ -372,6 +382,7 @@ export class RunIndex {
     ) {
       this.compactNow().catch(() => {});
     }
+    this.refreshed = true;
   }
 
   /** Follows a new head: reads the rest of the log before it first when that is the one followed. */

@@ -18,6 +18,7 @@ import { parseFilter } from './filter/parser.js';
 import { printField, printFilter } from './filter/print.js';
 import { decodeMetricBatch } from './metric-batch.js';
 import { parseOrderBy } from './order.js';
+import { searchInStore } from './push-down.js';
 import { quickStartRun } from './quick-validate.js';
 import { experimentId, trackingKeys } from './records.js';
 import { TrackedRunHandle } from './run-handle.js';
@@ -41,6 +42,7 @@ import {
   searchRunsSchema,
   startRunSchema,
 } from './schemas.js';
+import type { ScanQuery } from './search-scan.js';
 import type {
   Experiment,
   LineageResult,
@@ -250,13 +252,15 @@ export function createTracker(options: TrackerOptions): Tracker {
       await storeDeferred(ctx);
       // Only the first limit + 1 matches in order are kept (one more tells whether a next page
       // exists): with many runs, sorting every match was the cost of a page.
-      const rows = await ctx.index.search({
+      const scan: ScanQuery = {
         ...(q.experiment === undefined ? {} : { experiment: q.experiment }),
         ...(filter === undefined ? {} : { filter }),
         keys,
         ...(after === undefined ? {} : { after }),
         keep: limit + 1,
-      });
+      };
+      // a store that runs queries answers until the search cache is loaded (ADR 0020)
+      const rows = (await searchInStore(ctx, scan)) ?? (await ctx.index.search(scan));
       const page = rows.slice(0, limit);
       const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
       const corrupt = ctx.index.corruptRecords();

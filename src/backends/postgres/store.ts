@@ -25,12 +25,14 @@ import {
   listLimit,
   readFrom,
 } from '../../metadata/keys.js';
+import { checkDocumentQuery, type DocumentQuery } from '../../metadata/query.js';
 import type {
   BatchOperation,
   BatchResult,
   ListDocumentsOptions,
   MetadataCapabilities,
   MetadataStore,
+  Versioned,
 } from '../../metadata/types.js';
 import {
   createPool,
@@ -43,6 +45,7 @@ import {
 } from './db.js';
 import { type MigrationResult, migrate, readVersion, SCHEMA_VERSION } from './migrations.js';
 import { createNotifier } from './notify.js';
+import { compileDocumentQuery } from './query.js';
 import {
   CONFLICT_SQLSTATE,
   PAGE_SIZE,
@@ -96,7 +99,7 @@ export interface PostgresMetadataStoreOptions {
 export type PostgresMetadataStore = MetadataStore & {
   /** The schema holding the store's tables. */
   readonly schema: string;
-  /** `{ sharedAcrossProcesses: true, atomicBatch: true, watch: true }`. */
+  /** `{ sharedAcrossProcesses, atomicBatch, watch, listLogs, queryDocuments }`, all true. */
   readonly capabilities: MetadataCapabilities;
   /** Creates or upgrades the schema now (also done on first use unless `migrate: false`). */
   migrate(): Promise<MigrationResult>;
@@ -105,6 +108,16 @@ export type PostgresMetadataStore = MetadataStore & {
    * after `after`, at most `limit`. A log exists once an entry was appended to it.
    */
   listLogs(prefix: string, opts?: ListDocumentsOptions): AsyncIterable<string>;
+  /**
+   * One page of the documents under `query.prefix` that match `query.where`, in
+   * `query.orderBy` order then by key: one SELECT over the prefix's key range, every value a
+   * parameter (docs/backends.md, "Search over many runs").
+   *
+   * @throws {ValidationError} when the query is malformed (`checkDocumentQuery`).
+   * @throws {StorageError} when the server fails the statement (e.g. a value it cannot convert).
+   * @throws {TimeoutError} past the statement timeout.
+   */
+  queryDocuments(query: DocumentQuery): Promise<({ key: string } & Versioned)[]>;
   /** Stops watching and ends the pool keel built (never a pool you passed). */
   close(): Promise<void>;
 };
@@ -206,7 +219,13 @@ export function createPostgresMetadataStore(
 
   return {
     schema,
-    capabilities: { sharedAcrossProcesses: true, atomicBatch: true, watch: true, listLogs: true },
+    capabilities: {
+      sharedAcrossProcesses: true,
+      atomicBatch: true,
+      watch: true,
+      listLogs: true,
+      queryDocuments: true,
+    },
 
     async get(key) {
       assertKey(key);
@@ -278,6 +297,20 @@ export function createPostgresMetadataStore(
         'name',
       );
       for await (const row of rows as AsyncIterable<{ name: string }>) yield row.name;
+    },
+
+    async queryDocuments(query) {
+      checkDocumentQuery(query);
+      const compiled = compileDocumentQuery(schema, query);
+      const runner = await use();
+      const { rows } = await runner.run(`query documents under ${query.prefix}`, true, (client) =>
+        client.query(compiled),
+      );
+      return (rows as { key: string; revision: string; value: string }[]).map((row) => ({
+        key: row.key,
+        revision: row.revision,
+        value: parseValue(row.value),
+      }));
     },
 
     async append(log, entries) {
