@@ -1,7 +1,9 @@
 /**
  * Overhead of the ops loop on the serving path, as ratios against calling the predictor
  * directly in the same run: `monitor.wrap` (goal: <= 1 us per prediction over the baseline)
- * and `router.predict` (canary with a key).
+ * and `router.predict` (canary with a key), without and with `replicas` (the hot path then also
+ * bins each latency); and the cost of one replica exchange (`router.share()`: write this
+ * replica's evidence, read and merge two peers') on the memory store.
  *
  *   npx tsx bench/ops.ts
  */
@@ -70,6 +72,32 @@ const routed = await timeAsync('await router.predict(row, { key })', M, (i) =>
   router.predict(rows[i & 1023]!, { key: `user-${i}` }),
 );
 await router.close();
+
+const replica = (id: string) =>
+  createRouter<Row, number>({
+    keel,
+    model: 'bench',
+    load: () => predict,
+    strategy: { kind: 'canary', weight: 0.1 },
+    replicas: { id, flushMs: 3_600_000 }, // no timer during the measurement
+  });
+const [sharedA, sharedB, sharedC] = [replica('a'), replica('b'), replica('c')];
+await Promise.all([sharedA.ready(), sharedB.ready(), sharedC.ready()]);
+const routedShared = await timeAsync('await router.predict(row, { key }) with replicas', M, (i) =>
+  sharedA.predict(rows[i & 1023]!, { key: `user-${i}` }),
+);
+for (let i = 0; i < 2000; i++) {
+  await sharedB.predict(rows[i & 1023]!, { key: `b-${i}` });
+  await sharedC.predict(rows[i & 1023]!, { key: `c-${i}` });
+}
+await sharedB.share();
+await sharedC.share();
+const S = 2000;
+const exchange = await timeAsync('router.share() with 2 peers (memory store)', S, () =>
+  sharedA.share(),
+);
+const merged = sharedA.stats().shared;
+await Promise.all([sharedA.close(), sharedB.close(), sharedC.close()]);
 await keel.close();
 
 console.log('| case | ns / call | ratio to baseline | overhead (ns) |');
@@ -79,6 +107,7 @@ for (const [row, base] of [
   [monitored, direct],
   [asyncDirect, asyncDirect],
   [routed, asyncDirect],
+  [routedShared, routed],
 ] as const) {
   console.log(
     `| ${row.label} | ${row.ns.toFixed(1)} | ${(row.ns / base.ns).toFixed(2)}x | ${(row.ns - base.ns).toFixed(1)} |`,
@@ -87,4 +116,7 @@ for (const [row, base] of [
 const overhead = monitored.ns - direct.ns;
 console.log(
   `\nmonitor.wrap overhead: ${overhead.toFixed(0)} ns per prediction (goal <= 1000 ns): ${overhead <= 1000 ? 'met' : 'NOT met'}`,
+);
+console.log(
+  `\nreplica exchange: ${(exchange.ns / 1000).toFixed(1)} us per router.share() (${merged?.replicas} replicas, ${merged?.challenger.count} merged challenger requests); at the default flushMs 2000 that is ${((exchange.ns / 1e9 / 2) * 100).toFixed(4)} % of one core`,
 );

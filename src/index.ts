@@ -316,11 +316,14 @@ export type {
   Predictor,
   ReleaseActionOptions,
   ReleaseStrategy,
+  ReplicaOptions,
   Router,
   RouterEvents,
   RouterOptions,
   RouterStats,
   ShadowStats,
+  SharedArmStats,
+  SharedStats,
 } from './ops/router/types.js';
 export {
   createTrainingLoop,

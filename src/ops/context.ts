@@ -8,6 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Actor } from '../core/schemas.js';
 import type { Telemetry } from '../core/telemetry.js';
 import type { GateEvaluator } from '../gates/evaluator.js';
+import type { MetadataStore } from '../metadata/types.js';
 import type { Registry } from '../registry/types.js';
 
 /**
@@ -27,6 +28,8 @@ export interface OpsKeel {
   readonly actor: Actor;
   /** Spans and metrics. */
   readonly telemetry: Telemetry;
+  /** The metadata store: where replicas share live evidence (router and monitor `replicas`/`group`). */
+  readonly metadata?: MetadataStore;
 }
 
 /** An event emitter that can be subscribed to by event name (eventemitter3, Node's, ...). */

@@ -2,6 +2,7 @@
 
 import type { Backend } from '../../src/backends/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { GateEvaluator } from '../../src/gates/evaluator.js';
 import { createGateEvaluator } from '../../src/gates/evaluator.js';
 import { createKeel, type Keel } from '../../src/keel.js';
@@ -13,8 +14,8 @@ import type { Tracker } from '../../src/tracking/types.js';
 
 export type TestKeel = Keel & { registry: Registry; gates: GateEvaluator; tracker: Tracker };
 
-export function opsKeel(backend: Backend = memoryBackend()): TestKeel {
-  const keel = createKeel({ backend, actor: { id: 'ops-test' } });
+export function opsKeel(backend: Backend = memoryBackend(), clock?: Clock): TestKeel {
+  const keel = createKeel({ backend, actor: { id: 'ops-test' }, ...(clock ? { clock } : {}) });
   // The lead wires these in createKeel; until then (and to keep tests independent) wire them here.
   const existing = keel as Partial<TestKeel>;
   if (existing.registry && existing.gates && existing.tracker) return keel as TestKeel;

@@ -8,17 +8,19 @@
  */
 import { isKeelError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
-import type { Actor } from '../../core/schemas.js';
 import type { GatePolicy } from '../../gates/schema.js';
 import type { GateReport } from '../../gates/types.js';
-import type { AliasChange, ModelVersion } from '../../registry/types.js';
+import type { ModelVersion } from '../../registry/types.js';
 import { checkOpsKeel } from '../context.js';
 import { listenable } from '../emitter.js';
 import { routesToChallenger } from './assignment.js';
-import { isRefusal, JudgementSchedule, releaseAction } from './auto-release.js';
+import { isRefusal, JudgementSchedule, type ReleaseAction, releaseAction } from './auto-release.js';
 import { cachedLoader, resolveOrNull } from './loading.js';
 import { parseActionOptions, parseRouterOptions } from './options.js';
+import { promoteServing, type ReleaseContext, rollbackServing } from './release-actions.js';
+import { type MergedRelease, mergedEvidence } from './replicas.js';
 import { ShadowQueue } from './shadow.js';
+import { ReplicaSharing, replicaStore } from './sharing.js';
 import {
   type ArmState,
   armEvidence,
@@ -60,9 +62,11 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
   checkOpsKeel(keel);
   const settings = parseRouterOptions(options);
   const { model, strategy, weight, autoRelease, actor, windowSize } = settings;
+  const shared = settings.replicas !== undefined;
   const random = options.random ?? Math.random;
   const nextId = createIdGenerator(keel.clock);
   const events = listenable<RouterEvents>();
+  const sharedStore = settings.replicas && replicaStore(options.replicas?.store, keel);
 
   const champion: ArmState<I, O> = { arm: 'champion', alias: settings.champion, seq: 0 };
   const challenger: ArmState<I, O> = { arm: 'challenger', alias: settings.challenger, seq: 0 };
@@ -121,7 +125,7 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
       return;
     }
     if (seq !== state.seq || closed) return;
-    swap(state, newServing(target, predict, windowSize));
+    swap(state, newServing(target, predict, windowSize, shared));
   };
 
   const emitError = (
@@ -242,7 +246,8 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
   };
 
   const afterChallengerRequest = (serving: Serving<I, O>): void => {
-    if (!autoRelease || closed) return;
+    // Replicas judge merged evidence on their exchange timer instead (see share).
+    if (!autoRelease || closed || settings.replicas) return;
     const version = serving.version.version;
     if (!schedule?.claim(version, serving.counters.count)) return;
     // Judged off the caller's path.
@@ -255,24 +260,46 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
     }, 0);
   };
 
-  const release = async (serving: Serving<I, O>, policy: AutoRelease): Promise<void> => {
-    if (closed || challenger.serving !== serving) return;
-    const report = await analyzeServing(policy.policy, serving);
-    if (closed || challenger.serving !== serving) return;
-    const action = releaseAction(report, policy, serving.counters.count);
+  /** Judges the challenger and acts; resolves what was done (`undefined`: it is no longer served). */
+  const release = async (
+    serving: Serving<I, O>,
+    policy: AutoRelease,
+    merged?: MergedRelease,
+  ): Promise<ReleaseAction | undefined> => {
+    if (closed || challenger.serving !== serving) return undefined;
+    const report = await analyzeServing(policy.policy, serving, merged);
+    if (closed || challenger.serving !== serving) return undefined;
+    const requests = merged ? merged.challenger.count : serving.counters.count;
+    const action = releaseAction(report, policy, requests);
     if (action.kind === 'promote') {
-      await promoteServing(serving, { evidence: report, reason: action.reason, automatic: true });
+      await promoteServing(actions, serving, {
+        evidence: report,
+        reason: action.reason,
+        automatic: true,
+      });
     } else if (action.kind === 'rollback') {
-      await rollbackServing(serving, { reason: action.reason, report, automatic: true });
+      await rollbackServing(actions, serving, { reason: action.reason, report, automatic: true });
     }
+    return action;
   };
 
-  const analyzeServing = async (policy: GatePolicy, chal: Serving<I, O>): Promise<GateReport> => {
+  /** Gate evidence of this process's traffic, or of every replica's when `merged` is given. */
+  const analyzeServing = async (
+    policy: GatePolicy,
+    chal: Serving<I, O>,
+    merged?: MergedRelease,
+  ): Promise<GateReport> => {
     const champ = champion.serving;
-    const evidence = {
-      candidate: armEvidence(chal, strategy.kind === 'shadow'),
-      ...(champ ? { champion: armEvidence(champ, false) } : {}),
-    };
+    const shadow = strategy.kind === 'shadow';
+    const evidence = merged
+      ? {
+          candidate: mergedEvidence(merged.challenger, windowSize, shadow),
+          champion: mergedEvidence(merged.champion, windowSize, false),
+        }
+      : {
+          candidate: armEvidence(chal, shadow),
+          ...(champ ? { champion: armEvidence(champ, false) } : {}),
+        };
     const report = await keel.gates.evaluate(policy, evidence, {
       subject: { model, version: chal.version.version },
     });
@@ -280,71 +307,49 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
     return report;
   };
 
-  const promoteServing = async (
-    chal: Serving<I, O>,
-    opts: {
-      evidence?: GateReport;
-      reason?: string | undefined;
-      actor?: Actor | undefined;
-      automatic: boolean;
+  const actions: ReleaseContext<I, O> = {
+    keel,
+    model,
+    actor,
+    champion,
+    challenger,
+    events,
+    serveAsChampion(chal) {
+      champion.seq++;
+      swap(champion, newServing(chal.version, chal.predict, windowSize, shared));
     },
-  ): Promise<AliasChange> => {
-    const previous = champion.serving?.version.version ?? null;
-    const version = chal.version.version;
-    const who = opts.actor ?? actor;
-    const change = await keel.registry.setAlias(model, champion.alias, version, {
-      reason: opts.reason ?? `router: promoted ${model} v${version} from ${challenger.alias}`,
-      expectedVersion: previous,
-      ...(opts.evidence ? { evidence: opts.evidence } : {}),
-      ...(who ? { actor: who } : {}),
-    });
-    champion.seq++;
-    swap(champion, newServing(chal.version, chal.predict, windowSize));
-    events.emit('promoted', {
-      model,
-      alias: champion.alias,
-      version,
-      previousVersion: previous,
-      ...(opts.evidence ? { report: opts.evidence } : {}),
-      automatic: opts.automatic,
-    });
-    return change;
+    stopChallenger(version) {
+      blocked = version;
+      challenger.seq++;
+      swap(challenger, undefined);
+      shadows.clear();
+    },
+    resolveAlias,
   };
 
-  const rollbackServing = async (
-    chal: Serving<I, O>,
-    opts: {
-      reason?: string | undefined;
-      actor?: Actor | undefined;
-      report?: GateReport;
-      automatic: boolean;
-    },
-  ): Promise<void> => {
-    const version = chal.version.version;
-    const reason =
-      opts.reason ?? `router: rolled back ${model} v${version} from ${challenger.alias}`;
-    // Stop routing first: no request may reach the challenger once rollback has begun.
-    blocked = version;
-    challenger.seq++;
-    swap(challenger, undefined);
-    shadows.clear();
-    const who = opts.actor ?? actor;
-    const current = await resolveAlias(challenger.alias);
-    if (current?.version === version) {
-      await keel.registry.deleteAlias(model, challenger.alias, {
-        reason,
-        ...(who ? { actor: who } : {}),
-      });
-    }
-    events.emit('rolledback', {
-      model,
-      alias: challenger.alias,
-      version,
-      reason,
-      ...(opts.report ? { report: opts.report } : {}),
-      automatic: opts.automatic,
+  const sharing =
+    settings.replicas &&
+    new ReplicaSharing<Serving<I, O>>(sharedStore!, keel, settings.replicas, autoRelease, {
+      started,
+      current() {
+        const champ = champion.serving;
+        const chal = champ && routableChallenger(champ);
+        if (!champ || !chal || closed) return undefined;
+        return {
+          release: {
+            champion: { alias: champion.alias, version: champ.version.version },
+            challenger: { alias: challenger.alias, version: chal.version.version },
+          },
+          challenger: chal,
+          version: chal.version.version,
+          championCounters: champ.counters,
+          challengerCounters: chal.counters,
+        };
+      },
+      judge: (chal, merged) => release(chal, autoRelease!, merged),
+      onError: emitError,
+      track,
     });
-  };
 
   const requireChallenger = (what: string): Serving<I, O> => {
     const chal = challenger.serving;
@@ -394,16 +399,19 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
       if (strategy.kind === 'shadow') {
         out.shadow = shadowStats(challenger.serving?.counters, shadows.pending);
       }
+      if (sharing?.last) out.shared = sharing.last;
       return out;
     },
     async analyze(policy: GatePolicy): Promise<GateReport> {
       await started;
+      const merged = await sharing?.exchange();
+      if (merged) return analyzeServing(policy, merged.challenger, merged.merged);
       return analyzeServing(policy, requireChallenger('analyze the challenger'));
     },
     async promote(opts: ReleaseActionOptions & { evidence?: GateReport } = {}) {
       const checked = parseActionOptions(opts, 'promote');
       await started;
-      return promoteServing(requireChallenger('promote the challenger'), {
+      return promoteServing(actions, requireChallenger('promote the challenger'), {
         ...checked,
         ...(opts.evidence ? { evidence: opts.evidence } : {}),
         automatic: false,
@@ -412,12 +420,13 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
     async rollback(opts: ReleaseActionOptions = {}) {
       const checked = parseActionOptions(opts, 'rollback');
       await started;
-      await rollbackServing(requireChallenger('roll back the challenger'), {
+      await rollbackServing(actions, requireChallenger('roll back the challenger'), {
         ...checked,
         automatic: false,
       });
     },
     refresh,
+    share: async () => sharing?.share(),
     async close() {
       if (!closed) {
         closed = true;
@@ -426,6 +435,7 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
         shadows.close();
       }
       await Promise.allSettled([...background]);
+      await sharing?.close();
       events.clear();
     },
   } as Router<I, O>;

@@ -5,7 +5,9 @@
  * built from them.
  */
 import { canonicalJson } from '../../core/canonical-json.js';
+import { percentileSorted } from '../../gates/stats.js';
 import type { ModelVersion } from '../../registry/types.js';
+import { LatencyHistogram } from '../replicas/histogram.js';
 import { NumberRing } from '../window.js';
 import type { Arm, ArmStats, Predictor, ShadowStats } from './types.js';
 
@@ -23,6 +25,8 @@ export interface Counters {
   differing: number;
   /** Shadow calls dropped because the queue was full. */
   dropped: number;
+  /** Every latency since the swap, binned for sharing with other replicas (only when shared). */
+  histogram?: LatencyHistogram;
 }
 
 /** One loaded version on one arm; its counters start fresh with every swap. */
@@ -55,24 +59,26 @@ export interface ArmEvidence {
   latenciesMs: Float64Array;
 }
 
-/** A fresh serving of `version` with zeroed counters and a latency window of `size`. */
+/**
+ * A fresh serving of `version` with zeroed counters and a latency window of `size`; `shared`
+ * also bins every latency for the other replicas.
+ */
 export function newServing<I, O>(
   version: ModelVersion,
   predict: Predictor<I, O>,
   size: number,
+  shared = false,
 ): Serving<I, O> {
-  return {
-    version,
-    predict,
-    counters: {
-      count: 0,
-      errors: 0,
-      latencies: new NumberRing(size),
-      compared: 0,
-      differing: 0,
-      dropped: 0,
-    },
+  const counters: Counters = {
+    count: 0,
+    errors: 0,
+    latencies: new NumberRing(size),
+    compared: 0,
+    differing: 0,
+    dropped: 0,
   };
+  if (shared) counters.histogram = new LatencyHistogram();
+  return { version, predict, counters };
 }
 
 /** Records one finished call on `counters`. */
@@ -80,6 +86,7 @@ export function recordCall(counters: Counters, latencyMs: number, failed: boolea
   counters.count++;
   if (failed) counters.errors++;
   counters.latencies.push(latencyMs);
+  counters.histogram?.record(latencyMs);
 }
 
 /** The statistics of one arm, for {@link Router.stats}. */
@@ -110,8 +117,29 @@ export function shadowStats(c: Counters | undefined, pending: number): ShadowSta
 
 /** The gate evidence of one served version; `shadow` adds the differing share. */
 export function armEvidence<I, O>(serving: Serving<I, O>, shadow: boolean): ArmEvidence {
-  const c = serving.counters;
-  const [p50, p95, p99] = c.latencies.percentiles([50, 95, 99]);
+  return evidenceFrom(serving.counters, serving.counters.latencies.toArray(), shadow);
+}
+
+/** The counts gate evidence is built from: one replica's, or the sum over replicas. */
+export interface EvidenceCounts {
+  /** Requests answered. */
+  count: number;
+  /** Requests whose predictor threw. */
+  errors: number;
+  /** Shadow pairs compared. */
+  compared: number;
+  /** Shadow pairs whose outputs differ. */
+  differing: number;
+}
+
+/** Gate evidence from counts and latency samples; `shadow` adds the differing share. */
+export function evidenceFrom(
+  c: EvidenceCounts,
+  latenciesMs: Float64Array,
+  shadow: boolean,
+): ArmEvidence {
+  const sorted = latenciesMs.slice().sort();
+  const [p50, p95, p99] = [50, 95, 99].map((p) => percentileSorted(sorted, p));
   const metrics: Record<string, number> = {
     error_rate: c.count > 0 ? c.errors / c.count : Number.NaN,
     latency_p50: p50 ?? Number.NaN,
@@ -121,7 +149,7 @@ export function armEvidence<I, O>(serving: Serving<I, O>, shadow: boolean): ArmE
   };
   if (shadow)
     metrics.shadow_differing_share = c.compared > 0 ? c.differing / c.compared : Number.NaN;
-  return { metrics, latenciesMs: c.latencies.toArray() };
+  return { metrics, latenciesMs };
 }
 
 /** Whether two outputs are the same: identical, or equal as canonical JSON. */

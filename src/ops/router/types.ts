@@ -6,6 +6,7 @@
 import type { Actor } from '../../core/schemas.js';
 import type { GatePolicy } from '../../gates/schema.js';
 import type { GateReport } from '../../gates/types.js';
+import type { MetadataStore } from '../../metadata/types.js';
 import type { AliasChange, ModelVersion } from '../../registry/types.js';
 import type { OpsKeel } from '../context.js';
 import type { Listenable } from '../emitter.js';
@@ -44,6 +45,25 @@ export interface AutoRelease {
   onFail: 'rollback' | 'none';
 }
 
+/**
+ * Live evidence shared by the replicas of one release (processes or hosts each running their
+ * own router for the same model and aliases). Every `flushMs` each replica writes its per-arm
+ * counts, errors and latency histogram to the store and reads the others'; `autoRelease` then
+ * judges the merged evidence once it reaches `minSamples`, and exactly one replica acts.
+ */
+export interface ReplicaOptions {
+  /** The store the replicas share. Default: the keel's metadata store. */
+  store?: MetadataStore;
+  /** Names the deployment: routers with the same group, model and aliases merge. Default: the model name. */
+  group?: string;
+  /** This replica's id, unique in the group (`[A-Za-z0-9._-]`, 1..128). Default: hostname-pid-random. */
+  id?: string;
+  /** How often evidence is written and read, in ms. Default 2000. */
+  flushMs?: number;
+  /** A replica that has not written for this many `flushMs` intervals drops out. Default 5. */
+  staleAfter?: number;
+}
+
 /** Receives every answered request: a {@link Monitor} fits. */
 export interface PredictionRecorder {
   /** Records one prediction; must never throw into the caller. */
@@ -78,6 +98,8 @@ export interface RouterOptions<I, O> {
   actor?: Actor;
   /** Uniform [0, 1) source for requests without a key. Default `Math.random`. */
   random?: () => number;
+  /** Share live evidence with the other replicas of this release; see {@link ReplicaOptions}. */
+  replicas?: ReplicaOptions;
 }
 
 /** Which arm answered. */
@@ -125,6 +147,28 @@ export interface ShadowStats {
   pending: number;
 }
 
+/** Counts of one arm summed over the live replicas. */
+export interface SharedArmStats {
+  /** Requests answered by every live replica. */
+  count: number;
+  /** Of which failed. */
+  errors: number;
+}
+
+/** The merged evidence of the last exchange with the other replicas. */
+export interface SharedStats {
+  /** This replica's id. */
+  id: string;
+  /** Live replicas merged, this one included. */
+  replicas: number;
+  /** The champion's counts over the live replicas. */
+  champion: SharedArmStats;
+  /** The challenger's counts over the live replicas. */
+  challenger: SharedArmStats;
+  /** When the exchange happened (the keel clock, ms since the epoch). */
+  at: number;
+}
+
 /** What {@link Router.stats} returns. */
 export interface RouterStats {
   /** The model served. */
@@ -137,14 +181,16 @@ export interface RouterStats {
   challenger: ArmStats;
   /** Present for the shadow strategy. */
   shadow?: ShadowStats;
+  /** With `replicas`, after the first exchange with the other replicas of this release. */
+  shared?: SharedStats;
 }
 
 /** Events of a router. */
 export interface RouterEvents {
-  /** Background work failed (load, refresh, shadow bookkeeping, auto-release); serving goes on. */
+  /** Background work failed (load, refresh, auto-release, sharing evidence); serving goes on. */
   error: {
     model: string;
-    operation: 'load' | 'refresh' | 'auto-release';
+    operation: 'load' | 'refresh' | 'auto-release' | 'share';
     error: unknown;
     version?: number;
   };
@@ -204,8 +250,20 @@ export interface Router<I, O> extends Listenable<RouterEvents> {
   promote(opts?: ReleaseActionOptions & { evidence?: GateReport }): Promise<AliasChange>;
   /** Stops routing to the challenger at once, then deletes the challenger alias. */
   rollback(opts?: ReleaseActionOptions): Promise<void>;
+  /**
+   * With `replicas`: writes this replica's evidence, reads the others' and, when the merged
+   * challenger requests reach `minSamples`, judges them (the router also does so every
+   * `flushMs`). Resolves with the merged counts, or `undefined` without `replicas` or while no
+   * challenger is served.
+   *
+   * @throws the store's error when it cannot be reached (the timer reports it as `error`).
+   */
+  share(): Promise<SharedStats | undefined>;
   /** Re-resolves both aliases now (the router also does so every `refreshMs`). */
   refresh(): Promise<void>;
-  /** Stops timers and listeners; waits for background work already started. */
+  /**
+   * Stops timers and listeners; waits for background work already started. With `replicas`,
+   * removes this replica's evidence from the store (best effort).
+   */
   close(): Promise<void>;
 }
