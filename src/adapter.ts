@@ -45,6 +45,7 @@ export {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  assertWatchArguments,
   checkOffset,
   checkRevision,
   compareKeys,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as adapter from '../src/adapter.js';
-import { ErrorCodes, isKeelError } from '../src/index.js';
+import { createMemoryMetadataStore, ErrorCodes, isKeelError } from '../src/index.js';
 import { repoRoot } from './helpers/run-ts.js';
 
 const guide = readFileSync(join(repoRoot, 'docs/adapters.md'), 'utf8');
@@ -70,6 +70,13 @@ describe('keel/adapter', () => {
       refusal(() => adapter.checkExpectedDigest('mine', digest, `sha256:${'0'.repeat(64)}`)),
     ).toBe(ErrorCodes.integrity);
     expect(adapter.artifactNotFound('mine', digest).code).toBe(ErrorCodes.notFound);
+  });
+
+  it('refuses a watch without a listener, in the memory store as through the helper', () => {
+    const store = createMemoryMetadataStore();
+    expect(refusal(() => store.watch!('runs/', 5 as never))).toBe(ErrorCodes.validation);
+    expect(refusal(() => store.watch!('a\u0000', () => {}))).toBe(ErrorCodes.validation);
+    expect(refusal(() => adapter.assertWatchArguments('runs/', () => {}))).toBeUndefined();
   });
 
   it('orders by code point, not by UTF-16 code unit', () => {

@@ -61,6 +61,21 @@ export function assertPrefix(prefix: unknown): asserts prefix is string {
 }
 
 /**
+ * Validates the arguments of `watch`: a prefix as {@link assertPrefix} checks it, and a
+ * listener function.
+ *
+ * @throws {ValidationError} when `prefix` is not a valid prefix or `onChange` is not a function.
+ */
+export function assertWatchArguments(prefix: unknown, onChange: unknown): void {
+  assertPrefix(prefix);
+  if (typeof onChange !== 'function') {
+    throw new ValidationError(
+      '[keel] watch needs a function to call on changes: watch(prefix, (change) => ...)',
+    );
+  }
+}
+
+/**
  * Validates `list` / `listLogs` options and returns the limit to apply (Infinity when none).
  * `after` may be any well-formed string (it need not exist nor carry the prefix).
  *

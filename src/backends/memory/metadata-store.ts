@@ -8,6 +8,7 @@ import {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  assertWatchArguments,
   checkOffset,
   checkRevision,
   compareKeys,
@@ -169,7 +170,7 @@ export function createMemoryMetadataStore(): MetadataStore {
       });
     },
     watch(prefix, onChange) {
-      assertPrefix(prefix);
+      assertWatchArguments(prefix, onChange);
       const watcher = { prefix, onChange };
       watchers.add(watcher);
       return () => {

@@ -16,6 +16,7 @@ import {
   assertKey,
   assertPrefix,
   assertRevisionOption,
+  assertWatchArguments,
   checkOffset,
   checkRevision,
   compareKeys,
@@ -373,10 +374,7 @@ export function createPostgresMetadataStore(
     },
 
     watch(prefix, onChange) {
-      assertPrefix(prefix);
-      if (typeof onChange !== 'function') {
-        throw new ValidationError('[keel] [postgres] watch needs a function to call on changes');
-      }
+      assertWatchArguments(prefix, onChange);
       return notifier.watch(prefix, onChange);
     },
 
