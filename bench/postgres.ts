@@ -14,7 +14,7 @@ import pg from 'pg';
 import { createMemoryArtifactStore } from '../src/backends/memory/artifact-store.js';
 import { createIdGenerator } from '../src/core/ids.js';
 import type { JsonValue } from '../src/core/json.js';
-import type { BatchOperation, MetadataStore } from '../src/metadata/types.js';
+import type { BatchOperation } from '../src/metadata/types.js';
 import { createPostgresMetadataStore, type PostgresMetadataStore } from '../src/postgres.js';
 import { createRegistry } from '../src/registry/registry.js';
 import type { ModelVersion } from '../src/registry/types.js';
@@ -220,9 +220,9 @@ async function loggingBench(): Promise<void> {
  * searchRuns over many runs. The runs are written in batches of 1 000 run documents (the
  * tracker's stored form, `runToJson`) each announced in the journal, as the tracker writes
  * them but without one round trip per run (100 000 runs through `startRun` take half an hour
- * on this machine). Then: a tracker over a store that runs queries (the push-down, ADR 0020)
- * and one over the same store with `queryDocuments` hidden (the search cache, started from the
- * stored search snapshot), each first in a new store instance, then warm.
+ * on this machine). Then a tracker with `searchPushDown` (the search runs in SQL, ADR 0020)
+ * and one without (the search cache, started from the stored search snapshot), each first in
+ * a new store instance, then warm.
  */
 async function searchBench(): Promise<void> {
   const count = Number(process.env.KEEL_BENCH_RUNS ?? 100_000);
@@ -272,13 +272,9 @@ async function searchBench(): Promise<void> {
     await metadata.batch!(ops);
   }
   const setup = performance.now() - setupStart;
-  // a tracker without the push-down loads its cache and stores the search snapshot that a new
-  // process starts from (the journal's compaction); wait for it
-  const withoutQueries = (store: PostgresMetadataStore): MetadataStore => {
-    const { queryDocuments: _hidden, ...rest } = store;
-    return { ...rest, capabilities: { ...store.capabilities, queryDocuments: false } };
-  };
-  const loader = createTracker({ metadata: withoutQueries(metadata), artifacts });
+  // a tracker loads its cache and stores the search snapshot that a new process starts from
+  // (the journal's compaction); wait for it
+  const loader = createTracker({ metadata, artifacts });
   await loader.searchRuns({ limit: 1 });
   const until = performance.now() + 300_000;
   while ((await metadata.get('tracking/journal-head')) === undefined) {
@@ -306,10 +302,7 @@ async function searchBench(): Promise<void> {
   for (const pushed of [true, false]) {
     for (const { label, query } of searches) {
       const fresh = createPostgresMetadataStore({ connectionString: url, schema: name });
-      const reader = createTracker({
-        metadata: pushed ? fresh : withoutQueries(fresh),
-        artifacts,
-      });
+      const reader = createTracker({ metadata: fresh, artifacts, searchPushDown: pushed });
       start = performance.now();
       const first = await reader.searchRuns(query);
       const firstMs = performance.now() - start;
@@ -321,7 +314,7 @@ async function searchBench(): Promise<void> {
       }
       await reader.close();
       await fresh.close();
-      const how = pushed ? 'pushed down to SQL' : 'search cache (queryDocuments hidden)';
+      const how = pushed ? 'pushed down to SQL (searchPushDown)' : 'search cache (default)';
       rows.push({
         name: `searchRuns over ${count} runs on postgres, ${label}, ${how}: first search of a new process`,
         figure: `${firstMs.toFixed(0)} ms (${first.runs.length} runs on the page)`,
