@@ -82,6 +82,14 @@ export interface TrackerOptions {
    * across processes (fs), else 0.
    */
   searchSnapshotEvery?: number;
+  /**
+   * Until this process has loaded its search cache, send `searchRuns` to the store as a query
+   * when the store runs queries (`capabilities.queryDocuments`, e.g. PostgreSQL): nothing is
+   * loaded into memory, but each search scans the run documents in the database. Default
+   * `false`: the cache, started from the stored search snapshot, answers faster (ADR 0020,
+   * docs/benchmarks.md).
+   */
+  searchPushDown?: boolean;
 }
 
 /** Default number of points between automatic flushes. */
@@ -150,6 +158,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     pending: new Set(),
   };
   const cwd = options.cwd;
+  if (options.searchPushDown !== undefined && typeof options.searchPushDown !== 'boolean') {
+    throw new ValidationError('[keel] invalid tracker option "searchPushDown": pass true or false');
+  }
+  const pushDown = options.searchPushDown === true;
   let closing: Promise<void> | undefined;
 
   return {
@@ -259,8 +271,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         ...(after === undefined ? {} : { after }),
         keep: limit + 1,
       };
-      // a store that runs queries answers until the search cache is loaded (ADR 0020)
-      const rows = (await searchInStore(ctx, scan)) ?? (await ctx.index.search(scan));
+      // with searchPushDown, a store that runs queries answers until the cache is loaded (ADR 0020)
+      const rows =
+        (pushDown ? await searchInStore(ctx, scan) : undefined) ?? (await ctx.index.search(scan));
       const page = rows.slice(0, limit);
       const result: SearchRunsResult = { runs: page.map((row) => structuredClone(row.run)) };
       const corrupt = ctx.index.corruptRecords();

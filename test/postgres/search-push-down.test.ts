@@ -189,7 +189,10 @@ function pushedTracker(): { tracker: Tracker; queries: () => number } {
       return pg.queryDocuments(query);
     },
   };
-  return { tracker: createTracker({ metadata, artifacts }), queries: () => queries };
+  return {
+    tracker: createTracker({ metadata, artifacts, searchPushDown: true }),
+    queries: () => queries,
+  };
 }
 
 async function pages(
@@ -269,6 +272,24 @@ describePg('searchRuns pushed down to PostgreSQL', () => {
     expect((await pg.queryDocuments({ prefix: '', limit: 1 })).length).toBe(1);
   });
 
+  it('is off unless asked for, and the option is checked', async () => {
+    let queries = 0;
+    const metadata: MetadataStore = {
+      ...pg,
+      capabilities: pg.capabilities,
+      queryDocuments: (query) => {
+        queries++;
+        return pg.queryDocuments(query);
+      },
+    };
+    const tracker = createTracker({ metadata, artifacts });
+    expect((await tracker.searchRuns({ limit: 5 })).runs.length).toBe(5);
+    expect(queries).toBe(0);
+    expect(() =>
+      createTracker({ metadata, artifacts, searchPushDown: 'yes' as unknown as boolean }),
+    ).toThrow(expect.objectContaining({ code: 'KEEL_VALIDATION' }));
+  });
+
   it('refuses malformed queries with ValidationError', async () => {
     for (const query of [
       { prefix: '', limit: 0 },
@@ -311,7 +332,7 @@ describePg('searchRuns pushed down to PostgreSQL', () => {
       const run = await writer.startRun({ experiment: 'x', tags: { t: 'a\u0000b' } });
       await run.end();
       await writer.close();
-      const reader = createTracker({ metadata: schemaStore, artifacts });
+      const reader = createTracker({ metadata: schemaStore, artifacts, searchPushDown: true });
       const { runs } = await reader.searchRuns({ filter: "tags.t like 'a%'" });
       expect(runs.map((r) => r.id)).toEqual([run.id]);
     } finally {

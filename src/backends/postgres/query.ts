@@ -6,9 +6,9 @@
  * fragments chosen from the query's operators and types.
  *
  * How the semantics of the query language map onto SQL:
- * - Each distinct path is read once per row (`value #> path`, in a LATERAL subquery); a term is
- *   its value when `json_typeof` matches, else NULL, and every leaf is `COALESCE(…, false)`, so
- *   absent is false and `NOT` never meets NULL.
+ * - Each distinct path is read once per row (`value #> path`) and each distinct term typed once
+ *   (its value when `json_typeof` matches, else NULL), in LATERAL subqueries; every leaf is
+ *   `COALESCE(…, false)`, so absent is false and `NOT` never meets NULL.
  * - Floats: PostgreSQL orders NaN above every number and calls NaN equal to NaN; IEEE-754 calls
  *   NaN unordered. So `<`, `<=`, `>`, `>=` exclude NaN, `=` and `!=` with a NaN literal are
  *   decided before SQL, and NaN gets its own tier when ordering.
@@ -46,7 +46,9 @@ export function compileDocumentQuery(schema: string, query: DocumentQuery): Comp
     values.push(value);
     return `$${values.length}${cast}`;
   };
+  // each distinct path is read once per row (r.pN), each distinct term typed once (x.tN)
   const paths = new Map<string, string>();
+  const terms = new Map<string, { name: string; sql: string }>();
   const column = (path: readonly string[]): string => {
     const id = JSON.stringify(path);
     let name = paths.get(id);
@@ -54,10 +56,9 @@ export function compileDocumentQuery(schema: string, query: DocumentQuery): Comp
       name = `p${paths.size}`;
       paths.set(id, name);
     }
-    return `x.${name}`;
+    return `r.${name}`;
   };
-
-  const term = (t: QueryTerm): string => {
+  const typed = (t: QueryTerm): string => {
     const j = column(t.path);
     switch (t.type) {
       case 'number':
@@ -70,6 +71,16 @@ export function compileDocumentQuery(schema: string, query: DocumentQuery): Comp
         return `(CASE WHEN json_typeof(${j}) = 'boolean' THEN ${j}::text = 'true' END)`;
     }
   };
+  const term = (t: QueryTerm): string => {
+    const id = JSON.stringify([t.type, t.path]);
+    let known = terms.get(id);
+    if (known === undefined) {
+      known = { name: `t${terms.size}`, sql: typed(t) };
+      terms.set(id, known);
+    }
+    return `x.${known.name}`;
+  };
+
   const utf16 = (text: string): string =>
     `(CASE WHEN ${text} ~ '${OUTSIDE_UTF16_ORDER}' THEN regexp_replace(regexp_replace(${text}, '([\\uE000-\\uFFFF])', '\uE001\\1', 'g'), '([\\U00010000-\\U0010FFFF])', '\uE000\\1', 'g') ELSE ${text} END) COLLATE "C"`;
 
@@ -135,8 +146,12 @@ export function compileDocumentQuery(schema: string, query: DocumentQuery): Comp
   const reads = [...paths].map(
     ([id, name]) => `d.value #> ${param(JSON.parse(id), '::text[]')} AS ${name}`,
   );
-  // OFFSET 0 keeps the subquery from being inlined, so each path is read once per row
-  const lateral = reads.length === 0 ? '' : `, LATERAL (SELECT ${reads.join(', ')} OFFSET 0) AS x`;
+  // OFFSET 0 keeps each subquery from being inlined into the expressions that use it
+  const lateral =
+    reads.length === 0
+      ? ''
+      : `, LATERAL (SELECT ${[...terms.values()].map((t) => `${t.sql} AS ${t.name}`).join(', ')}
+FROM (SELECT ${reads.join(', ')} OFFSET 0) AS r OFFSET 0) AS x`;
   const text = `SELECT d.key, d.revision::text AS revision, d.value::text AS value
 FROM "${schema}".documents AS d${lateral}
 WHERE d.key >= ${lower}${upper} AND ${where}
