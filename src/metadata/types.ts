@@ -322,7 +322,12 @@ export interface MetadataStore {
    * process (docs/backends.md). Throws `ValidationError` for a malformed query
    * (`checkDocumentQuery`).
    */
-  queryDocuments?(query: DocumentQuery): Promise<({ key: string } & Versioned)[]>;
+  queryDocuments?(query: DocumentQuery): Promise<
+    ({
+      /** The document's key (under `query.prefix`). */
+      key: string;
+    } & Versioned)[]
+  >;
   /**
    * Optional: releases resources (file handles, connections, watchers). The store is not
    * used afterwards; the conformance suite calls it after every test.

@@ -118,7 +118,12 @@ export type PostgresMetadataStore = MetadataStore & {
    * @throws {StorageError} when the server fails the statement (e.g. a value it cannot convert).
    * @throws {TimeoutError} past the statement timeout.
    */
-  queryDocuments(query: DocumentQuery): Promise<({ key: string } & Versioned)[]>;
+  queryDocuments(query: DocumentQuery): Promise<
+    ({
+      /** The document's key (under `query.prefix`). */
+      key: string;
+    } & Versioned)[]
+  >;
   /** Stops watching and ends the pool keel built (never a pool you passed). */
   close(): Promise<void>;
 };

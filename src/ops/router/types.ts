@@ -89,9 +89,17 @@ export interface RouterOptions<I, O> {
   /** How often the aliases are re-resolved, to see moves made by other processes. Default 2000 ms. */
   refreshMs?: number;
   /** Latency samples kept per arm for percentiles and gate evidence. Default 10 000. */
-  window?: { size: number };
+  window?: {
+    /** Latency samples kept per arm (the oldest drop out first), 1 to 10 000 000. */
+    size: number;
+  };
   /** Shadow calls waiting (beyond this they are dropped and counted) and run at once. Defaults 1000 and 4. */
-  shadow?: { queueSize?: number; concurrency?: number };
+  shadow?: {
+    /** Shadow calls that may wait; beyond this they are dropped and counted. Default 1000. */
+    queueSize?: number;
+    /** Shadow calls run at once. Default 4. */
+    concurrency?: number;
+  };
   /** Records every answered request (e.g. a monitor, for drift and decay). */
   monitor?: PredictionRecorder;
   /** Actor of promotions and rollbacks. Default: the keel's actor. */
@@ -130,7 +138,14 @@ export interface ArmStats {
   /** errors / count (NaN before the first request). */
   errorRate: number;
   /** Latency percentiles over the last `window.size` requests (NumPy's linear method). */
-  latencyMs: { p50: number; p95: number; p99: number };
+  latencyMs: {
+    /** Median latency (ms); NaN before the first request. */
+    p50: number;
+    /** 95th percentile (ms); NaN before the first request. */
+    p95: number;
+    /** 99th percentile (ms); NaN before the first request. */
+    p99: number;
+  };
 }
 
 /** Shadow comparison counts for the current challenger version. */
@@ -189,37 +204,65 @@ export interface RouterStats {
 export interface RouterEvents {
   /** Background work failed (load, refresh, auto-release, sharing evidence); serving goes on. */
   error: {
+    /** The model served. */
     model: string;
+    /** What failed. */
     operation: 'load' | 'refresh' | 'auto-release' | 'share';
+    /** What was thrown. */
     error: unknown;
+    /** The version concerned, when one was. */
     version?: number;
   };
   /** An arm now serves another version (or none). */
   swapped: {
+    /** The model served. */
     model: string;
+    /** The arm that changed. */
     arm: Arm;
+    /** The alias the arm follows. */
     alias: string;
+    /** The version it serves now (`null`: the alias is unset, the arm serves nothing). */
     version: number | null;
+    /** The version it served before (`null`: none). */
     previousVersion: number | null;
   };
   /** The challenger was judged on live traffic. */
-  analysis: { model: string; version: number; report: GateReport };
+  analysis: {
+    /** The model served. */
+    model: string;
+    /** The challenger's version that was judged. */
+    version: number;
+    /** The stored gate report. */
+    report: GateReport;
+  };
   /** The champion alias was moved to the challenger's version. */
   promoted: {
+    /** The model served. */
     model: string;
+    /** The champion alias that moved. */
     alias: string;
+    /** The version it points to now (the challenger's). */
     version: number;
+    /** The version it pointed to before (`null`: none). */
     previousVersion: number | null;
+    /** The gate report given as evidence, when there was one. */
     report?: GateReport;
+    /** `true` when `autoRelease` promoted, `false` for `router.promote()`. */
     automatic: boolean;
   };
   /** Routing to the challenger stopped and its alias was deleted. */
   rolledback: {
+    /** The model served. */
     model: string;
+    /** The challenger alias that was deleted. */
     alias: string;
+    /** The challenger's version that stopped serving. */
     version: number;
+    /** Why, as recorded in the audit log. */
     reason: string;
+    /** The gate report that decided it, for an automatic rollback. */
     report?: GateReport;
+    /** `true` when `autoRelease` rolled back, `false` for `router.rollback()`. */
     automatic: boolean;
   };
 }
