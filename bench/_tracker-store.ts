@@ -54,7 +54,7 @@ export async function trackerStore(count: number): Promise<TrackerStore> {
   if (existsSync(join(root, 'ready'))) return { root, runs: count + tail, tail };
   rmSync(root, { recursive: true, force: true });
   const newId = createIdGenerator();
-  let start = performance.now();
+  const start = performance.now();
   writeRuns(root, 0, count, newId, trackingKeys.journal);
   const writeMs = performance.now() - start;
   const backend = fsBackend({ root });
