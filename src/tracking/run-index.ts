@@ -299,8 +299,7 @@ export class RunIndex {
   private async readLatest(): Promise<JournalHead> {
     this.headCheckedAt = this.clock.now();
     const head = await readHead(this.metadata);
-    if (head.log !== this.latest.log) this.latest = head;
-    else this.latest = { ...this.latest, revision: head.revision };
+    this.latest = head;
     return head;
   }
 
