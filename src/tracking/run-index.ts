@@ -225,7 +225,7 @@ export class RunIndex {
    * outputs (`producedBy`) and inputs (`consumedBy`), by run id (shared objects).
    */
   async lineage(digest: Digest): Promise<{ producedBy: Run[]; consumedBy: Run[] }> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       await this.catchUp();
       const base = this.cache.base;
       let refs: Awaited<ReturnType<SearchBase['refs']>> | undefined;
@@ -237,6 +237,7 @@ export class RunIndex {
           continue;
         }
       }
+      let stale = false;
       const pick = async (
         ids: Set<string> | undefined,
         rows: number[] | undefined,
@@ -249,24 +250,27 @@ export class RunIndex {
         }
         if (base !== undefined && rows !== undefined) {
           const live = rows.filter((row) => base.superseded[row] === 0);
-          for (const doc of (await this.fetchRows(base, live)).values()) found.push(doc.run);
+          const docs = await this.fetchRows(base, live);
+          // a run written since the catch-up is taken again, as it is now (a few tries)
+          if (docs.size < live.length) stale = true;
+          for (const doc of docs.values()) found.push(doc.run);
         }
         return found
           .filter((run) => run[role].some((ref) => ref.digest === digest))
           .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       };
-      return {
-        producedBy: await pick(
-          this.cache.heldRefs(digest, 'outputs'),
-          refs?.produced.get(digest),
-          'outputs',
-        ),
-        consumedBy: await pick(
-          this.cache.heldRefs(digest, 'inputs'),
-          refs?.consumed.get(digest),
-          'inputs',
-        ),
-      };
+      const producedBy = await pick(
+        this.cache.heldRefs(digest, 'outputs'),
+        refs?.produced.get(digest),
+        'outputs',
+      );
+      const consumedBy = await pick(
+        this.cache.heldRefs(digest, 'inputs'),
+        refs?.consumed.get(digest),
+        'inputs',
+      );
+      if (stale && attempt < 3) continue;
+      return { producedBy, consumedBy };
     }
   }
 

@@ -336,6 +336,31 @@ describe('journal compaction and search snapshots', () => {
     }
   });
 
+  it('answers lineage from the snapshot and the runs written since', async () => {
+    const inner = createMemoryMetadataStore();
+    const writer = make(inner, { searchSnapshotEvery: 0 });
+    const data = `sha256:${'a'.repeat(64)}` as const;
+    const model = `sha256:${'b'.repeat(64)}` as const;
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const run = await writer.startRun({ experiment: 'lineage', inputs: [{ digest: data }] });
+      await run.end('completed', undefined, i % 3 === 0 ? { outputs: [{ digest: model }] } : {});
+      ids.push(run.id);
+    }
+    expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+    const late = await writer.startRun({ experiment: 'lineage', inputs: [{ digest: model }] });
+    const truthTracker = createTracker({ metadata: inner, artifacts, searchSnapshotEvery: 0 });
+    const reader = make(inner);
+    for (const digest of [data, model]) {
+      const found = await reader.lineage(digest);
+      expect(found).toEqual(await truthTracker.lineage(digest));
+    }
+    const used = await reader.lineage(model);
+    expect(used.producedBy.map((r) => r.id)).toEqual(ids.filter((_, i) => i % 3 === 0));
+    expect(used.consumedBy.map((r) => r.id)).toEqual([late.id]);
+    expect((await reader.lineage(data)).consumedBy).toHaveLength(12);
+  });
+
   it('works on the fs store across instances (the default there)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'keel-snapshot-'));
     dirs.push(root);
