@@ -336,6 +336,28 @@ describe('journal compaction and search snapshots', () => {
     }
   });
 
+  it('a compaction whose snapshot is removed under it (two compactions elsewhere) leaves nothing behind', async () => {
+    const inner = createMemoryMetadataStore();
+    const writer = make(inner, { searchSnapshotEvery: 0 });
+    await writeRuns(writer, 20);
+    expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+    const slow = new RunIndex(inner, systemClock, 1, undefined, async (step) => {
+      if (step !== 'snapshot') return;
+      for (let i = 0; i < 2; i++) {
+        await writeRuns(writer, 1, 20 + i);
+        expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+      }
+    });
+    await expect(slow.compact()).rejects.toThrow(/gone/);
+    const head = await readHead(inner);
+    const snapshots = new Set<string>();
+    for await (const { key } of inner.list(SNAPSHOTS_PREFIX))
+      snapshots.add(key.slice(SNAPSHOTS_PREFIX.length).split('/')[0]!);
+    expect([...snapshots].sort()).toEqual([head.snapshot, head.previous!.snapshot].sort());
+    expect(await seen(inner)).toEqual(await truth(inner));
+    expect(await truth(inner)).toHaveLength(22);
+  });
+
   it('answers lineage from the snapshot and the runs written since', async () => {
     const inner = createMemoryMetadataStore();
     const writer = make(inner, { searchSnapshotEvery: 0 });
