@@ -88,14 +88,17 @@ export class RunCache {
     return (role === 'outputs' ? this.produced : this.consumed).get(digest);
   }
 
-  /** Starts from snapshot `base`: documents held that it has newer are dropped. */
+  /**
+   * Starts from snapshot `base`: documents held that it has too (or newer) are dropped, the
+   * others supersede their rows.
+   */
   adopt(base: SearchBase): void {
     this.current = base;
     this.fetched.clear();
     for (const [id, doc] of this.runs) {
       const row = base.rowOf(id);
       if (row < 0) continue;
-      if (doc.seq >= base.seqs[row]!) base.superseded[row] = 1;
+      if (doc.seq > base.seqs[row]!) base.superseded[row] = 1;
       else this.runs.delete(id);
     }
     for (const [id, seq, since] of base.pending) {

@@ -541,7 +541,12 @@ export class RunIndex {
         new Date(this.clock.now()).toISOString(),
         this.onCompaction,
       );
-      return next !== undefined;
+      if (next === undefined) return false;
+      // start from the snapshot just stored: the documents it holds need not be kept here
+      // (a failure only costs memory)
+      const base = await loadSnapshot(this.metadata, next.snapshot!).catch(() => undefined);
+      if (base !== undefined && this.snapshotEvery > 0) this.cache.adopt(base);
+      return true;
     };
     this.compaction = run();
     try {

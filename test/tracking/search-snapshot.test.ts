@@ -103,6 +103,8 @@ describe('journal compaction and search snapshots', () => {
     expect(counts.runLists).toBe(0);
     expect(counts.runGets).toBeLessThan(60);
     expect(await seen(store)).toEqual(await truth(inner));
+    // the writer started from its own snapshots: it still finds every run
+    expect(byId((await writer.searchRuns({ limit: 1000 })).runs)).toEqual(await truth(inner));
     expect(
       (
         await reader.searchRuns({ filter: "metrics.acc >= 0.3 and attributes.status = 'failed'" })
