@@ -60,7 +60,13 @@ export async function compactJournal(
   const generation = head.generation + 1;
   const id = `${generation}-${newId()}`;
   await hook?.('snapshot');
-  await writeSnapshot(metadata, id, state.rows, state.base, state.pending, now);
+  try {
+    await writeSnapshot(metadata, id, state.rows, state.base, state.pending, now);
+  } catch (error) {
+    // e.g. the snapshot it started from was removed meanwhile: nothing names this one
+    await deleteSnapshot(metadata, id).catch(() => {});
+    throw error;
+  }
   await hook?.('head');
   const next: JournalHead = {
     generation,

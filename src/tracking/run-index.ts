@@ -32,17 +32,15 @@ import type { Digest } from '../core/digest.js';
 import { ErrorCodes, isKeelError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { MetadataStore, Versioned } from '../metadata/types.js';
+import { CorruptRecords } from './corrupt-records.js';
 import type { FieldValue } from './filter/evaluate.js';
 import { type CompactionHook, compactJournal } from './journal-compaction.js';
 import { FIRST_HEAD, JOURNALS_PREFIX, type JournalHead, readHead } from './journal-head.js';
 import { type RunDocument, runFromJson, trackingKeys } from './records.js';
+import { RunCache } from './run-cache.js';
+import { forEachLimited, listRunDocuments } from './run-reads.js';
 import { type ScanQuery, scanBase, scanRuns, TopRows } from './search-scan.js';
-import {
-  loadSnapshot,
-  type SearchBase,
-  SnapshotGone,
-  type SnapshotRow,
-} from './search-snapshot.js';
+import { loadSnapshot, type SearchBase, SnapshotGone } from './search-snapshot.js';
 import type { CorruptRecord, Run } from './types.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
@@ -54,8 +52,13 @@ const LIST_THRESHOLD = 256;
 /** Run documents reads run concurrently, at most this many at once. */
 const READ_CONCURRENCY = 32;
 
-/** Documents of snapshot rows kept after a search read them (the runs of recent pages). */
-const FETCHED_CACHE = 1024;
+/**
+ * A log is compacted once it holds at least `runs >> COMPACT_SHIFT` entries: a compaction
+ * costs in proportion to the runs (about 1.2 s at 100 000 on fs), so it stays a constant
+ * share of each write, while a new process reads at most that many entries (and their
+ * runs' documents) after the snapshot.
+ */
+export const COMPACT_SHIFT = 6;
 
 /**
  * How often, at most, a write re-reads the journal head before its append (it always reads
@@ -92,21 +95,10 @@ export class RunIndex {
   /** Whether the head must be read again once `tail` was read (it may have been removed meanwhile). */
   private checkAfterTail = false;
   private started = false;
-  /** The snapshot this process started from (rows it holds a newer document of are superseded). */
-  private base: SearchBase | undefined;
-  /** Run documents this process read or wrote, newer than the snapshot's rows. */
-  private readonly runs = new Map<string, RunDocument>();
-  private readonly pending = new Map<string, { seq: number; since: number }>();
-  /** Documents of snapshot rows read for result pages, at the snapshot's sequence number. */
-  private readonly fetched = new Map<string, RunDocument>();
-  // digest -> ids of the runs whose documents list it (refs are only ever added to a run)
-  private readonly produced = new Map<string, Set<string>>();
-  private readonly consumed = new Map<string, Set<string>>();
+  /** What is known of the runs. */
+  private readonly cache = new RunCache();
   private refreshing: Promise<void> = Promise.resolve();
-  /** Records skipped because they are corrupt, by {@link corruptId}; cleared once readable again. */
-  private readonly corrupt = new Map<string, CorruptRecord>();
-  /** Every corrupt record already told to `onCorrupt`: each is told once. */
-  private readonly told = new Set<string>();
+  private readonly corrupt: CorruptRecords;
   /** Whether the last journal read stopped at a corrupt record. */
   private journalBroken = false;
   /** Whether this process's last journal append failed on a corrupt record. */
@@ -125,7 +117,7 @@ export class RunIndex {
 
   /**
    * `snapshotEvery`: compact the journal once its log holds at least this many entries (and
-   * at least a sixteenth as many as there are runs, so that the cost per write stays
+   * at least a sixty-fourth as many as there are runs, so that the cost per write stays
    * constant), and start from the snapshot the journal head names; 0 never does either.
    * `onCompaction` is called before each step of a compaction (tests).
    */
@@ -133,20 +125,18 @@ export class RunIndex {
     private readonly metadata: MetadataStore,
     private readonly clock: Clock,
     private readonly snapshotEvery = 0,
-    private readonly onCorrupt: (record: CorruptRecord) => void = () => {},
+    onCorrupt: (record: CorruptRecord) => void = () => {},
     private readonly onCompaction: CompactionHook | undefined = undefined,
-  ) {}
+  ) {
+    this.corrupt = new CorruptRecords(onCorrupt);
+  }
 
   /**
    * Records a corrupt record met by a read of this process (or a write: a journal that
    * cannot be appended to) and tells `onCorrupt` the first time it is seen.
    */
   reportCorrupt(record: CorruptRecord): void {
-    const id = corruptId(record);
-    this.corrupt.set(id, record);
-    if (this.told.has(id)) return;
-    this.told.add(id);
-    this.onCorrupt(record);
+    this.corrupt.report(record);
   }
 
   /**
@@ -164,7 +154,7 @@ export class RunIndex {
 
   /** The corrupt records the last refresh skipped (copies). */
   corruptRecords(): CorruptRecord[] {
-    return Array.from(this.corrupt.values(), (record) => ({ ...record }));
+    return this.corrupt.list();
   }
 
   /**
@@ -182,20 +172,8 @@ export class RunIndex {
 
   /** Records a document version this process read or wrote (older versions are ignored). */
   remember(doc: RunDocument): void {
-    const id = doc.run.id;
-    if (this.corrupt.size > 0) this.corrupt.delete(trackingKeys.run(id));
-    const row = this.base?.rowOf(id) ?? -1;
-    if (row < 0 || doc.seq >= this.base!.seqs[row]!) {
-      const current = this.runs.get(id);
-      if (current === undefined || current.seq < doc.seq) {
-        this.runs.set(id, doc);
-        if (row >= 0) this.base!.superseded[row] = 1;
-        for (const ref of doc.run.outputs) addTo(this.produced, ref.digest, id);
-        for (const ref of doc.run.inputs) addTo(this.consumed, ref.digest, id);
-      }
-    }
-    const pending = this.pending.get(id);
-    if (pending !== undefined && doc.seq >= pending.seq) this.pending.delete(id);
+    this.corrupt.forgetKey(trackingKeys.run(doc.run.id));
+    this.cache.remember(doc);
   }
 
   /**
@@ -217,7 +195,7 @@ export class RunIndex {
 
   /** Whether this process has seen run `runId` (runs are never deleted, so it exists). */
   has(runId: string): boolean {
-    return this.runs.has(runId) || (this.base?.rowOf(runId) ?? -1) >= 0;
+    return this.cache.has(runId);
   }
 
   /**
@@ -228,12 +206,8 @@ export class RunIndex {
     for (let attempt = 1; ; attempt++) {
       await this.catchUp();
       const top = new TopRows(query);
-      scanRuns(
-        Array.from(this.runs.values(), (doc) => doc.run),
-        query,
-        top,
-      );
-      const base = this.base;
+      scanRuns(this.cache.heldRuns(), query, top);
+      const base = this.cache.base;
       if (base !== undefined && !(await this.scanned(base, query, top))) continue;
       const rows = top.rows.flatMap(({ hit }) => ('row' in hit ? [hit.row] : []));
       const docs = base === undefined ? new Map() : await this.fetchRows(base, rows);
@@ -251,9 +225,9 @@ export class RunIndex {
    * outputs (`producedBy`) and inputs (`consumedBy`), by run id (shared objects).
    */
   async lineage(digest: Digest): Promise<{ producedBy: Run[]; consumedBy: Run[] }> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       await this.catchUp();
-      const base = this.base;
+      const base = this.cache.base;
       let refs: Awaited<ReturnType<SearchBase['refs']>> | undefined;
       if (base !== undefined) {
         try {
@@ -263,6 +237,7 @@ export class RunIndex {
           continue;
         }
       }
+      let stale = false;
       const pick = async (
         ids: Set<string> | undefined,
         rows: number[] | undefined,
@@ -270,21 +245,32 @@ export class RunIndex {
       ): Promise<Run[]> => {
         const found: Run[] = [];
         for (const id of ids ?? []) {
-          const run = this.runs.get(id)?.run;
+          const run = this.cache.held(id);
           if (run !== undefined) found.push(run);
         }
         if (base !== undefined && rows !== undefined) {
           const live = rows.filter((row) => base.superseded[row] === 0);
-          for (const doc of (await this.fetchRows(base, live)).values()) found.push(doc.run);
+          const docs = await this.fetchRows(base, live);
+          // a run written since the catch-up is taken again, as it is now (a few tries)
+          if (docs.size < live.length) stale = true;
+          for (const doc of docs.values()) found.push(doc.run);
         }
         return found
           .filter((run) => run[role].some((ref) => ref.digest === digest))
           .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       };
-      return {
-        producedBy: await pick(this.produced.get(digest), refs?.produced.get(digest), 'outputs'),
-        consumedBy: await pick(this.consumed.get(digest), refs?.consumed.get(digest), 'inputs'),
-      };
+      const producedBy = await pick(
+        this.cache.heldRefs(digest, 'outputs'),
+        refs?.produced.get(digest),
+        'outputs',
+      );
+      const consumedBy = await pick(
+        this.cache.heldRefs(digest, 'inputs'),
+        refs?.consumed.get(digest),
+        'inputs',
+      );
+      if (stale && attempt < 3) continue;
+      return { producedBy, consumedBy };
     }
   }
 
@@ -317,8 +303,7 @@ export class RunIndex {
   private async readLatest(): Promise<JournalHead> {
     this.headCheckedAt = this.clock.now();
     const head = await readHead(this.metadata);
-    if (head.log !== this.latest.log) this.latest = head;
-    else this.latest = { ...this.latest, revision: head.revision };
+    this.latest = head;
     return head;
   }
 
@@ -346,29 +331,29 @@ export class RunIndex {
     if (journalReadable && this.journalBroken && !this.appendBroken) {
       // the journal was repaired (keel.doctor()): follow it again
       this.journalBroken = false;
-      for (const [id, record] of this.corrupt) if (isJournal(record.key)) this.corrupt.delete(id);
+      this.corrupt.forget(isJournal);
     }
+    const pending = this.cache.pending;
     if (
       this.relist ||
       this.journalBroken ||
       this.appendBroken ||
-      (this.pending.size > LIST_THRESHOLD && this.pending.size * 2 > this.runCount())
+      (pending.size > LIST_THRESHOLD && pending.size * 2 > this.cache.count())
     ) {
       // many unknown runs (a first search): one listing reads them faster than one get each;
       // with a broken journal, only a listing finds the runs written past the damage
       this.relist = false;
       read += await this.listRuns();
     }
-    const ids = [...this.pending.keys()];
+    const ids = [...pending.keys()];
     read += ids.length;
     await forEachLimited(ids, READ_CONCURRENCY, async (runId) => {
       const key = trackingKeys.run(runId);
       const stored = await this.readChecked(key);
-      if (stored === undefined) this.corrupt.delete(key);
+      if (stored === undefined) this.corrupt.forgetKey(key);
       else if (stored !== CORRUPT) this.rememberChecked(key, stored.value);
-      const pending = this.pending.get(runId);
-      if (pending !== undefined && now - pending.since > PENDING_GIVE_UP_MS)
-        this.pending.delete(runId);
+      const entry = pending.get(runId);
+      if (entry !== undefined && now - entry.since > PENDING_GIVE_UP_MS) pending.delete(runId);
     });
     // the next process should not have to read all that again
     if (
@@ -378,7 +363,8 @@ export class RunIndex {
       this.tail === undefined &&
       !this.journalBroken &&
       !this.appendBroken &&
-      ((read > LIST_THRESHOLD && this.base === undefined) || this.at.offset >= this.threshold())
+      ((read > LIST_THRESHOLD && this.cache.base === undefined) ||
+        this.at.offset >= this.threshold())
     ) {
       this.compactNow().catch(() => {});
     }
@@ -412,14 +398,14 @@ export class RunIndex {
     this.checkAfterTail = this.tail !== undefined;
     this.journalBroken = false;
     this.appendBroken = false;
-    for (const [id, record] of this.corrupt) if (isJournal(record.key)) this.corrupt.delete(id);
+    this.corrupt.forget(isJournal);
     if (
       this.snapshotEvery > 0 &&
       head.snapshot !== undefined &&
       !this.unusable.has(head.snapshot)
     ) {
       try {
-        this.adopt(await loadSnapshot(this.metadata, head.snapshot));
+        this.cache.adopt(await loadSnapshot(this.metadata, head.snapshot));
         return;
       } catch (error) {
         if (isKeelError(error, ErrorCodes.integrity))
@@ -429,28 +415,10 @@ export class RunIndex {
       }
     }
     // without a snapshot, only a listing finds the runs a new journal does not name
-    if (head.generation > 0 || this.base !== undefined) {
-      this.base = undefined;
+    if (head.generation > 0 || this.cache.base !== undefined) {
+      this.cache.dropBase();
       this.relist = true;
     }
-  }
-
-  /** Starts from snapshot `base`: documents held that it has newer are dropped. */
-  private adopt(base: SearchBase): void {
-    this.base = base;
-    this.fetched.clear();
-    for (const [id, doc] of this.runs) {
-      const row = base.rowOf(id);
-      if (row < 0) continue;
-      if (doc.seq >= base.seqs[row]!) base.superseded[row] = 1;
-      else this.runs.delete(id);
-    }
-    for (const [id, seq, since] of base.pending) {
-      if (this.knownSeq(id) >= seq) continue;
-      const known = this.pending.get(id);
-      if (known === undefined || known.seq < seq) this.pending.set(id, { seq, since });
-    }
-    for (const [id, { seq }] of this.pending) if (this.knownSeq(id) >= seq) this.pending.delete(id);
   }
 
   /** Forgets a snapshot that cannot be read any more, and starts over from the current head. */
@@ -458,9 +426,9 @@ export class RunIndex {
     if (isKeelError(error, ErrorCodes.integrity))
       this.reportCorrupt({ key: error.details?.key as string, reason: error.message });
     else if (!(error instanceof SnapshotGone)) throw error;
-    if (this.base !== base) return;
+    if (this.cache.base !== base) return;
     this.unusable.add(base.id);
-    this.base = undefined;
+    this.cache.dropBase();
     this.started = false;
   }
 
@@ -485,10 +453,9 @@ export class RunIndex {
   ): Promise<Map<number, RunDocument>> {
     const docs = new Map<number, RunDocument>();
     await forEachLimited(rows, READ_CONCURRENCY, async (row) => {
-      const id = base.idAt(row);
-      let doc = this.fetched.get(id);
-      if (doc === undefined || doc.seq !== base.seqs[row]) {
-        const key = trackingKeys.run(id);
+      let doc = this.cache.fetchedRow(base, row);
+      if (doc === undefined) {
+        const key = trackingKeys.run(base.idAt(row));
         const stored = await this.readChecked(key);
         if (stored === undefined || stored === CORRUPT) return;
         try {
@@ -503,9 +470,7 @@ export class RunIndex {
         this.remember(doc);
         return;
       }
-      this.fetched.delete(id);
-      this.fetched.set(id, doc);
-      if (this.fetched.size > FETCHED_CACHE) this.fetched.delete(this.fetched.keys().next().value!);
+      this.cache.keepFetched(doc);
       docs.set(row, doc);
     });
     return docs;
@@ -539,10 +504,7 @@ export class RunIndex {
         if (!Array.isArray(entry)) continue;
         const [runId, seq] = entry;
         if (typeof runId !== 'string' || typeof seq !== 'number') continue;
-        if (this.knownSeq(runId) >= seq) continue;
-        const pending = this.pending.get(runId);
-        if (pending === undefined || pending.seq < seq)
-          this.pending.set(runId, { seq, since: pending?.since ?? now });
+        this.cache.announce(runId, seq, now);
       }
       return true;
     } catch (error) {
@@ -558,20 +520,9 @@ export class RunIndex {
     }
   }
 
-  /** The newest sequence number known of run `runId` (-1 when unknown). */
-  private knownSeq(runId: string): number {
-    const own = this.runs.get(runId)?.seq ?? -1;
-    const row = this.base?.rowOf(runId) ?? -1;
-    return row < 0 ? own : Math.max(own, this.base!.seqs[row]!);
-  }
-
-  private runCount(): number {
-    return this.runs.size + (this.base?.count ?? 0);
-  }
-
   /** The journal entries after which a process compacts (see the constructor). */
   private threshold(): number {
-    return Math.max(this.snapshotEvery, this.runCount() >> 4);
+    return Math.max(this.snapshotEvery, this.cache.count() >> COMPACT_SHIFT);
   }
 
   /** Compacts from what is known now (one consistent state: nothing awaits while it is taken). */
@@ -583,14 +534,19 @@ export class RunIndex {
         {
           head: this.head,
           from: this.at.offset,
-          rows: this.snapshotRows(),
-          base: this.base,
-          pending: Array.from(this.pending, ([id, { seq, since }]) => [id, seq, since]),
+          rows: this.cache.snapshotRows(),
+          base: this.cache.base,
+          pending: this.cache.pendingEntries(),
         },
         new Date(this.clock.now()).toISOString(),
         this.onCompaction,
       );
-      return next !== undefined;
+      if (next === undefined) return false;
+      // start from the snapshot just stored: the documents it holds need not be kept here
+      // (a failure only costs memory)
+      const base = await loadSnapshot(this.metadata, next.snapshot!).catch(() => undefined);
+      if (base !== undefined && this.snapshotEvery > 0) this.cache.adopt(base);
+      return true;
     };
     this.compaction = run();
     try {
@@ -600,65 +556,15 @@ export class RunIndex {
     }
   }
 
-  /** Every run known, sorted by id: the snapshot's rows not superseded and the documents held. */
-  private snapshotRows(): SnapshotRow[] {
-    const own = [...this.runs.values()].sort((a, b) => (a.run.id < b.run.id ? -1 : 1));
-    const base = this.base;
-    const count = base?.count ?? 0;
-    const rows: SnapshotRow[] = [];
-    let row = 0;
-    const takeBaseUntil = (id: string | undefined): void => {
-      for (; row < count; row++) {
-        const baseId = base!.idAt(row);
-        if (id !== undefined && baseId >= id) return;
-        if (base!.superseded[row] === 0) rows.push({ id: baseId, seq: base!.seqs[row]!, row });
-      }
-    };
-    for (const doc of own) {
-      takeBaseUntil(doc.run.id);
-      if (row < count && base!.idAt(row) === doc.run.id) row++;
-      rows.push({ id: doc.run.id, seq: doc.seq, run: doc.run });
-    }
-    takeBaseUntil(undefined);
-    return rows;
-  }
-
-  /**
-   * Reads every run document, skipping (and reporting) the corrupt ones: a listing that
-   * throws on a document resumes after its key. Returns how many documents were read.
-   */
-  private async listRuns(): Promise<number> {
-    let read = 0;
-    let after: string | undefined;
+  /** Reads every run document (the damaged ones reported). Returns how many were read. */
+  private listRuns(): Promise<number> {
     // a listing sees every document: the damaged ones it does not meet again are gone
-    for (const [id, record] of this.corrupt)
-      if (record.key.startsWith(trackingKeys.runsPrefix)) this.corrupt.delete(id);
-    for (;;) {
-      try {
-        const opts = after === undefined ? undefined : { after };
-        for await (const { key, value } of this.metadata.list(trackingKeys.runsPrefix, opts)) {
-          after = key;
-          this.rememberChecked(key, value);
-          read++;
-        }
-        return read;
-      } catch (error) {
-        if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-        const key = error.details?.key;
-        const resumable =
-          typeof key === 'string' &&
-          key.startsWith(trackingKeys.runsPrefix) &&
-          (after === undefined || key > after);
-        this.reportCorrupt({
-          key: resumable ? key : trackingKeys.runsPrefix,
-          reason: error.message,
-        });
-        // a store that does not say which document failed cannot be listed past it: the
-        // runs the journal names are still read one by one
-        if (!resumable) return read;
-        after = key;
-      }
-    }
+    this.corrupt.forget((key) => key.startsWith(trackingKeys.runsPrefix));
+    return listRunDocuments(
+      this.metadata,
+      (key, value) => this.rememberChecked(key, value),
+      (record) => this.reportCorrupt(record),
+    );
   }
 
   /** The stored document, or {@link CORRUPT} (reported) when the store finds it corrupt. */
@@ -688,33 +594,4 @@ export class RunIndex {
 
 function isJournal(key: string): boolean {
   return key === trackingKeys.journal || key.startsWith(JOURNALS_PREFIX);
-}
-
-/** Identifies a corrupt record: one per document, one per log offset. */
-function corruptId(record: CorruptRecord): string {
-  return record.offset === undefined ? record.key : `${record.key}@${record.offset}`;
-}
-
-function addTo(index: Map<string, Set<string>>, digest: string, runId: string): void {
-  let ids = index.get(digest);
-  if (ids === undefined) {
-    ids = new Set();
-    index.set(digest, ids);
-  }
-  ids.add(runId);
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -5,7 +5,7 @@
  * columns the query needs) go through the same filter and order semantics.
  */
 import type { FieldRef, FilterExpr } from './filter/ast.js';
-import { type FieldValue, matchesFilter, matchesFilterBy } from './filter/evaluate.js';
+import { type FieldValue, filterPredicate, runField } from './filter/evaluate.js';
 import { compareSortValues, type OrderKey, sortValues } from './order.js';
 import { type Column, columnName, EXPERIMENT_COLUMN } from './search-columns.js';
 import type { SearchBase } from './search-snapshot.js';
@@ -56,12 +56,13 @@ export class TopRows {
 
 /** Offers every run of `runs` that matches the query. */
 export function scanRuns(runs: readonly Run[], query: ScanQuery, top: TopRows): void {
+  const matches = filterPredicate(query.filter, runField);
   // newest first (runs are held in the order they were met): the default order fills the
   // page at once and rejects every older run in one compare
   for (let i = runs.length - 1; i >= 0; i--) {
     const run = runs[i]!;
     if (query.experiment !== undefined && run.experiment !== query.experiment) continue;
-    if (!matchesFilter(query.filter, run)) continue;
+    if (!matches(run)) continue;
     top.offer({ run }, sortValues(run, query.keys));
   }
 }
@@ -92,16 +93,19 @@ export async function scanBase(base: SearchBase, query: ScanQuery, top: TopRows)
     experimentCode = experiments.codeOf?.(query.experiment) ?? 0;
     if (experimentCode === 0) return;
   }
-  let row = 0;
-  const valueAt = (field: FieldRef): FieldValue => fields.get(field)!.at(row);
+  const matches = filterPredicate(query.filter, (field) => {
+    const column = fields.get(field)!;
+    return (row: number) => column.at(row);
+  });
+  const sortColumns = query.keys.map((key) => fields.get(key.field)!);
   const superseded = base.superseded;
-  for (row = base.count - 1; row >= 0; row--) {
+  for (let row = base.count - 1; row >= 0; row--) {
     if (superseded[row] !== 0) continue;
     if (experiments !== undefined && experiments.codeAt?.(row) !== experimentCode) continue;
-    if (!matchesFilterBy(query.filter, valueAt)) continue;
+    if (!matches(row)) continue;
     top.offer(
       { row },
-      query.keys.map((key) => valueAt(key.field)),
+      sortColumns.map((column) => column.at(row)),
     );
   }
 }

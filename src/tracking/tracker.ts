@@ -76,7 +76,7 @@ export interface TrackerOptions {
   cwd?: string;
   /**
    * Compact the journal (store a search snapshot and start a new journal log from it, ADR 0017)
-   * once its log holds at least this many entries (and at least a sixteenth as many as there
+   * once its log holds at least this many entries (and at least a sixty-fourth as many as there
    * are runs), and start the first search of a process from the snapshot, so that it need not
    * read every run (docs/tracking.md). 0 never does either. Default: 1024 on stores shared
    * across processes (fs), else 0.

@@ -103,6 +103,8 @@ describe('journal compaction and search snapshots', () => {
     expect(counts.runLists).toBe(0);
     expect(counts.runGets).toBeLessThan(60);
     expect(await seen(store)).toEqual(await truth(inner));
+    // the writer started from its own snapshots: it still finds every run
+    expect(byId((await writer.searchRuns({ limit: 1000 })).runs)).toEqual(await truth(inner));
     expect(
       (
         await reader.searchRuns({ filter: "metrics.acc >= 0.3 and attributes.status = 'failed'" })
@@ -334,6 +336,53 @@ describe('journal compaction and search snapshots', () => {
       await writeRuns(writer, 2, 33);
       expect(await seen(inner)).toEqual(await truth(inner));
     }
+  });
+
+  it('a compaction whose snapshot is removed under it (two compactions elsewhere) leaves nothing behind', async () => {
+    const inner = createMemoryMetadataStore();
+    const writer = make(inner, { searchSnapshotEvery: 0 });
+    await writeRuns(writer, 20);
+    expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+    const slow = new RunIndex(inner, systemClock, 1, undefined, async (step) => {
+      if (step !== 'snapshot') return;
+      for (let i = 0; i < 2; i++) {
+        await writeRuns(writer, 1, 20 + i);
+        expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+      }
+    });
+    await expect(slow.compact()).rejects.toThrow(/gone/);
+    const head = await readHead(inner);
+    const snapshots = new Set<string>();
+    for await (const { key } of inner.list(SNAPSHOTS_PREFIX))
+      snapshots.add(key.slice(SNAPSHOTS_PREFIX.length).split('/')[0]!);
+    expect([...snapshots].sort()).toEqual([head.snapshot, head.previous!.snapshot].sort());
+    expect(await seen(inner)).toEqual(await truth(inner));
+    expect(await truth(inner)).toHaveLength(22);
+  });
+
+  it('answers lineage from the snapshot and the runs written since', async () => {
+    const inner = createMemoryMetadataStore();
+    const writer = make(inner, { searchSnapshotEvery: 0 });
+    const data = `sha256:${'a'.repeat(64)}` as const;
+    const model = `sha256:${'b'.repeat(64)}` as const;
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const run = await writer.startRun({ experiment: 'lineage', inputs: [{ digest: data }] });
+      await run.end('completed', undefined, i % 3 === 0 ? { outputs: [{ digest: model }] } : {});
+      ids.push(run.id);
+    }
+    expect(await new RunIndex(inner, systemClock, 1).compact()).toBe(true);
+    const late = await writer.startRun({ experiment: 'lineage', inputs: [{ digest: model }] });
+    const truthTracker = createTracker({ metadata: inner, artifacts, searchSnapshotEvery: 0 });
+    const reader = make(inner);
+    for (const digest of [data, model]) {
+      const found = await reader.lineage(digest);
+      expect(found).toEqual(await truthTracker.lineage(digest));
+    }
+    const used = await reader.lineage(model);
+    expect(used.producedBy.map((r) => r.id)).toEqual(ids.filter((_, i) => i % 3 === 0));
+    expect(used.consumedBy.map((r) => r.id)).toEqual([late.id]);
+    expect((await reader.lineage(data)).consumedBy).toHaveLength(12);
   });
 
   it('works on the fs store across instances (the default there)', async () => {

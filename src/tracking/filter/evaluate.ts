@@ -20,39 +20,72 @@ export type FieldValue = number | string | boolean | undefined;
  * ```
  */
 export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
-  return matchesFilterBy(expr, (field) => fieldValue(run, field));
+  return filterPredicate(expr, runField)(run);
 }
 
 /**
- * True when the values `valueAt` gives satisfy `expr` (the semantics of {@link matchesFilter},
- * over any source of field values: a run, or a row of a search snapshot's columns).
+ * Compiles `expr` into a test of rows of any kind (a run, a row of a search snapshot's
+ * columns), with the semantics of {@link matchesFilter}: `read(field)` gives the function
+ * that reads `field` of a row. A scan compiles once and tests every row with it.
  */
-export function matchesFilterBy(
+export function filterPredicate<R>(
   expr: FilterExpr | undefined,
-  valueAt: (field: FieldRef) => FieldValue,
-): boolean {
-  if (expr === undefined) return true;
+  read: (field: FieldRef) => (row: R) => FieldValue,
+): (row: R) => boolean {
+  if (expr === undefined) return () => true;
   switch (expr.type) {
-    case 'and':
-      return expr.clauses.every((clause) => matchesFilterBy(clause, valueAt));
-    case 'or':
-      return expr.clauses.some((clause) => matchesFilterBy(clause, valueAt));
+    case 'and': {
+      const clauses = expr.clauses.map((clause) => filterPredicate(clause, read));
+      return (row) => {
+        for (const clause of clauses) if (!clause(row)) return false;
+        return true;
+      };
+    }
+    case 'or': {
+      const clauses = expr.clauses.map((clause) => filterPredicate(clause, read));
+      return (row) => {
+        for (const clause of clauses) if (clause(row)) return true;
+        return false;
+      };
+    }
     case 'comparison': {
-      const actual = valueAt(expr.field);
-      return actual !== undefined && compare(expr.field, actual, expr.op, expr.value);
+      const { field, op, value } = expr;
+      const get = read(field);
+      return (row) => {
+        const actual = get(row);
+        return actual !== undefined && compare(field, actual, op, value);
+      };
     }
     case 'in': {
-      const actual = valueAt(expr.field);
-      if (actual === undefined) return false;
-      const found = expr.values.some((value) => compare(expr.field, actual, '=', value));
-      return expr.negated ? !found : found;
+      const { field, values, negated } = expr;
+      const get = read(field);
+      return (row) => {
+        const actual = get(row);
+        if (actual === undefined) return false;
+        let found = false;
+        for (const value of values) {
+          if (compare(field, actual, '=', value)) {
+            found = true;
+            break;
+          }
+        }
+        return negated ? !found : found;
+      };
     }
     case 'like': {
-      const actual = valueAt(expr.field);
-      if (actual === undefined) return false;
-      return likeMatcher(expr.pattern, expr.caseInsensitive)(String(actual));
+      const get = read(expr.field);
+      const matches = likeMatcher(expr.pattern, expr.caseInsensitive);
+      return (row) => {
+        const actual = get(row);
+        return actual !== undefined && matches(String(actual));
+      };
     }
   }
+}
+
+/** Reads `field` of a run (for {@link filterPredicate} over runs). */
+export function runField(field: FieldRef): (run: Run) => FieldValue {
+  return (run) => fieldValue(run, field);
 }
 
 /**
