@@ -52,6 +52,7 @@ export interface ColumnCheckContext {
 
 /** One column's outcome at a check. */
 export interface ColumnOutcome {
+  /** The column's entry of the report. */
   entry: MonitorColumnEntry;
   /** Per test: the normal threshold used (for the next check's correlation). */
   z: Float64Array;

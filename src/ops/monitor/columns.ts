@@ -22,18 +22,31 @@ export const OTHER_LABEL = '(other)';
 /** One test of a column, with its share of the column's false-alarm budget. */
 export type TestSpec =
   | {
+      /** Normal scores (location) or squared normal scores (scale) of the bins. */
       readonly kind: 'location' | 'scale';
+      /** Share of the column's budget. */
       readonly weight: number;
+      /** The score of each bin. */
       readonly scores: Float64Array;
+      /** The scores' sums for the statistic's null moments. */
       readonly sums: ScoreSums;
     }
   | {
+      /** The share of one bin (a label, or `(other)`). */
       readonly kind: 'share';
+      /** Share of the column's budget. */
       readonly weight: number;
+      /** The bin. */
       readonly bin: number;
+      /** The bin's label, for reports. */
       readonly label: string;
     }
-  | { readonly kind: 'missing'; readonly weight: number };
+  | {
+      /** The share of missing or mistyped values. */
+      readonly kind: 'missing';
+      /** Share of the column's budget. */
+      readonly weight: number;
+    };
 
 /**
  * Where the bins of a numerical column are cut among the n + 1 gaps between the sorted
@@ -52,7 +65,9 @@ export interface TieBreaks {
 
 /** A monitored column. */
 export interface ColumnModel {
+  /** The column's name. */
   readonly name: string;
+  /** How its values are binned and tested. */
   readonly type: 'numerical' | 'categorical';
   /**
    * Numerical columns: bin edges, ascending (repeated when a tie block spans bins); a value goes
@@ -78,19 +93,29 @@ export interface ColumnModel {
   /** Numerical columns: the reference's standard deviation (ddof 0, at least 0.001). */
   readonly std?: number;
   /** Reference counts of missing and present values. */
-  readonly missing: { readonly missing: number; readonly present: number };
+  readonly missing: {
+    /** Missing values in the reference. */
+    readonly missing: number;
+    /** Present values in the reference. */
+    readonly present: number;
+  };
+  /** The column's tests. */
   readonly tests: readonly TestSpec[];
 }
 
 /** A reference column that cannot be monitored, and why. */
 export interface UnusableColumn {
+  /** Why, as a code. */
   reason: 'empty' | 'mixed_types' | 'too_few_values';
+  /** Why, in words, with what to do. */
   message: string;
 }
 
 /** The monitored columns of a reference, and the ones left out. */
 export interface ColumnModels {
+  /** The monitored columns. */
   columns: ColumnModel[];
+  /** The columns left out, by name. */
   unusable: Record<string, UnusableColumn>;
 }
 
