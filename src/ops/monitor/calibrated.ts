@@ -218,8 +218,8 @@ function testOf(
     betaB = model.missing.present + 0.5;
   } else {
     k = counts[spec.bin]!;
-    alphaB = model.a[spec.bin]!;
-    betaB = model.total - alphaB;
+    alphaB = spec.prior?.alpha ?? model.a[spec.bin]!;
+    betaB = spec.prior?.beta ?? model.total - alphaB;
   }
   if (m === 0) return { statistic: 0, pValue: 1 };
   const A = alphaB + betaB;
