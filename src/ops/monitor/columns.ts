@@ -44,7 +44,12 @@ export type TestSpec =
        * The beta law of the bin's probability when it is not the bin's Dirichlet marginal
        * (labels the reference never had: wider, see `unseenPrior`).
        */
-      readonly prior?: { readonly alpha: number; readonly beta: number };
+      readonly prior?: {
+        /** The beta law's first parameter (pseudo-counts in the bin). */
+        readonly alpha: number;
+        /** The beta law's second parameter (pseudo-counts elsewhere). */
+        readonly beta: number;
+      };
     }
   | {
       /** The share of missing or mistyped values. */
