@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BinnedWindow } from '../../src/ops/monitor/binned-window.js';
-import { type ColumnModel, numericModel, OTHER_LABEL } from '../../src/ops/monitor/columns.js';
+import {
+  type ColumnModel,
+  categoricalModel,
+  numericModel,
+  OTHER_LABEL,
+} from '../../src/ops/monitor/columns.js';
 import { buildColumnModels } from '../../src/ops/monitor/reference-steps.js';
 
 /** The bin of x by binary search: the number of edges < x. */
@@ -141,5 +146,39 @@ describe('binned window', () => {
     b.advance(1e9);
     expect(a.counts).toEqual(b.counts);
     expect(a.mismatched.rows).toBe(0);
+  });
+});
+
+describe('labels the reference never had', () => {
+  it("get Esty's wider law when the reference is small against the labels, the plain one otherwise", () => {
+    const counts = (n: number) => {
+      const m = new Map<string, number>();
+      // 50 labels: a few seen once or twice at 200 rows, none at 50 000.
+      for (let i = 0; i < n; i++) {
+        const label = `l${(i * 7919) % 50}`;
+        m.set(label, (m.get(label) ?? 0) + (n === 200 && i % 40 === 0 ? 0 : 1));
+      }
+      m.set('once', 1);
+      if (n === 200) m.set('twice', 2);
+      return m;
+    };
+    const other = (n: number) => {
+      const model = categoricalModel('x', counts(n), 0) as ColumnModel;
+      const spec = model.tests.find((t) => t.kind === 'share' && t.label === OTHER_LABEL);
+      return { model, spec: spec as Extract<typeof spec, { kind: 'share' }> };
+    };
+    const small = other(200);
+    const prior = small.spec!.prior!;
+    const bin = small.model.a.length - 1;
+    // Same mean as the Dirichlet marginal, fewer pseudo-counts (a wider law).
+    expect(prior.alpha / (prior.alpha + prior.beta)).toBeCloseTo(
+      small.model.a[bin]! / small.model.total,
+      12,
+    );
+    expect(prior.alpha + prior.beta).toBeLessThan(small.model.total / 2);
+    // A large reference: the singleton is the only rare label; Esty's law is about as wide.
+    const large = other(50_000);
+    const p = large.spec!.prior;
+    if (p) expect(p.alpha + p.beta).toBeGreaterThan(0.9 * large.model.total);
   });
 });

@@ -23,12 +23,15 @@ export interface Mismatches {
 
 /** A sliding window of binned rows with running counts per column. */
 export class BinnedWindow {
+  /** The monitored columns, in window order. */
   readonly columns: readonly ColumnModel[];
+  /** Rows in the window. */
   readonly size: number;
   /** Rows recorded so far (the hot path's counter). */
   recorded = 0;
   /** Rows binned into the counts so far. */
   processed = 0;
+  /** Inputs that did not fit the reference columns. */
   readonly mismatched: Mismatches;
   /** Per column, per bin: window rows in the bin. */
   readonly counts: Float64Array[];

@@ -69,7 +69,9 @@ export function upcrossingShare(u: number, v: number, rho: number): number {
 
 /** A test's level at one check, and the two-sided normal threshold it corresponds to. */
 export interface TestLevel {
+  /** The level: the test alarms when its p-value is below it. */
   alpha: number;
+  /** The two-sided normal threshold with that level. */
   z: number;
 }
 
@@ -93,6 +95,21 @@ export function testLevel(target: number, rho?: number, previousZ?: number): Tes
   }
   const r = Math.floor(Math.min(rho, 1) * 1e4) / 1e4;
   const v = Math.ceil(previousZ * 1e3) / 1e3;
+  // Columns with the same geometry (weight, rows present) share their inputs: one bisection
+  // serves them all (100 columns while the window fills: 3 bisections a check, not 300).
+  const key = `${target}|${r}|${v}`;
+  const known = memo.get(key);
+  if (known) return known;
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  const level = bisectLevel(target, plain, r, v);
+  memo.set(key, level);
+  return level;
+}
+
+const MEMO_SIZE = 4096;
+const memo = new Map<string, TestLevel>();
+
+function bisectLevel(target: number, plain: number, r: number, v: number): TestLevel {
   const upcrossing = (z: number): number =>
     2 * normalSf(z) * Math.max(1 / MAX_GAIN, upcrossingShare(z, v, r));
   let hi = zOf(plain);

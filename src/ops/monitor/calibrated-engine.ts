@@ -35,6 +35,7 @@ export class CalibratedEngine implements DriftEngine {
   readonly columns: readonly string[];
   readonly unmonitored: Readonly<Record<string, string>>;
   readonly minRows: number;
+  /** The binned window the checks read. */
   readonly window: BinnedWindow;
   readonly #options: CalibratedEngineOptions;
   readonly #unusable: Record<string, UnusableColumn>;
@@ -71,6 +72,7 @@ export class CalibratedEngine implements DriftEngine {
     this.window.record(input);
   }
 
+  /** Inputs that did not fit the reference columns, per column name. */
   mismatched(): MismatchCounts {
     const m = this.window.mismatched;
     return {

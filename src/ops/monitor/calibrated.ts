@@ -52,6 +52,7 @@ export interface ColumnCheckContext {
 
 /** One column's outcome at a check. */
 export interface ColumnOutcome {
+  /** The column's entry of the report. */
   entry: MonitorColumnEntry;
   /** Per test: the normal threshold used (for the next check's correlation). */
   z: Float64Array;
@@ -217,8 +218,8 @@ function testOf(
     betaB = model.missing.present + 0.5;
   } else {
     k = counts[spec.bin]!;
-    alphaB = model.a[spec.bin]!;
-    betaB = model.total - alphaB;
+    alphaB = spec.prior?.alpha ?? model.a[spec.bin]!;
+    betaB = spec.prior?.beta ?? model.total - alphaB;
   }
   if (m === 0) return { statistic: 0, pValue: 1 };
   const A = alphaB + betaB;

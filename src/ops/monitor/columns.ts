@@ -22,18 +22,41 @@ export const OTHER_LABEL = '(other)';
 /** One test of a column, with its share of the column's false-alarm budget. */
 export type TestSpec =
   | {
+      /** Normal scores (location) or squared normal scores (scale) of the bins. */
       readonly kind: 'location' | 'scale';
+      /** Share of the column's budget. */
       readonly weight: number;
+      /** The score of each bin. */
       readonly scores: Float64Array;
+      /** The scores' sums for the statistic's null moments. */
       readonly sums: ScoreSums;
     }
   | {
+      /** The share of one bin (a label, or `(other)`). */
       readonly kind: 'share';
+      /** Share of the column's budget. */
       readonly weight: number;
+      /** The bin. */
       readonly bin: number;
+      /** The bin's label, for reports. */
       readonly label: string;
+      /**
+       * The beta law of the bin's probability when it is not the bin's Dirichlet marginal
+       * (labels the reference never had: wider, see `unseenPrior`).
+       */
+      readonly prior?: {
+        /** The beta law's first parameter (pseudo-counts in the bin). */
+        readonly alpha: number;
+        /** The beta law's second parameter (pseudo-counts elsewhere). */
+        readonly beta: number;
+      };
     }
-  | { readonly kind: 'missing'; readonly weight: number };
+  | {
+      /** The share of missing or mistyped values. */
+      readonly kind: 'missing';
+      /** Share of the column's budget. */
+      readonly weight: number;
+    };
 
 /**
  * Where the bins of a numerical column are cut among the n + 1 gaps between the sorted
@@ -52,7 +75,9 @@ export interface TieBreaks {
 
 /** A monitored column. */
 export interface ColumnModel {
+  /** The column's name. */
   readonly name: string;
+  /** How its values are binned and tested. */
   readonly type: 'numerical' | 'categorical';
   /**
    * Numerical columns: bin edges, ascending (repeated when a tie block spans bins); a value goes
@@ -78,19 +103,29 @@ export interface ColumnModel {
   /** Numerical columns: the reference's standard deviation (ddof 0, at least 0.001). */
   readonly std?: number;
   /** Reference counts of missing and present values. */
-  readonly missing: { readonly missing: number; readonly present: number };
+  readonly missing: {
+    /** Missing values in the reference. */
+    readonly missing: number;
+    /** Present values in the reference. */
+    readonly present: number;
+  };
+  /** The column's tests. */
   readonly tests: readonly TestSpec[];
 }
 
 /** A reference column that cannot be monitored, and why. */
 export interface UnusableColumn {
+  /** Why, as a code. */
   reason: 'empty' | 'mixed_types' | 'too_few_values';
+  /** Why, in words, with what to do. */
   message: string;
 }
 
 /** The monitored columns of a reference, and the ones left out. */
 export interface ColumnModels {
+  /** The monitored columns. */
   columns: ColumnModel[];
+  /** The columns left out, by name. */
   unusable: Record<string, UnusableColumn>;
 }
 
@@ -178,10 +213,11 @@ export function categoricalModel(
     .slice(0, MAX_BINS - 1);
   const keptSet = new Set(kept.map(([l]) => l));
   let other = 0;
-  let singletons = 0;
+  const seen = { once: 0, twice: 0 };
   for (const [label, c] of counts) {
     if (!keptSet.has(label)) other += c;
-    if (c === 1) singletons++;
+    if (c === 1) seen.once++;
+    else if (c === 2) seen.twice++;
   }
   return labelModel(
     name,
@@ -191,7 +227,7 @@ export function categoricalModel(
     other,
     missing,
     undefined,
-    singletons,
+    seen,
   );
 }
 
@@ -219,7 +255,7 @@ function labelModel(
   other: number,
   missing: number,
   values?: number[],
-  singletons = 0,
+  seen = { once: 0, twice: 0 },
 ): ColumnModel {
   const k = labels.length;
   const a = new Float64Array(k + 1);
@@ -230,7 +266,7 @@ function labelModel(
   }
   // Labels the reference never saw: Good-Turing puts their share at (labels seen once) / n, so
   // that many pseudo-counts (at least Jeffreys' 0.5) weigh the pooled bin.
-  a[k] = other + Math.max(0.5, singletons);
+  a[k] = other + Math.max(0.5, seen.once);
   reference[k] = other;
   const allLabels = [...labels, OTHER_LABEL];
   // The largest label's share follows from the others: it needs no test of its own.
@@ -243,7 +279,13 @@ function labelModel(
   for (const bin of main) {
     tests.push({ kind: 'share', weight: (1 - unexpected) / main.length, bin, label: labels[bin]! });
   }
-  tests.push({ kind: 'share', weight: unexpected / 2, bin: k, label: OTHER_LABEL });
+  tests.push({
+    kind: 'share',
+    weight: unexpected / 2,
+    bin: k,
+    label: OTHER_LABEL,
+    ...unseenPrior(a, k, other, counts, seen),
+  });
   tests.push({ kind: 'missing', weight: unexpected / 2 });
   const index = new Map<string, number>(labels.map((l, b) => [l, b]));
   const present = counts.reduce((s, c) => s + c, 0) + other;
@@ -258,6 +300,30 @@ function labelModel(
     missing: { missing, present },
     tests,
   };
+}
+
+/**
+ * The law of the share of labels the reference never had. Good-Turing's estimate (labels seen
+ * once over n) is far noisier than a beta with that many pseudo-counts when the reference is
+ * small against the number of labels (50 labels, 200 rows: a few labels unseen, a few seen
+ * once, by chance): Esty's variance (N1 + 2 N2 - N1^2 / n) / n^2 sets a wider beta with the
+ * same mean, so that the unseen share's own noise does not page.
+ */
+function unseenPrior(
+  a: Float64Array,
+  k: number,
+  other: number,
+  counts: number[],
+  seen: { once: number; twice: number },
+): { prior?: { alpha: number; beta: number } } {
+  if (other > 0 || seen.once + seen.twice === 0) return {};
+  const n = counts.reduce((s, c) => s + c, 0);
+  const total = sum(a);
+  const p = a[k]! / total;
+  const variance = (seen.once + 2 * seen.twice - (seen.once * seen.once) / n) / (n * n);
+  const concentration = (p * (1 - p)) / variance - 1;
+  if (!(concentration > 0) || concentration >= total) return {};
+  return { prior: { alpha: p * concentration, beta: (1 - p) * concentration } };
 }
 
 function orderedModel(

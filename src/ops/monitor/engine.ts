@@ -9,6 +9,7 @@ import type { DriftFinding, MismatchCounts, MonitorReport } from './types.js';
 
 /** The outcome of one check. */
 export interface CheckResult {
+  /** The check's report. */
   report: MonitorReport;
   /** Rows of the window checked. */
   rows: number;
@@ -46,6 +47,7 @@ export interface DriftEngine {
   readonly recordedRows: number;
   /** The hot path: keeps one input row. Never throws. */
   record(input: unknown): void;
+  /** Inputs that did not fit the reference columns, per column name. */
   mismatched(): MismatchCounts;
   /**
    * Engines with work to do before their first check (reading a large reference): does some

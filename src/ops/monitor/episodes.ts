@@ -19,6 +19,14 @@ export interface CheckVerdict {
   at: string;
 }
 
+/** What a check did to the episodes. */
+export interface EpisodeChange {
+  /** An episode opened, or the open one resolved. */
+  kind: 'started' | 'resolved';
+  /** The episode (a copy). */
+  episode: DriftEpisode;
+}
+
 /** The episode state machine of one monitor. */
 export class Episodes {
   readonly #window: number;
@@ -50,9 +58,7 @@ export class Episodes {
    * Applies one check: returns `started` (with the new episode) when it opens an episode,
    * `resolved` (with the closed episode) when it closes one, nothing otherwise.
    */
-  observe(
-    verdict: CheckVerdict,
-  ): { kind: 'started' | 'resolved'; episode: DriftEpisode } | undefined {
+  observe(verdict: CheckVerdict): EpisodeChange | undefined {
     const open = this.#current;
     if (!verdict.quiet || verdict.alarms.length > 0) this.#lastLoud = verdict.predictions;
     if (verdict.alarms.length > 0) {

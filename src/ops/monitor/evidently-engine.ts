@@ -87,6 +87,7 @@ export class EvidentlyEngine implements DriftEngine {
     if (bad) this.#mismatched.rows++;
   }
 
+  /** Inputs that did not fit the reference columns, per column name. */
   mismatched(): MismatchCounts {
     return { rows: this.#mismatched.rows, columns: { ...this.#mismatched.columns } };
   }

@@ -30,6 +30,12 @@ import {
 /** Work that yields between steps and returns `T` when done. */
 export type Steps<T> = Generator<void, T, void>;
 
+/** What {@link stepUntil} returns once the steps are done. */
+export interface StepsDone<T> {
+  /** The steps' result. */
+  value: T;
+}
+
 /** Values handled between two yields (copying, counting, merging). */
 const CHUNK = 16_384;
 /** Sorted runs of a step-wise sort. */
@@ -56,7 +62,7 @@ export function buildColumnModels(reference: Table | Profile, what: string): Col
  * Advances `steps` until it is done (returns its value) or `deadline` (a `performance.now()`
  * time) has passed (returns undefined). Always takes at least one step.
  */
-export function stepUntil<T>(steps: Steps<T>, deadline: number): { value: T } | undefined {
+export function stepUntil<T>(steps: Steps<T>, deadline: number): StepsDone<T> | undefined {
   do {
     const next = steps.next();
     if (next.done) return { value: next.value };
