@@ -41,6 +41,8 @@ export function buildProgram(ctx: CliContext): Command {
     .helpOption('-h, --help', 'show help')
     .addHelpCommand(false)
     .showHelpAfterError('(run with --help for usage)')
+    // Each command's help lists --store, --artifacts and --actor too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.output.out(text),

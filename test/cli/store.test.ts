@@ -202,6 +202,7 @@ describe('keel --help and usage errors', () => {
       const result = keel([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);
       expect(result.stdout, command.join(' ')).toContain('Usage: keel');
+      if (command.length > 1) expect(result.stdout, command.join(' ')).toContain('--store');
     }
   });
 
