@@ -254,6 +254,7 @@ const calls: Record<string, Call> = {
   'metadata.append': (w, a, b) => w.keel.metadata.append(any(a), any(b)),
   'metadata.read': (w, a, b) => w.keel.metadata.read(any(a), any(b)),
   'metadata.batch': (w, a) => w.keel.metadata.batch?.(any(a)),
+  checkDocumentQuery: (_, a) => root.checkDocumentQuery(a),
   'metadata.listLogs': (w, a, b) => w.keel.metadata.listLogs?.(any(a), any(b)),
   // ops
   createRouter: (_, a) => root.createRouter(any(a)),
