@@ -12,7 +12,7 @@ import { isKeelError, ValidationError } from './core/errors.js';
 import { type Emit, SafeEmitter } from './core/events.js';
 import { type Actor, actorSchema } from './core/schemas.js';
 import { createTelemetry, type Telemetry } from './core/telemetry.js';
-import { parseWith } from './core/validate.js';
+import { assertReadableObject, parseWith } from './core/validate.js';
 import { createDriftService, type DriftEvents, type DriftService } from './drift/service.js';
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { GatePolicy } from './gates/schema.js';
@@ -129,6 +129,7 @@ export interface Keel {
  *   (the actor, alias or gate policies, the audit key, …) is invalid.
  */
 export function createKeel(options: KeelOptions): Keel {
+  assertReadableObject(options, 'createKeel options');
   const backend = checkBackend(options?.backend);
   const actor = options.actor
     ? parseWith(actorSchema, options.actor, 'actor')

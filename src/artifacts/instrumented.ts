@@ -41,7 +41,8 @@ export function instrumentArtifactStore(
       inSpan(
         telemetry,
         'keel.artifacts.get',
-        { 'keel.artifact.digest': String(digest) },
+        // the store refuses a digest that is not a string; the span records what it was
+        { 'keel.artifact.digest': typeof digest === 'string' ? digest : typeof digest },
         async (span) => {
           const bytes = await store.get(digest);
           span.setAttribute('keel.artifact.size', bytes.length);

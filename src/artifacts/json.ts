@@ -2,11 +2,14 @@
  * @module
  * Canonical JSON documents in an ArtifactStore: equal values get equal digests.
  */
+
+import { z } from 'zod';
 import { canonicalJson } from '../core/canonical-json.js';
-import type { Digest } from '../core/digest.js';
+import { assertDigest, type Digest } from '../core/digest.js';
 import { ValidationError } from '../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../core/json.js';
 import { type StandardSchemaV1, validateStandard } from '../core/standard-schema.js';
+import { parseWith } from '../core/validate.js';
 import type { ArtifactMeta, ArtifactStore } from './types.js';
 
 /** The media type of canonical JSON artifacts. */
@@ -28,6 +31,16 @@ export function putJson(
   value: unknown,
   opts: { mediaType?: string; annotations?: Record<string, string> } = {},
 ): Promise<ArtifactMeta> {
+  parseWith(
+    z
+      .object({
+        mediaType: z.string().optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .strict(),
+    opts,
+    'putJson options',
+  );
   return store.put(canonicalJson(value), { mediaType: JSON_MEDIA_TYPE, ...opts });
 }
 
@@ -50,6 +63,7 @@ export async function getJson<T>(
   digest: Digest,
   schema?: StandardSchemaV1<unknown, T>,
 ): Promise<JsonValue | T> {
+  assertDigest(digest);
   const bytes = await store.get(digest);
   let value: JsonValue;
   try {

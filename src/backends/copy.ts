@@ -9,6 +9,7 @@ import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { AbortedError, ConflictError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
+import { assertReadableObject } from '../core/validate.js';
 import type { LogRecord, MetadataStore } from '../metadata/types.js';
 import type { Backend } from './backend.js';
 
@@ -270,6 +271,7 @@ async function first(items: AsyncIterable<unknown>): Promise<boolean> {
 }
 
 function checkBackend(backend: unknown, which: string): asserts backend is Backend {
+  assertReadableObject(backend, `copyBackend ${which} backend`);
   const b = backend as Partial<Backend> | null;
   const artifactMethods: (keyof ArtifactStore)[] = ['put', 'stream', 'has', 'list'];
   const metadataMethods: (keyof MetadataStore)[] = ['get', 'put', 'list', 'append', 'read'];

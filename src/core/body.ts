@@ -4,6 +4,19 @@
  */
 import { ValidationError } from './errors.js';
 
+/** A body whose kind cannot even be looked at (a proxy whose traps throw) is refused. */
+function checkBodyReadable(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  try {
+    Object.getPrototypeOf(body);
+    void (Symbol.asyncIterator in body);
+  } catch {
+    throw new ValidationError(
+      '[keel] cannot read the body: reading it threw; pass a Uint8Array, a string, an AsyncIterable<Uint8Array> or a ReadableStream',
+    );
+  }
+}
+
 /** Bytes to store: a buffer, a string (stored as UTF-8), or a stream of chunks. */
 export type Body = Uint8Array | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
@@ -16,6 +29,7 @@ const encoder = new TextEncoder();
  * that is not a `Uint8Array`; an error of the stream itself is rethrown as is.
  */
 export async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
+  checkBodyReadable(body);
   if (typeof body === 'string') {
     yield encoder.encode(body);
     return;
@@ -52,6 +66,7 @@ export async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
  * @throws {ValidationError} as {@link chunksOf} does.
  */
 export async function bytesOf(body: Body): Promise<Uint8Array> {
+  checkBodyReadable(body);
   if (body instanceof Uint8Array) return body;
   if (typeof body === 'string') return encoder.encode(body);
   const parts: Uint8Array[] = [];

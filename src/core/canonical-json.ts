@@ -25,7 +25,7 @@ import type { JsonValue } from './json.js';
  */
 export function canonicalJson(value: unknown): string {
   const walk: Walk = { sortKeys: true, indexLikeKeys: false };
-  const data = copy(value, [], new Set(), walk);
+  const data = guarded(() => copy(value, [], new Set(), walk));
   // With keys inserted in sorted order, the engine's JSON.stringify writes the canonical form,
   // except that objects list integer-like keys ("2", "10") first: those take the slow path.
   return walk.indexLikeKeys ? serialize(data) : JSON.stringify(data);
@@ -38,7 +38,21 @@ export function canonicalJson(value: unknown): string {
  * @throws {ValidationError} as {@link canonicalJson} does.
  */
 export function toJsonValue(value: unknown): JsonValue {
-  return copy(value, [], new Set(), { sortKeys: false, indexLikeKeys: false });
+  return guarded(() => copy(value, [], new Set(), { sortKeys: false, indexLikeKeys: false }));
+}
+
+/** Runs a walk; what a caller's getter, proxy trap or toJSON throws becomes a `ValidationError`. */
+function guarded<T>(walk: () => T): T {
+  try {
+    return walk();
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'a non-error value';
+    throw new ValidationError(
+      `[keel] invalid JSON value: reading it threw (${reason.slice(0, 200)}); pass plain data (no getters, toJSON or proxies that throw)`,
+      { issues: [{ path: [], message: 'reading the value threw' }] },
+    );
+  }
 }
 
 interface Walk {

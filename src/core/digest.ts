@@ -35,6 +35,7 @@ export function isDigest(value: unknown): value is Digest {
 export function assertDigest(value: unknown, what = 'digest'): asserts value is Digest {
   if (!isDigest(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
+    if (typeof what !== 'string') what = 'digest';
     throw new ValidationError(
       `[keel] malformed ${what} ${shown}: expected "sha256:" followed by 64 lowercase hex characters`,
       { issues: [{ path: [], message: 'malformed digest' }] },
@@ -42,26 +43,39 @@ export function assertDigest(value: unknown, what = 'digest'): asserts value is 
   }
 }
 
-/** Starts an incremental SHA-256. */
+/** `bytes` when it is a Uint8Array; `ValidationError` otherwise (a hasher hashes bytes only). */
+function checkBytes(bytes: unknown): Uint8Array {
+  try {
+    if (bytes instanceof Uint8Array) return bytes;
+  } catch {
+    // a proxy whose getPrototypeOf throws is not bytes
+  }
+  throw new ValidationError(
+    `[keel] cannot hash ${typeof bytes === 'object' && bytes !== null ? 'an object' : typeof bytes}: pass a Uint8Array (or a string to sha256)`,
+  );
+}
+
+/** Starts an incremental SHA-256; `update` throws `ValidationError` for anything but bytes. */
 export function createHasher(): Hasher {
   if (nodeCrypto) {
     const hash = nodeCrypto.createHash('sha256');
     return {
-      update: (bytes) => void hash.update(bytes),
+      update: (bytes) => void hash.update(checkBytes(bytes)),
       digest: () => `sha256:${hash.digest('hex')}`,
     };
   }
   const hash = new Sha256();
   return {
-    update: (bytes) => void hash.update(bytes),
+    update: (bytes) => void hash.update(checkBytes(bytes)),
     digest: () => `sha256:${hash.hex()}`,
   };
 }
 
 /** The SHA-256 of bytes or of a string's UTF-8, as a {@link Digest}. Synchronous. */
 export function sha256(data: Uint8Array | string): Digest {
+  const bytes = typeof data === 'string' ? encoder.encode(data) : checkBytes(data);
   const hasher = createHasher();
-  hasher.update(typeof data === 'string' ? encoder.encode(data) : data);
+  hasher.update(bytes);
   return hasher.digest();
 }
 

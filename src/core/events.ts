@@ -4,6 +4,7 @@
  * emits: a listener that throws or rejects is reported on `listener:error` and skipped.
  */
 import { EventEmitter } from 'eventemitter3';
+import { ValidationError } from './errors.js';
 
 /** Payload of `listener:error`: which event's listener failed, and how. */
 export interface ListenerErrorEvent {
@@ -73,8 +74,27 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
     return super.off(event, fn && this.guardOf(event, fn), context, once);
   }
 
+  /**
+   * Emits `event` to its listeners; a listener that throws is reported as `listener:error`.
+   *
+   * @throws ValidationError when `event` is not a string or a symbol.
+   */
+  override emit<T extends Names<E>>(
+    event: T,
+    ...args: EventEmitter.EventArgs<EmitterArgs<E>, T>
+  ): boolean {
+    checkEventName(event);
+    return super.emit(event, ...args);
+  }
+
   /** The guarded wrapper of `fn` for `event` (one per pair, so `off(fn)` finds it). */
   private guard<T extends Names<E>>(event: T, fn: EventListener<E, T>): EventListener<E, T> {
+    checkEventName(event);
+    if (typeof fn !== 'function') {
+      throw new ValidationError(
+        `[keel] invalid listener for ${typeof event === 'string' ? JSON.stringify(event) : 'a symbol event'}: expected a function`,
+      );
+    }
     let byEvent = this.guarded.get(fn);
     if (!byEvent) {
       byEvent = new Map();
@@ -98,6 +118,8 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
   }
 
   private guardOf<T extends Names<E>>(event: T, fn: EventListener<E, T>): EventListener<E, T> {
+    checkEventName(event);
+    if (typeof fn !== 'function') return fn;
     return (this.guarded.get(fn)?.get(event) as unknown as EventListener<E, T> | undefined) ?? fn;
   }
 
@@ -116,6 +138,15 @@ type EventListener<E extends EventMap, T extends Names<E>> = EventEmitter.EventL
   T
 >;
 type Listener = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Event names are strings or symbols (an object's `toString` is never called). */
+function checkEventName(event: unknown): void {
+  if (typeof event !== 'string' && typeof event !== 'symbol') {
+    throw new ValidationError(
+      `[keel] invalid event name: expected a string or a symbol, got ${typeof event === 'object' ? (event === null ? 'null' : 'an object') : typeof event}`,
+    );
+  }
+}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (

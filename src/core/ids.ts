@@ -5,11 +5,20 @@
  */
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { ValidationError } from './errors.js';
+import { readProperty } from './validate.js';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-/** Creates id generators whose ids sort by creation time. */
+/**
+ * Creates id generators whose ids sort by creation time.
+ *
+ * @throws ValidationError when `clock` has no `now()`.
+ */
 export function createIdGenerator(clock: Clock = systemClock): () => string {
+  if (typeof readProperty(clock, 'now', 'clock') !== 'function') {
+    throw new ValidationError('[keel] invalid clock for createIdGenerator: pass { now(): number }');
+  }
   let lastTime = -1;
   const lastRandom = new Uint8Array(10);
   return () => {

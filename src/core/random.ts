@@ -36,7 +36,7 @@ export interface Random {
 export function createRandom(seed: Seed): Random {
   if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string') {
     throw new ValidationError(
-      `[keel] invalid random seed ${String(seed)}: a seed must be a string or a finite number; pass one`,
+      `[keel] invalid random seed ${typeof seed === 'number' ? String(seed) : typeof seed}: a seed must be a string or a finite number; pass one`,
       { issues: [{ path: [], message: 'seed must be a string or a finite number' }] },
     );
   }

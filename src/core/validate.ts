@@ -24,7 +24,15 @@ export function parseWith<S extends z.ZodType>(
   value: unknown,
   what: string,
 ): z.output<S> {
-  const protoPath = findProtoKey(value, [], 0);
+  let protoPath: PropertyKey[] | undefined;
+  let result: z.ZodSafeParseResult<z.output<S>> | undefined;
+  try {
+    protoPath = findProtoKey(value, [], 0);
+    if (!protoPath) result = schema.safeParse(value, KEEL_PARSE_OPTIONS);
+  } catch (error) {
+    // a getter, a proxy trap or a toString that throws while the value is read
+    throw unreadable(what, error);
+  }
   if (protoPath) {
     const message = 'the key "__proto__" is not allowed';
     throw new ValidationError(
@@ -34,9 +42,25 @@ export function parseWith<S extends z.ZodType>(
       },
     );
   }
-  const result = schema.safeParse(value, KEEL_PARSE_OPTIONS);
-  if (result.success) return result.data;
-  throw zodValidationError(result.error.issues, what);
+  if (result!.success) return result!.data;
+  throw zodValidationError(result!.error.issues, what);
+}
+
+/**
+ * The `ValidationError` for a value that threw while it was read (a getter, a proxy trap, a
+ * `toString` that throws): keel takes plain data only.
+ */
+export function unreadable(what: string, error: unknown): ValidationError {
+  let reason: string;
+  try {
+    reason = error instanceof Error ? `${error.name}: ${error.message}` : 'a non-error value';
+  } catch {
+    reason = 'an error that cannot be read';
+  }
+  return new ValidationError(
+    `[keel] invalid ${what}: reading it threw (${reason.slice(0, 200)}); pass plain data (no getters or proxies that throw)`,
+    { issues: [{ path: [], message: 'reading the value threw' }] },
+  );
 }
 
 /** A schema of zod 4, from keel's copy of zod or the caller's own. */
@@ -69,7 +93,12 @@ export async function parseWithAsync(
   value: unknown,
   what: string,
 ): Promise<unknown> {
-  const result = await schema.safeParseAsync(value, KEEL_PARSE_OPTIONS);
+  let result: Awaited<ReturnType<Zod4Schema['safeParseAsync']>>;
+  try {
+    result = await schema.safeParseAsync(value, KEEL_PARSE_OPTIONS);
+  } catch (error) {
+    throw unreadable(what, error);
+  }
   if (result.success) return result.data;
   throw zodValidationError(result.error.issues as z.core.$ZodIssue[], what);
 }
@@ -135,14 +164,19 @@ export function describeValue(value: unknown): string {
       return 'a function';
   }
   if (value === null) return 'null';
-  if (Array.isArray(value))
-    return value.length === 0
-      ? 'an empty array'
-      : `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'an object';
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? `${article(name)} ${name}` : 'an object';
+  try {
+    if (Array.isArray(value))
+      return value.length === 0
+        ? 'an empty array'
+        : `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) return 'an object';
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? `${article(name)} ${name}` : 'an object';
+  } catch {
+    // a proxy whose traps throw, or a throwing getter
+    return 'an object that throws when read';
+  }
 }
 
 /**
@@ -417,4 +451,78 @@ function findProtoKey(
     if (found) return found;
   }
   return undefined;
+}
+
+/**
+ * Checks that `values` is an array or a typed array (what keel's numeric and column inputs
+ * take), so that reading its length and items cannot run a caller's getter or proxy trap.
+ *
+ * @throws ValidationError naming `what` when it is anything else.
+ */
+export function assertArrayLike(
+  values: unknown,
+  what: string,
+): asserts values is ArrayLike<unknown> {
+  if (Array.isArray(values)) return;
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) return;
+  throw new ValidationError(
+    `[keel] invalid ${what}: expected an array or a typed array, got ${describeValue(values)}`,
+    { issues: [{ path: [], message: `expected an array, got ${describeValue(values)}` }] },
+  );
+}
+
+/**
+ * Checks that `what` (a name a caller passes for its own error messages) is a string.
+ *
+ * @throws ValidationError when it is not.
+ */
+export function assertLabel(what: unknown, role: string): asserts what is string {
+  if (typeof what === 'string') return;
+  throw new ValidationError(
+    `[keel] invalid ${role}: expected a string naming the values in messages, got ${describeValue(what)}`,
+  );
+}
+
+/**
+ * Reads `value[key]` for a check (`undefined` for null, undefined or a primitive without it):
+ * a getter or proxy trap that throws becomes a `ValidationError` naming `what`.
+ *
+ * @throws ValidationError when reading the property throws.
+ */
+export function readProperty(value: unknown, key: PropertyKey, what: string): unknown {
+  if (value === null || value === undefined) return undefined;
+  try {
+    return (value as Record<PropertyKey, unknown>)[key];
+  } catch (error) {
+    throw unreadable(what, error);
+  }
+}
+
+/**
+ * Checks that `value` is an object keel can read: not a function, not a primitive, and not a
+ * proxy or exotic object whose traps throw (its prototype and keys are read once, here, where a
+ * throw becomes a `ValidationError`). `undefined` passes when `optional`.
+ *
+ * @throws ValidationError naming `what` otherwise.
+ */
+export function assertReadableObject(
+  value: unknown,
+  what: string,
+  optional = false,
+): asserts value is object {
+  if (value === undefined && optional) return;
+  if (typeof value !== 'object' || value === null) {
+    throw new ValidationError(
+      `[keel] invalid ${what}: expected an object, got ${describeValue(value)}`,
+      {
+        issues: [{ path: [], message: `expected an object, got ${describeValue(value)}` }],
+      },
+    );
+  }
+  try {
+    Object.getPrototypeOf(value);
+    Reflect.ownKeys(value);
+  } catch (error) {
+    throw unreadable(what, error);
+  }
 }

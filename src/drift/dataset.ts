@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isKeelError, ValidationError } from '../core/errors.js';
-import { parseWith } from '../core/validate.js';
+import { assertArrayLike, parseWith } from '../core/validate.js';
 import { referenceBinsFromHistogram } from './binning.js';
 import {
   hellingerOf,
@@ -225,6 +225,11 @@ export function detectDrift(
  * `u` of distinct values in both samples.
  */
 export function defaultMethod(type: ColumnType, n: number, u: number): string {
+  if (typeof type !== 'string' || typeof n !== 'number' || typeof u !== 'number') {
+    throw new ValidationError(
+      '[keel] invalid defaultMethod arguments: pass a column type (a string), its value count and its distinct count (numbers)',
+    );
+  }
   if (n <= 1000) {
     if (u <= 2) return 'z';
     if (type === 'categorical' || u <= 5) return 'chisquare';
@@ -240,6 +245,12 @@ export function defaultMethod(type: ColumnType, n: number, u: number): string {
  * is below that threshold. Returns the threshold, or undefined when nothing is rejected.
  */
 export function benjaminiHochberg(pValues: readonly number[], q: number): number | undefined {
+  assertArrayLike(pValues, 'p-values');
+  if (!Array.from(pValues).every((p) => typeof p === 'number') || typeof q !== 'number') {
+    throw new ValidationError(
+      '[keel] invalid benjaminiHochberg arguments: pass an array of p-values (numbers) and a false discovery rate q (a number)',
+    );
+  }
   const sorted = [...pValues].sort((a, b) => a - b);
   const k = sorted.length;
   let threshold: number | undefined;

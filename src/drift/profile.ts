@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { parseWith } from '../core/validate.js';
+import { describeValue, parseWith, readProperty } from '../core/validate.js';
 import { doaneHistogram } from './binning.js';
 import { mean as numpyMean, variance as numpyVariance } from './distributions/summation.js';
 import { categoricalSample, numericSample } from './sample.js';
@@ -201,12 +201,13 @@ export function mergeProfiles(a: Profile, b: Profile): Profile {
 
 /** True when `value` looks like a keel profile (any version): a quick check, not validation. */
 export function isProfile(value: unknown): value is Profile {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    (value as { format?: unknown }).format === PROFILE_FORMAT
-  );
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  try {
+    return (value as { format?: unknown }).format === PROFILE_FORMAT;
+  } catch {
+    // a proxy or getter that throws is not a profile
+    return false;
+  }
 }
 
 /**
@@ -232,7 +233,13 @@ export function parseProfile(value: unknown): Profile {
  * values.
  */
 export function columnSketch(column: NumericColumnProfile, k: number): QuantileSketch {
-  if (column.sketch) return QuantileSketch.fromJSON(column.sketch);
+  if (typeof column !== 'object' || column === null || Array.isArray(column)) {
+    throw new ValidationError(
+      `[keel] invalid column profile for columnSketch: expected a numerical column of a profile, got ${describeValue(column)}`,
+    );
+  }
+  if (readProperty(column, 'sketch', 'column profile'))
+    return QuantileSketch.fromJSON(column.sketch);
   return new QuantileSketch({ k }).updateMany(column.values ?? []);
 }
 

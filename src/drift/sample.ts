@@ -4,6 +4,7 @@
  * categories counted once, so that several detectors can share the same preparation.
  */
 import { ValidationError } from '../core/errors.js';
+import { assertArrayLike, assertLabel } from '../core/validate.js';
 
 /** A numerical sample: finite values sorted ascending, and how many values were removed. */
 export interface NumericSample {
@@ -36,7 +37,8 @@ export type Sample = NumericSample | CategoricalSample;
  *
  * @param values the raw column; typed arrays take a fast path.
  * @param what names the sample in error messages, e.g. `reference column "age"`.
- * @throws ValidationError when a value is not a number, or when nothing is left after removal.
+ * @throws ValidationError when `values` is not an array, a value is not a number, or nothing is
+ *   left after removal.
  *
  * @example
  * ```ts
@@ -45,6 +47,8 @@ export type Sample = NumericSample | CategoricalSample;
  * ```
  */
 export function numericSample(values: ArrayLike<unknown>, what: string): NumericSample {
+  assertLabel(what, 'numericSample name');
+  assertArrayLike(values, what);
   const n = values.length;
   const out = new Float64Array(n);
   let k = 0;
@@ -81,7 +85,8 @@ export function numericSample(values: ArrayLike<unknown>, what: string): Numeric
  *
  * @param values the raw column.
  * @param what names the sample in error messages.
- * @throws ValidationError when a value is not a string, number or boolean, or when nothing is left.
+ * @throws ValidationError when `values` is not an array, a value is not a string, number or
+ *   boolean, or nothing is left.
  *
  * @example
  * ```ts
@@ -90,6 +95,8 @@ export function numericSample(values: ArrayLike<unknown>, what: string): Numeric
  * ```
  */
 export function categoricalSample(values: ArrayLike<unknown>, what: string): CategoricalSample {
+  assertLabel(what, 'categoricalSample name');
+  assertArrayLike(values, what);
   const n = values.length;
   const counts = new Map<string, number>();
   let missing = 0;

@@ -5,8 +5,11 @@
  * `drift:detected`), as `createKeel` wires it.
  */
 import { SpanStatusCode } from '@opentelemetry/api';
+import { z } from 'zod';
 import { type Emit, emitNothing } from '../core/events.js';
+import { functionOption, objectOption } from '../core/option-schemas.js';
 import { createTelemetry, recordError, type Telemetry } from '../core/telemetry.js';
+import { parseWith } from '../core/validate.js';
 import { type DetectDriftOptions, type DetectDriftReport, detectDrift } from './dataset.js';
 import type { Profile } from './profile.js';
 import type { Table } from './table.js';
@@ -59,6 +62,11 @@ export interface DriftService {
  * ```
  */
 export function createDriftService(opts: DriftServiceOptions = {}): DriftService {
+  parseWith(
+    z.looseObject({ telemetry: objectOption.optional(), emit: functionOption.optional() }),
+    opts,
+    'createDriftService options',
+  );
   const telemetry = opts.telemetry ?? createTelemetry();
   const emit = opts.emit ?? (emitNothing as Emit<DriftEvents>);
   return {

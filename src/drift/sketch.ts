@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { parseWith } from '../core/validate.js';
+import { assertArrayLike, describeValue, parseWith } from '../core/validate.js';
 import { searchRight } from './binning.js';
 
 /** The JSON form of a {@link QuantileSketch}: plain data, stable across versions 1. */
@@ -112,7 +112,7 @@ export class QuantileSketch {
   update(x: number): this {
     if (!Number.isFinite(x)) {
       throw new ValidationError(
-        `[keel] invalid quantile sketch value ${String(x)}: expected a finite number; ` +
+        `[keel] invalid quantile sketch value ${describeValue(x)}: expected a finite number; ` +
           'remove missing and infinite values first',
       );
     }
@@ -122,12 +122,18 @@ export class QuantileSketch {
 
   /** Adds many finite values (see {@link QuantileSketch.update}). */
   updateMany(values: ArrayLike<number>): this {
+    assertArrayLike(values, 'quantile sketch values');
     for (let i = 0; i < values.length; i++) this.update(values[i] as number);
     return this;
   }
 
   /** Merges `other` into this sketch (both must have the same `k`); returns this sketch. */
   merge(other: QuantileSketch): this {
+    if (!isSketch(other)) {
+      throw new ValidationError(
+        `[keel] cannot merge ${describeValue(other)} into a quantile sketch: pass a QuantileSketch (QuantileSketch.fromJSON reads a stored one)`,
+      );
+    }
     if (other.k !== this.k) {
       throw new ValidationError(
         `[keel] cannot merge quantile sketches: k differs (${this.k} vs ${other.k}); ` +
@@ -160,6 +166,7 @@ export class QuantileSketch {
 
   /** Estimated number of values `<= x`, within `rankErrorBound` of the truth. */
   rank(x: number): number {
+    checkQuery(x, 'rank');
     const view = this.#sorted();
     const i = searchRight(view.values, x);
     return i === 0 ? 0 : view.cumulative[i - 1]!;
@@ -167,6 +174,7 @@ export class QuantileSketch {
 
   /** Estimated share of values `<= x`, within {@link QuantileSketch.normalizedRankError}. */
   cdf(x: number): number {
+    checkQuery(x, 'cdf');
     return this.#n === 0 ? Number.NaN : this.rank(x) / this.#n;
   }
 
@@ -177,9 +185,9 @@ export class QuantileSketch {
    * @throws ValidationError when the sketch is empty or `q` is outside [0, 1].
    */
   quantile(q: number): number {
-    if (this.#n === 0 || !(q >= 0 && q <= 1)) {
+    if (this.#n === 0 || typeof q !== 'number' || !(q >= 0 && q <= 1)) {
       throw new ValidationError(
-        `[keel] invalid quantile query ${q} on a sketch of ${this.#n} values: ` +
+        `[keel] invalid quantile query ${describeValue(q)} on a sketch of ${this.#n} values: ` +
           'q must be in [0, 1] and the sketch must not be empty',
       );
     }
@@ -348,4 +356,22 @@ function coin(counter: number): 0 | 1 {
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
   x ^= x >>> 16;
   return (x >>> 31) as 0 | 1;
+}
+
+/** `instanceof` without letting a proxy's getPrototypeOf trap throw. */
+function isSketch(value: unknown): value is QuantileSketch {
+  try {
+    return value instanceof QuantileSketch;
+  } catch {
+    return false;
+  }
+}
+
+/** A rank or cdf query must be a number (NaN and infinities are answered as numbers). */
+function checkQuery(x: unknown, what: string): void {
+  if (typeof x !== 'number') {
+    throw new ValidationError(
+      `[keel] invalid quantile sketch ${what} query ${describeValue(x)}: expected a number`,
+    );
+  }
 }

@@ -5,6 +5,12 @@
  * each column's type inferred from its values.
  */
 import { ValidationError } from '../core/errors.js';
+import {
+  assertArrayLike,
+  assertLabel,
+  assertReadableObject,
+  unreadable,
+} from '../core/validate.js';
 
 /** One row: column name to value. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -60,6 +66,8 @@ export interface TableColumns {
  * ```
  */
 export function tableColumns(table: Table, what: string): TableColumns {
+  assertLabel(what, 'tableColumns name');
+  if (typeof table === 'object' && table !== null) assertReadableObject(table, what);
   if (Array.isArray(table)) return rowColumns(table as readonly unknown[], what);
   if (typeof table !== 'object' || table === null || isArrayLike(table)) {
     throw new ValidationError(
@@ -67,11 +75,16 @@ export function tableColumns(table: Table, what: string): TableColumns {
         'pass [{ col: value }, ...] or { col: [values] }',
     );
   }
-  const names = Object.keys(table);
+  let names: string[];
+  try {
+    names = Object.keys(table);
+  } catch (error) {
+    throw unreadable(what, error);
+  }
   let rows = -1;
   for (const name of names) {
     checkName(name, what);
-    const values = (table as Record<string, unknown>)[name];
+    const values = readColumn(table as Record<string, unknown>, name, what);
     if (!isArrayLike(values)) {
       throw new ValidationError(
         `[keel] invalid ${what}: column "${name}" is not an array; ` +
@@ -101,6 +114,15 @@ export function tableColumns(table: Table, what: string): TableColumns {
   };
 }
 
+/** A column of a table, read once; a getter or proxy that throws is a `ValidationError`. */
+function readColumn(table: Record<string, unknown>, name: string, what: string): unknown {
+  try {
+    return table[name];
+  } catch (error) {
+    throw unreadable(what, error);
+  }
+}
+
 /**
  * Infers a column's type from its values in one pass. Missing values (`null`, `undefined`,
  * `NaN`) are ignored; infinities count as numbers. Typed arrays are numerical.
@@ -112,6 +134,7 @@ export function tableColumns(table: Table, what: string): TableColumns {
  * ```
  */
 export function inferColumnType(values: ArrayLike<unknown>): ColumnTypeInfo {
+  assertArrayLike(values, 'column values');
   if (ArrayBuffer.isView(values)) {
     const typed = values as unknown as ArrayLike<number>;
     for (let i = 0; i < typed.length; i++)

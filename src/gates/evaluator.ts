@@ -11,6 +11,12 @@ import { type Clock, isoNow, systemClock } from '../core/clock.js';
 import { type Digest, sha256 } from '../core/digest.js';
 import { IntegrityError, isKeelError, ValidationError } from '../core/errors.js';
 import { type Emit, emitNothing } from '../core/events.js';
+import {
+  artifactStoreOption,
+  clockOption,
+  functionOption,
+  objectOption,
+} from '../core/option-schemas.js';
 import { keySchema } from '../core/schemas.js';
 import { createTelemetry, inSpan, type Telemetry } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
@@ -111,6 +117,14 @@ export interface GateEvaluator {
   readonly kinds: readonly string[];
 }
 
+const evaluatorOptionsSchema = z.looseObject({
+  rules: objectOption.optional(),
+  clock: clockOption.optional(),
+  telemetry: objectOption.optional(),
+  emit: functionOption.optional(),
+  artifacts: artifactStoreOption.optional(),
+});
+
 /**
  * Creates a {@link GateEvaluator}.
  *
@@ -129,6 +143,7 @@ export interface GateEvaluator {
  * ```
  */
 export function createGateEvaluator(opts: GateEvaluatorOptions = {}): GateEvaluator {
+  parseWith(evaluatorOptionsSchema, opts, 'createGateEvaluator options');
   const custom = checkCustomRules(opts.rules ?? {});
   const policySchema = createGatePolicySchema([...custom.keys()]);
   const clock = opts.clock ?? systemClock;

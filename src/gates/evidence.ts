@@ -5,8 +5,10 @@
  * boundary check of their shapes (values are judged by the rules, so NaN is accepted here).
  */
 import { z } from 'zod';
+import { toJsonValue } from '../core/canonical-json.js';
+import { ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
-import { parseWith } from '../core/validate.js';
+import { parseWith, unreadable } from '../core/validate.js';
 import type { DatasetDriftReport } from '../drift/types.js';
 
 /** Evidence about one model. Arrays may be plain arrays or typed arrays. */
@@ -55,13 +57,15 @@ export function encodeEvidence(evidence: Evidence): JsonValue | undefined {
     return encode(evidence, new Set(), 0);
   } catch (error) {
     if (error === UNENCODABLE) return undefined;
-    throw error;
+    if (error instanceof ValidationError) throw error;
+    throw unreadable('gate evidence', error);
   }
 }
 
 /** The evidence {@link encodeEvidence} encoded, with its numbers restored. */
 export function decodeEvidence(value: JsonValue): Evidence {
-  return decode(value) as unknown as Evidence;
+  // a plain JSON copy first: decoding never reads a caller's getters or proxies
+  return decode(toJsonValue(value)) as unknown as Evidence;
 }
 
 /** Throws `ValidationError` when `evidence` is not shaped as {@link Evidence}. */

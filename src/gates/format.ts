@@ -3,6 +3,8 @@
  * `formatGateReport`: a gate report as a compact plain-text table for terminals (the JSON
  * form is the report itself).
  */
+
+import { checkGateReport } from './report.js';
 import type { GateReport } from './types.js';
 
 /**
@@ -17,7 +19,8 @@ import type { GateReport } from './types.js';
  * //  1  metric auc         block  pass    auc = 0.91 within [0.8, inf)
  * ```
  */
-export function formatGateReport(report: GateReport): string {
+export function formatGateReport(input: GateReport): string {
+  const report = checkGateReport(input, 'gate report');
   const subject = report.subject ? `  ${report.subject.model} v${report.subject.version}` : '';
   const header = `gate "${report.policy}" ${report.decision.toUpperCase()}${subject}  ${report.digest.slice(0, 19)}  ${report.evaluatedAt}`;
   const rows = report.results.map((result, i) => [

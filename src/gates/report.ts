@@ -34,12 +34,29 @@ export type StoredGateReport = Omit<GateReport, 'digest'>;
  * any is `warn` (only warning rules failed), else `pass`.
  */
 export function overallDecision(decisions: readonly GateDecision[]): GateDecision {
+  if (!Array.isArray(decisions) || !decisions.every((d) => DECISIONS.has(d))) {
+    throw new ValidationError(
+      "[keel] invalid decisions for overallDecision: pass an array of 'pass', 'warn' and 'fail'",
+    );
+  }
   if (decisions.includes('fail')) return 'fail';
   if (decisions.includes('warn')) return 'warn';
   return 'pass';
 }
 
 const decisionSchema = z.enum(['pass', 'warn', 'fail']);
+const DECISIONS: ReadonlySet<unknown> = new Set(['pass', 'warn', 'fail']);
+
+/**
+ * Checks that `report` is a gate report (a stored one with its `digest`), before anything reads it.
+ *
+ * @throws ValidationError naming `what` when it is not.
+ */
+export function checkGateReport(report: unknown, what: string): GateReport {
+  const { digest } = parseWith(z.looseObject({ digest: digestSchema }), report, what);
+  const { digest: _digest, ...stored } = report as GateReport;
+  return { ...parseWith(storedGateReportSchema, stored, what), digest } as GateReport;
+}
 
 /**
  * Validates a stored report (without `digest`), including its consistency: `decision` is the

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson } from '../core/canonical-json.js';
+import { ValidationError } from '../core/errors.js';
 import { keySchema, nameSchema } from '../core/schemas.js';
 
 /** How a failing rule counts: `block` fails the gate, `warn` only warns. Default `block`. */
@@ -214,6 +215,11 @@ export const builtinRuleKinds: readonly BuiltinRule['kind'][] = [
  * code; their extra fields must be JSON).
  */
 export function createGatePolicySchema(customKinds: readonly string[] = []): z.ZodType<GatePolicy> {
+  if (!Array.isArray(customKinds) || !customKinds.every((kind) => typeof kind === 'string')) {
+    throw new ValidationError(
+      '[keel] invalid custom rule kinds for createGatePolicySchema: pass an array of kind names (strings)',
+    );
+  }
   const options: z.core.$ZodTypeDiscriminable[] = [...builtinSchemas];
   for (const kind of customKinds) {
     options.push(

@@ -7,6 +7,7 @@
 import { toJsonValue } from '../core/canonical-json.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
+import { readProperty } from '../core/validate.js';
 import type { BatchOperation } from './types.js';
 
 /** Longest accepted key, log name or list prefix, in UTF-16 code units. */
@@ -83,16 +84,15 @@ export function assertWatchArguments(prefix: unknown, onChange: unknown): void {
  * `limit` is not an integer from 1 to {@link MAX_LIST_LIMIT}.
  */
 export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined): number {
-  if (
-    opts?.after !== undefined &&
-    (typeof opts.after !== 'string' || LONE_SURROGATE.test(opts.after))
-  ) {
+  // read once through readProperty: a getter or proxy that throws is a ValidationError
+  const after = readProperty(opts, 'after', 'list options');
+  if (after !== undefined && (typeof after !== 'string' || LONE_SURROGATE.test(after))) {
     throw new ValidationError(
       '[keel] invalid list option "after": pass the last key (or digest) you saw',
     );
   }
-  if (opts?.limit === undefined) return Number.POSITIVE_INFINITY;
-  const limit = opts.limit;
+  const limit = readProperty(opts, 'limit', 'list options');
+  if (limit === undefined) return Number.POSITIVE_INFINITY;
   if (
     typeof limit !== 'number' ||
     !Number.isInteger(limit) ||
@@ -112,7 +112,7 @@ export function listLimit(opts: { after?: unknown; limit?: unknown } | undefined
  * @throws {ValidationError} when `from` is not a non-negative integer.
  */
 export function readFrom(opts: { from?: unknown } | undefined): number {
-  const from = opts?.from ?? 0;
+  const from = readProperty(opts, 'from', 'read options') ?? 0;
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
     throw new ValidationError(
       '[keel] invalid log option "from": pass a non-negative integer offset',
@@ -245,8 +245,9 @@ export function copyBatch(operations: unknown): BatchOperation[] {
     throw new ValidationError('[keel] batch needs a non-empty array of operations');
   }
   const seen = new Set<string>();
-  return operations.map((operation: unknown, index): BatchOperation => {
-    const op = (operation as { op?: unknown } | null)?.op;
+  // Array.from, not map: map skips the holes of a sparse array
+  return Array.from(operations, (operation: unknown, index): BatchOperation => {
+    const op = readProperty(operation, 'op', `batch operation ${index}`);
     const at = `batch operation ${index}`;
     if (op === 'put' || op === 'delete') {
       const { key, ifRevision } = operation as { key: unknown; ifRevision?: unknown };

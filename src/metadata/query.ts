@@ -7,6 +7,7 @@
  * the shape of. The tracker translates its filter language into it (ADR 0020).
  */
 import { ValidationError } from '../core/errors.js';
+import { assertReadableObject } from '../core/validate.js';
 import { assertPrefix, MAX_KEY_LENGTH } from './keys.js';
 
 /**
@@ -123,6 +124,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 export function checkDocumentQuery(query: unknown): asserts query is DocumentQuery {
   const q = query as Partial<DocumentQuery> | null;
   if (q === null || typeof q !== 'object') invalid('pass an object');
+  assertReadableObject(q, 'document query');
   assertPrefix(q.prefix);
   const limit = q.limit;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import { modelNameSchema, readableAliasSchema } from '../registry/schemas.js';
 import type { ModelVersion } from '../registry/types.js';
 import { checkOpsKeel, type OpsKeel } from './context.js';
@@ -67,6 +67,7 @@ export interface ScoredBatch<I, O> {
 export function scoreBatch<I, O>(
   options: ScoreBatchOptions<I, O>,
 ): AsyncIterable<ScoredBatch<I, O>> {
+  assertReadableObject(options, 'scoreBatch options');
   const { keel, load, rows, monitor, signal } = options ?? ({} as ScoreBatchOptions<I, O>);
   checkOpsKeel(keel);
   const o = parseWith(optionsSchema, pick(options), 'scoreBatch options');

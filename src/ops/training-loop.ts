@@ -11,7 +11,7 @@ import { isoNow } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { isKeelError, ValidationError } from '../core/errors.js';
 import { type Actor, actorSchema, type Tags } from '../core/schemas.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import { type GatePolicy, gatePolicySchema } from '../gates/schema.js';
 import type { GateReport } from '../gates/types.js';
 import { modelNameSchema, readableAliasSchema } from '../registry/schemas.js';
@@ -193,6 +193,7 @@ export interface TrainingLoop extends Listenable<TrainingLoopEvents> {
 export function createTrainingLoop<I, O, K extends OpsKeel>(
   options: TrainingLoopOptions<I, O, K>,
 ): TrainingLoop {
+  assertReadableObject(options, 'training loop options');
   const keel = options?.keel;
   checkOpsKeel(keel);
   const o = parseWith(optionsSchema, pick(options), 'training loop options');

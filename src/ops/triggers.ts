@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import type { EventSource } from './context.js';
 import type { Listenable } from './emitter.js';
 import type { MonitorEvents } from './monitor/types.js';
@@ -134,6 +134,7 @@ export function onEvent<P = unknown>(
   name: string,
   filter?: (payload: P) => boolean,
 ): Trigger {
+  assertReadableObject(events, 'onEvent emitter');
   if (typeof events?.on !== 'function' || typeof events.off !== 'function') {
     throw invalid('onEvent needs an emitter with on() and off(); pass keel.events');
   }
@@ -158,6 +159,7 @@ const everySchema = z.strictObject({ ms: z.number().int().min(1).max(2_147_483_6
 const eventNameSchema = z.string().min(1).max(256);
 
 function checkMonitor(monitor: unknown, what: string): void {
+  assertReadableObject(monitor, `${what} monitor`);
   const m = monitor as Partial<MonitorSource> | undefined;
   if (typeof m?.on !== 'function' || typeof m.off !== 'function') {
     throw invalid(`${what} needs a monitor (createMonitor); got ${typeof monitor}`);

@@ -3,6 +3,9 @@
  * Who may do what in the registry: the action names, `allowAll` (the default) and
  * `roleAuthorizer`, which grants actions to roles with `*` wildcards.
  */
+
+import { z } from 'zod';
+import { actorSchema } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
 import { grantsSchema } from './schemas.js';
 import type { Authorizer } from './types.js';
@@ -52,13 +55,16 @@ export const allowAll: Authorizer = () => true;
 export function roleAuthorizer(grants: Record<string, string[]>): Authorizer {
   const checked = parseWith(grantsSchema, grants, 'role grants');
   const table = new Map<string, readonly string[]>(Object.entries(checked));
-  return ({ actor, action }) => {
+  return (request) => {
+    const { actor, action } = parseWith(requestSchema, request, 'authorization request');
     const roles = ['*', ...(actor.roles ?? [])];
     return roles.some((role) =>
       (table.get(role) ?? []).some((grant) => grantMatches(grant, action)),
     );
   };
 }
+
+const requestSchema = z.looseObject({ actor: actorSchema, action: z.string() });
 
 function grantMatches(grant: string, action: string): boolean {
   if (grant === '*' || grant === action) return true;

@@ -6,14 +6,17 @@
  * again, so a hand-made report cannot pass; the candidate metrics must be the version's
  * registered ones; and only the newest report for the version and policy counts.
  */
+import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Digest } from '../core/digest.js';
 import { isKeelError, PolicyError } from '../core/errors.js';
 import { type JsonValue, parseJsonSafe } from '../core/json.js';
+import { functionOption, metadataStoreOption } from '../core/option-schemas.js';
+import { parseWith } from '../core/validate.js';
 import type { GateEvaluator } from '../gates/evaluator.js';
 import { decodeEvidence, type Evidence } from '../gates/evidence.js';
-import { gatePolicyDigest } from '../gates/report.js';
+import { checkGateReport, gatePolicyDigest } from '../gates/report.js';
 import type { GatePolicy } from '../gates/schema.js';
 import type { GateReport } from '../gates/types.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -189,7 +192,9 @@ export async function checkEvidence(
 }
 
 /** Records `report` as the newest for its subject and policy (reports without either are skipped). */
-export async function recordGateReport(metadata: MetadataStore, report: GateReport): Promise<void> {
+export async function recordGateReport(metadata: MetadataStore, input: GateReport): Promise<void> {
+  parseWith(metadataStoreOption, metadata, 'recordGateReport store');
+  const report = checkGateReport(input, 'gate report');
   if (report.subject === undefined || report.policyDigest === undefined) return;
   const doc: GateReportIndexDoc = {
     digest: report.digest,
@@ -204,6 +209,12 @@ export async function recordGateReport(metadata: MetadataStore, report: GateRepo
 
 /** A gate evaluator whose reports are recorded as the newest for their subject and policy. */
 export function withReportIndex(gates: GateEvaluator, metadata: MetadataStore): GateEvaluator {
+  parseWith(
+    z.looseObject({ evaluate: functionOption, judge: functionOption, kinds: z.unknown() }),
+    gates,
+    'withReportIndex gate evaluator',
+  );
+  parseWith(metadataStoreOption, metadata, 'withReportIndex store');
   return {
     kinds: gates.kinds,
     judge: (policy, evidence) => gates.judge(policy, evidence),

@@ -5,11 +5,14 @@
  * methods, one concern a file: models, versions, aliases, approvals, resolve, audit,
  * lineage and retention.
  */
+
+import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { ValidationError } from '../core/errors.js';
 import { type Emit, type EventMap, emitNothing } from '../core/events.js';
+import { artifactStoreOption, metadataStoreOption } from '../core/option-schemas.js';
 import { type Actor, actorSchema } from '../core/schemas.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
 import { parseWith } from '../core/validate.js';
@@ -119,6 +122,11 @@ export interface RegistryOptions {
  * ```
  */
 export function createRegistry(options: RegistryOptions): Registry {
+  parseWith(
+    z.looseObject({ metadata: metadataStoreOption, artifacts: artifactStoreOption }),
+    options,
+    'createRegistry options',
+  );
   const ctx = createContext(options);
   const resolve = resolveMethod(ctx);
   return {

@@ -47,6 +47,7 @@ export function renderRunComparison(
   runs: readonly (Run | ComparedRun)[],
   opts: RunComparisonOptions = {},
 ): string {
+  parseWith(z.object({ title: z.string().optional() }).strict(), opts, 'run comparison options');
   const title = opts.title ?? 'Run comparison';
   return renderPage({ title, body: runComparisonBody(runs, { title }), charts: true });
 }

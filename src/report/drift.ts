@@ -45,6 +45,11 @@ export function renderDriftReport(
   report: DetectDriftReport | DatasetDriftReport,
   opts: DriftReportOptions = {},
 ): string {
+  parseWith(
+    z.object({ title: z.string().optional(), description: z.string().optional() }).strict(),
+    opts,
+    'drift report options',
+  );
   const title = opts.title ?? 'Data drift report';
   return renderPage({
     title,

@@ -36,6 +36,16 @@ export interface GateReportOptions {
  * ```
  */
 export function renderGateReport(report: GateReport, opts: GateReportOptions = {}): string {
+  parseWith(
+    z
+      .object({
+        title: z.string().optional(),
+        digests: z.record(z.string(), z.string()).optional(),
+      })
+      .strict(),
+    opts,
+    'gate report options',
+  );
   const parsed = parseWith(gateReportSchema, report, 'gate report');
   const title = opts.title ?? `Gate "${parsed.policy}"`;
   return renderPage({ title, body: gateReportBody(report, { ...opts, title }) });

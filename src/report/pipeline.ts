@@ -44,7 +44,13 @@ export interface PipelineRunOptions {
  * ```
  */
 export function renderPipelineRun(result: PipelineResult, opts: PipelineRunOptions = {}): string {
-  const title = opts.title ?? `Pipeline "${String(result?.pipeline)}"`;
+  parseWith(
+    z.object({ title: z.string().optional(), steps: z.array(z.unknown()).optional() }).strict(),
+    opts,
+    'pipeline run report options',
+  );
+  const checked = parseWith(pipelineResultSchema, result, 'pipeline result');
+  const title = opts.title ?? `Pipeline "${checked.pipeline}"`;
   return renderPage({ title, body: pipelineRunBody(result, { ...opts, title }) });
 }
 

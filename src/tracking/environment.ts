@@ -6,9 +6,13 @@
  * captures a reduced environment where those modules are missing). Environment variables
  * are never read, except the names a caller allow-lists.
  */
+
+import { z } from 'zod';
 import { type Clock, isoNow } from '../core/clock.js';
 import { sha256 } from '../core/digest.js';
 import { parseJsonSafe } from '../core/json.js';
+import { clockOption } from '../core/option-schemas.js';
+import { parseWith } from '../core/validate.js';
 import type { Environment } from './types.js';
 
 /** Options of {@link captureEnvironment}. */
@@ -36,8 +40,18 @@ export const LOCK_FILES = [
 /** Most dependencies recorded (a guard against huge manifests). */
 const MAX_DEPENDENCIES = 2000;
 
+const optionsSchema = z
+  .object({
+    clock: clockOption,
+    cwd: z.string().optional(),
+    env: z.array(z.string()).optional(),
+    gitTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /**
- * Captures the {@link Environment}. Never throws: what cannot be read is left out.
+ * Captures the {@link Environment}. What cannot be read is left out: it throws only for
+ * options of the wrong shape (`ValidationError`).
  *
  * @example
  * ```ts
@@ -46,6 +60,7 @@ const MAX_DEPENDENCIES = 2000;
  * ```
  */
 export async function captureEnvironment(opts: CaptureEnvironmentOptions): Promise<Environment> {
+  parseWith(optionsSchema, opts, 'captureEnvironment options');
   const proc = nodeProcess();
   const environment: Environment = { capturedAt: isoNow(opts.clock), runtime: runtimeInfo(proc) };
   if (!proc) return environment;

@@ -111,7 +111,12 @@ const MAX_REFS = 10_000;
 /** An object literal (or null-prototype object) with only enumerable string keys. */
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  let proto: unknown;
+  try {
+    proto = Object.getPrototypeOf(value);
+  } catch {
+    return false; // a proxy: the full validation refuses it with a ValidationError
+  }
   if (proto !== Object.prototype && proto !== null) return false;
   const keys = Reflect.ownKeys(value);
   for (const key of keys) {

@@ -14,7 +14,7 @@ import { ConflictError, ErrorCodes, isKeelError, ValidationError } from '../core
 import type { JsonObject } from '../core/json.js';
 import { type Params, paramsSchema, type Tags, tagsSchema } from '../core/schemas.js';
 import { inSpan } from '../core/telemetry.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import { encodeMetricBatch, isLaterOrSame } from './metric-batch.js';
 import { quickEndRun } from './quick-validate.js';
 import { type LineageRole, runFromJson, trackingKeys } from './records.js';
@@ -176,6 +176,7 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
         '[keel] invalid metrics: pass an object of metric key to number, e.g. { loss: 0.1 }',
       );
     }
+    assertReadableObject(values, 'metrics');
     const entries = Object.entries(values);
     const indexes = entries.map(([key, value]) => {
       const index = this.keyIds?.get(key) ?? this.registerKey(key);

@@ -10,12 +10,12 @@ import { ErrorCodes, isKeelError, ValidationError } from '../core/errors.js';
 import { type Emit, emitNothing } from '../core/events.js';
 import { createIdGenerator } from '../core/ids.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { captureEnvironment } from './environment.js';
 import { parseFilter } from './filter/parser.js';
-import { printField, printFilter } from './filter/print.js';
+import { printExpr, printField } from './filter/print.js';
 import { decodeMetricBatch } from './metric-batch.js';
 import { parseOrderBy } from './order.js';
 import { searchInStore } from './push-down.js';
@@ -116,6 +116,7 @@ export const DEFAULT_SEARCH_SNAPSHOT_EVERY = 1024;
  * ```
  */
 export function createTracker(options: TrackerOptions): Tracker {
+  assertReadableObject(options, 'createTracker options');
   if (
     typeof options?.metadata?.put !== 'function' ||
     typeof options.artifacts?.put !== 'function'
@@ -255,7 +256,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       const fingerprint = sha256(
         JSON.stringify([
           q.experiment ?? null,
-          filter === undefined ? '' : printFilter(filter),
+          filter === undefined ? '' : printExpr(filter),
           keys.map((key) => [printField(key.field), key.descending]),
         ]),
       ).slice(7, 31);

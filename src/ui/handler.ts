@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { isKeelError, ValidationError } from '../core/errors.js';
-import { parseWith } from '../core/validate.js';
+import { assertReadableObject, parseWith } from '../core/validate.js';
 import { contentSecurityPolicy } from '../report/page.js';
 import type { PageContext, PageResult, UiKeel } from './context.js';
 import { errorPage, layout } from './layout.js';
@@ -51,6 +51,7 @@ export type UiHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * ```
  */
 export function createUiHandler(options: UiHandlerOptions): UiHandler {
+  assertReadableObject(options, 'createUiHandler options');
   const keel = options?.keel;
   if (!isUiKeel(keel)) {
     throw new ValidationError(

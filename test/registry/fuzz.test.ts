@@ -10,6 +10,7 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { isKeelError } from '../../src/core/errors.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import type { Registry } from '../../src/registry/types.js';
+import { anythingOdd, outcome } from '../helpers/hostile.js';
 
 async function seeded(): Promise<Registry> {
   const backend = memoryBackend();
@@ -25,17 +26,7 @@ async function seeded(): Promise<Registry> {
 }
 
 const hostile = fc.oneof(
-  fc.anything({
-    withNullPrototype: true,
-    withBigInt: true,
-    withBoxedValues: true,
-    withMap: true,
-    withSet: true,
-    withSparseArray: true,
-    withTypedArray: true,
-    withDate: true,
-    withObjectString: true,
-  }),
+  anythingOdd(),
   fc.constantFrom<unknown>(
     Object.create(null),
     { toString: () => 'good' },
@@ -53,20 +44,6 @@ const hostile = fc.oneof(
     '',
   ),
 );
-
-/** Calls `method` with `args`; returns the error if it threw or rejected. */
-async function outcome(call: () => unknown): Promise<unknown> {
-  try {
-    const result = call();
-    if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result) {
-      for await (const _ of result as AsyncIterable<unknown>) break;
-    }
-    await result;
-    return undefined;
-  } catch (error) {
-    return error;
-  }
-}
 
 type Call = (registry: Registry, a: unknown, b: unknown, c: unknown, d: unknown) => unknown;
 const calls: Record<string, Call> = {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { sha256 } from '../../core/digest.js';
 import { StorageError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
-import { parseWith } from '../../core/validate.js';
+import { parseWith, readProperty } from '../../core/validate.js';
 import {
   assertKey,
   assertPrefix,
@@ -270,7 +270,7 @@ export function createFsMetadataStoreWithHooks(
 
     async put(key, value, putOpts) {
       assertKey(key);
-      assertRevisionOption(putOpts?.ifRevision, true);
+      assertRevisionOption(readProperty(putOpts, 'ifRevision', 'put options'), true);
       const copy = copyJsonValue(value);
       await init();
       const path = docPath(key);
@@ -293,7 +293,7 @@ export function createFsMetadataStoreWithHooks(
 
     async delete(key, deleteOpts) {
       assertKey(key);
-      assertRevisionOption(deleteOpts?.ifRevision, false);
+      assertRevisionOption(readProperty(deleteOpts, 'ifRevision', 'delete options'), false);
       await init();
       const path = docPath(key);
       const name = lockName('d', key);

@@ -3,6 +3,7 @@
  * In-memory ArtifactStore: for tests and short-lived processes. Same semantics as every
  * other adapter (dedupe, verification on read, validation).
  */
+import { z } from 'zod';
 import {
   artifactNotFound,
   checkArtifactListOptions,
@@ -15,6 +16,8 @@ import { verifyBytes } from '../../artifacts/verify.js';
 import { bytesOf } from '../../core/body.js';
 import { type Clock, isoNow, systemClock } from '../../core/clock.js';
 import { assertDigest, type Digest, sha256 } from '../../core/digest.js';
+import { clockOption } from '../../core/option-schemas.js';
+import { parseWith } from '../../core/validate.js';
 import { compareKeys } from '../../metadata/keys.js';
 
 /** Options of {@link createMemoryArtifactStore}. */
@@ -38,6 +41,11 @@ interface Entry {
  * ```
  */
 export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {}): ArtifactStore {
+  parseWith(
+    z.looseObject({ clock: clockOption.optional() }),
+    opts,
+    'createMemoryArtifactStore options',
+  );
   const clock = opts.clock ?? systemClock;
   const blobs = new Map<Digest, Entry>();
 

@@ -2,7 +2,11 @@
  * @module
  * The in-memory backend: both stores in memory, for tests and in-process pipelines.
  */
+
+import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
+import { clockOption } from '../../core/option-schemas.js';
+import { parseWith } from '../../core/validate.js';
 import type { Backend } from '../backend.js';
 import { createMemoryArtifactStore } from './artifact-store.js';
 import { createMemoryMetadataStore } from './metadata-store.js';
@@ -22,6 +26,7 @@ export interface MemoryBackendOptions {
  * ```
  */
 export function memoryBackend(opts: MemoryBackendOptions = {}): Backend {
+  parseWith(z.looseObject({ clock: clockOption.optional() }), opts, 'memoryBackend options');
   return {
     artifacts: createMemoryArtifactStore(opts.clock ? { clock: opts.clock } : {}),
     metadata: createMemoryMetadataStore(),

@@ -4,6 +4,7 @@
  * short-lived processes. Values are copied in and out, exactly as a durable store would.
  */
 import type { JsonValue } from '../../core/json.js';
+import { readProperty } from '../../core/validate.js';
 import {
   assertKey,
   assertPrefix,
@@ -86,14 +87,14 @@ export function createMemoryMetadataStore(): MetadataStore {
     },
     async put(key, value, opts) {
       assertKey(key);
-      assertRevisionOption(opts?.ifRevision, true);
+      assertRevisionOption(readProperty(opts, 'ifRevision', 'put options'), true);
       const copy = copyJsonValue(value);
       checkRevision('memory', key, documents.get(key)?.revision, opts?.ifRevision);
       return { revision: setDocument(key, copy) };
     },
     async delete(key, opts) {
       assertKey(key);
-      assertRevisionOption(opts?.ifRevision, false);
+      assertRevisionOption(readProperty(opts, 'ifRevision', 'delete options'), false);
       const doc = documents.get(key);
       if (!doc) {
         if (opts?.ifRevision !== undefined)

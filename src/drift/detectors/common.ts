@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { parseWith } from '../../core/validate.js';
+import { assertArrayLike, parseWith } from '../../core/validate.js';
 import {
   type CategoricalSample,
   categoricalSample,
@@ -106,6 +106,8 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
     ...(def.infiniteStatistic ? { infiniteStatistic: true } : {}),
     testSamples,
     test(reference, current, opts) {
+      // options first: nothing is prepared for a call that cannot run
+      parseWith(schema, opts ?? {}, `options of the ${def.name} drift test`);
       return testSamples(
         prepare(def, reference, 'reference'),
         prepare(def, current, 'current'),
@@ -251,6 +253,7 @@ function requireNumeric(name: string, sample: Sample, side: string): NumericSamp
 
 function prepare(def: DetectorDefinition, values: ArrayLike<unknown>, side: string): Sample {
   const what = `${side} sample of the ${def.name} drift test`;
+  assertArrayLike(values, what);
   if (def.supports === 'numerical') return numericSample(values, what);
   if (def.supports === 'categorical') return categoricalSample(values, what);
   return looksNumeric(values) ? numericSample(values, what) : categoricalSample(values, what);

@@ -5,6 +5,7 @@
  * most 8 values and there are no ties, else the normal approximation with tie correction.
  */
 import { ValidationError } from '../../core/errors.js';
+import { assertArrayLike, describeValue } from '../../core/validate.js';
 import { normalSf } from '../distributions/normal.js';
 import type { NumericSample } from '../sample.js';
 import { defineDetector, type SampleDetector } from './common.js';
@@ -126,6 +127,14 @@ function binomSmall(n: number, k: number): number {
 }
 
 function sortedCopy(values: ArrayLike<number>, what: string): Float64Array {
+  assertArrayLike(values, `${what} for mannWhitneyU`);
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') {
+      throw new ValidationError(
+        `[keel] invalid ${what} for mannWhitneyU: value at index ${i} is ${describeValue(values[i])}, not a number; pass numbers`,
+      );
+    }
+  }
   const out = Float64Array.from(values as ArrayLike<number>);
   if (out.length === 0) {
     throw new ValidationError(

@@ -11,7 +11,7 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { isoNow } from '../../core/clock.js';
 import { ValidationError } from '../../core/errors.js';
 import { inSpan } from '../../core/telemetry.js';
-import { parseWith } from '../../core/validate.js';
+import { assertReadableObject, parseWith } from '../../core/validate.js';
 import { createDriftService } from '../../drift/service.js';
 import { Adwin } from '../../drift/streaming/adwin.js';
 import { Ddm } from '../../drift/streaming/ddm.js';
@@ -78,6 +78,7 @@ const SLICE_MS = 3;
  * ```
  */
 export function createMonitor(options: MonitorOptions): Monitor {
+  assertReadableObject(options, 'monitor options');
   const keel = options?.keel;
   if (typeof keel?.clock?.now !== 'function' || typeof keel.telemetry?.counter !== 'function') {
     throw new ValidationError(

@@ -3,6 +3,8 @@
  * Traffic assignment: the canary / A-B split, and the sticky hash of a request key to [0, 1) that
  * sends the same key to the same arm on every process and runtime.
  */
+import { ValidationError } from '../../core/errors.js';
+import { describeValue } from '../../core/validate.js';
 
 /**
  * Maps `key` (salted with `salt`, e.g. the model name, so two experiments split users
@@ -14,8 +16,14 @@
  * ```ts
  * const toChallenger = stableUnit('user-42', 'churn') < 0.1;
  * ```
+ * @throws ValidationError when the key or the salt is not a string.
  */
 export function stableUnit(key: string, salt = ''): number {
+  if (typeof key !== 'string' || typeof salt !== 'string') {
+    throw new ValidationError(
+      `[keel] invalid stableUnit arguments: the key and the salt must be strings, got ${describeValue(key)} and ${describeValue(salt)}`,
+    );
+  }
   let h = 0x811c9dc5;
   for (let i = 0; i < salt.length; i++) {
     h ^= salt.charCodeAt(i);

@@ -8,6 +8,7 @@
  */
 import { isKeelError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { createIdGenerator } from '../../core/ids.js';
+import { assertReadableObject, readProperty } from '../../core/validate.js';
 import type { GatePolicy } from '../../gates/schema.js';
 import type { GateReport } from '../../gates/types.js';
 import type { ModelVersion } from '../../registry/types.js';
@@ -58,6 +59,7 @@ import type {
  * ```
  */
 export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
+  assertReadableObject(options, 'router options');
   const { keel, load, monitor } = options ?? ({} as RouterOptions<I, O>);
   checkOpsKeel(keel);
   const settings = parseRouterOptions(options);
@@ -365,7 +367,7 @@ export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
     ...events.methods(() => router),
     ready: () => started,
     async predict(input: I, opts?: { key?: string }): Promise<Prediction<O>> {
-      const key = opts?.key;
+      const key = readProperty(opts, 'key', 'predict options');
       if (key !== undefined && typeof key !== 'string') {
         throw new ValidationError(
           `[keel] invalid predict options: key must be a string, got ${typeof key}; pass a stable id such as the user id`,

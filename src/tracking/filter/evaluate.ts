@@ -4,9 +4,13 @@
  * must reproduce: a clause on a missing value is false (also `!=` and `not in`), NaN
  * compares like IEEE-754 (only `!=` holds), strings compare by UTF-16 code units.
  */
+
+import { z } from 'zod';
+import { parseWith } from '../../core/validate.js';
 import type { Run } from '../types.js';
 import type { ComparisonOperator, FieldRef, FilterExpr, FilterValue } from './ast.js';
 import { likeMatcher } from './like.js';
+import { checkFilterExpr } from './schema.js';
 
 /** A value a field can hold for one run: a number, a string, a boolean, or absent. */
 export type FieldValue = number | string | boolean | undefined;
@@ -18,10 +22,22 @@ export type FieldValue = number | string | boolean | undefined;
  * ```ts
  * matchesFilter(parseFilter('metrics.acc >= 0.9'), run)
  * ```
+ *
+ * @throws ValidationError when `expr` is not a filter expression or `run` is not a run.
  */
 export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
-  return filterPredicate(expr, runField)(run);
+  const checked = expr === undefined ? undefined : checkFilterExpr(expr);
+  parseWith(runShape, run, 'run');
+  return filterPredicate(checked, runField)(run);
 }
+
+const runShape = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  metrics: z.record(z.string(), z.looseObject({ value: z.unknown() })),
+  params: z.record(z.string(), z.unknown()),
+  tags: z.record(z.string(), z.string()),
+});
 
 /**
  * Compiles `expr` into a test of rows of any kind (a run, a row of a search snapshot's

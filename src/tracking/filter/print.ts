@@ -4,6 +4,7 @@
  * round-trip property), e.g. to show users the normalized form of their filter.
  */
 import type { FieldRef, FilterExpr, FilterValue } from './ast.js';
+import { checkFilterExpr } from './schema.js';
 import { BARE_KEY } from './tokenizer.js';
 
 /**
@@ -13,17 +14,24 @@ import { BARE_KEY } from './tokenizer.js';
  * ```ts
  * printFilter(parseFilter('metrics.acc>0.9 AND tags.team=\'ml\'')!) // "metrics.acc > 0.9 and tags.team = 'ml'"
  * ```
+ *
+ * @throws ValidationError when `expr` is not a filter expression.
  */
 export function printFilter(expr: FilterExpr): string {
+  return printExpr(checkFilterExpr(expr));
+}
+
+/** {@link printFilter} on an expression already checked. */
+export function printExpr(expr: FilterExpr): string {
   switch (expr.type) {
     case 'and':
       // a nested and/or is always parenthesized, so the parser rebuilds the same tree
       return expr.clauses
-        .map((c) => (c.type === 'and' || c.type === 'or' ? `(${printFilter(c)})` : printFilter(c)))
+        .map((c) => (c.type === 'and' || c.type === 'or' ? `(${printExpr(c)})` : printExpr(c)))
         .join(' and ');
     case 'or':
       return expr.clauses
-        .map((c) => (c.type === 'or' || c.type === 'and' ? `(${printFilter(c)})` : printFilter(c)))
+        .map((c) => (c.type === 'or' || c.type === 'and' ? `(${printExpr(c)})` : printExpr(c)))
         .join(' or ');
     case 'comparison':
       return `${printField(expr.field)} ${expr.op} ${printValue(expr.value)}`;
