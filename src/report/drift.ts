@@ -64,14 +64,7 @@ export function driftReportBody(
   opts: DriftReportOptions & { title: string },
 ): SafeHtml {
   const report = parseWith(driftReportSchema, input, 'drift report') as ParsedDriftReport;
-  const columns = Object.entries(report.columns)
-    .map(([name, column]) => ({ name, column, score: driftScore(column) }))
-    .sort(
-      (a, b) =>
-        Number(b.column.drifted) - Number(a.column.drifted) ||
-        b.score - a.score ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    );
+  const columns = columnsByDrift(report.columns);
   const skipped = Object.entries(report.skipped ?? {});
   return html`<p class="crumbs">keel · drift report</p>
 <h1>${opts.title}</h1>
@@ -170,6 +163,26 @@ ${
 
 function effectText(column: ParsedColumn): string {
   return column.effect ? `${column.effect.method} ${formatNumber(column.effect.statistic)}` : '—';
+}
+
+/** A drift test result as far as ordering columns needs it. */
+type ScoredColumn = Parameters<typeof driftScore>[0] & { drifted: boolean };
+
+/**
+ * A report's columns, drifted first, then by {@link driftScore} (highest first), then by name:
+ * the order of the HTML report and of `keel drift`'s table.
+ */
+export function columnsByDrift<C extends ScoredColumn>(
+  columns: Record<string, C>,
+): { name: string; column: C }[] {
+  return Object.entries(columns)
+    .map(([name, column]) => ({ name, column, score: driftScore(column) }))
+    .sort(
+      (a, b) =>
+        Number(b.column.drifted) - Number(a.column.drifted) ||
+        b.score - a.score ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   detectDrift,
 } from '../../drift/dataset.js';
 import type { Profile } from '../../drift/profile.js';
-import { driftScore, renderDriftReport } from '../../report/drift.js';
+import { columnsByDrift, renderDriftReport } from '../../report/drift.js';
 import { type CliContext, withKeel } from '../context.js';
 import { EXIT } from '../exit.js';
 import { readInputFile } from '../files.js';
@@ -140,14 +140,7 @@ function driftOptions(opts: DriftOptions): DetectDriftOptions {
 }
 
 function driftTable(report: DetectDriftReport): string {
-  const rows = Object.entries(report.columns)
-    .map(([name, column]) => ({ name, column, score: driftScore(column) }))
-    .sort(
-      (a, b) =>
-        Number(b.column.drifted) - Number(a.column.drifted) ||
-        b.score - a.score ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    );
+  const rows = columnsByDrift(report.columns);
   const skipped = Object.entries(report.skipped);
   const verdict = report.drifted ? 'DRIFT' : 'no drift';
   return [
