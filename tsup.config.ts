@@ -10,6 +10,7 @@ export default defineConfig({
     report: 'src/report.ts',
     postgres: 'src/postgres.ts',
     ui: 'src/ui.ts',
+    mlflow: 'src/mlflow.ts',
     // The `keel` executable (package.json "bin"); no library entry imports it.
     cli: 'src/cli/main.ts',
   },

@@ -95,6 +95,21 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keel/mlflow works through the public API: beyond mlflow and core it imports types and public helpers only', () => {
+    // experimentId: MLflow's experiment_id is keel's Experiment.id, derived once
+    const publicModules = new Set(['tracking/records.ts']);
+    const offenders = edges.filter(
+      (e) =>
+        room(e.from) === 'mlflow' &&
+        local(e) &&
+        !e.typeOnly &&
+        !['mlflow', 'core'].includes(room(e.to)) &&
+        !publicModules.has(e.to),
+    );
+    expect(offenders).toEqual([]);
+    expect(edges.some((e) => room(e.from) === 'mlflow')).toBe(true);
+  });
+
   it('core imports nothing of keel outside core', () => {
     expect(
       edges.filter((e) => room(e.from) === 'core' && local(e) && room(e.to) !== 'core'),

@@ -1,0 +1,7 @@
+// The route table of the MLflow endpoint: each family of routes registers here in one line.
+import { experimentRoutes } from './experiments.js';
+import type { MlflowRoute } from './route.js';
+import { runRoutes } from './runs.js';
+
+/** Every route the MLflow endpoint serves. */
+export const mlflowRoutes: readonly MlflowRoute[] = [...experimentRoutes, ...runRoutes];
