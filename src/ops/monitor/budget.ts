@@ -33,9 +33,11 @@ export function windowCorrelation(
   if (previous <= 0 || current <= 0) return 0;
   const within = 1 / total;
   const between = 1 / (total * (total + 1));
-  const variance = (m: number): number => m * within + m * (m - 1) * between;
+  // (No closure here: this runs for every test of every column at every check.)
+  const before = previous * within + previous * (previous - 1) * between;
+  const now = current * within + current * (current - 1) * between;
   const covariance = shared * within + (previous * current - shared) * between;
-  return Math.min(1, covariance / Math.sqrt(variance(previous) * variance(current)));
+  return Math.min(1, covariance / Math.sqrt(before * now));
 }
 
 /**
