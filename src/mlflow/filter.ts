@@ -106,8 +106,10 @@ function tokenize(text: string): Token[] {
       i = j;
       continue;
     }
-    // a value follows an operator; elsewhere digits are part of a key (`metrics.2019`)
-    const number = tokens.at(-1)?.kind === 'op' ? NUMBER.exec(rest) : /^\d+/.exec(rest);
+    // after a dot, digits are part of a key (`metrics.2019`); elsewhere a number is a value
+    const prev = tokens.at(-1);
+    const afterDot = prev?.kind === 'punct' && prev.text === '.';
+    const number = afterDot ? /^\d+/.exec(rest) : NUMBER.exec(rest);
     if (number) {
       tokens.push({ kind: 'number', text: number[0], at: i });
       i += number[0].length;

@@ -109,17 +109,14 @@ export function createMlflowHandler(options: MlflowHandlerOptions): MlflowHandle
         );
       }
       const readsBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
+      const body = route.body !== 'raw' && readsBody ? await readJsonBody(req, limit) : undefined;
       const request: MlflowRequest = {
         method,
         path,
         rest,
         query: url.searchParams,
-        fields:
-          route.body === 'raw'
-            ? {}
-            : readsBody
-              ? await readJsonBody(req, limit)
-              : queryFields(url.searchParams),
+        fields: body?.fields ?? (route.body === 'raw' ? {} : queryFields(url.searchParams)),
+        bodyBytes: body?.bytes ?? 0,
         raw: req,
       };
       const reply = await route.handle(ctx, request, res);

@@ -4,12 +4,16 @@ import { invalidParameter, MlflowApiError } from './errors.js';
 import type { MlflowFields } from './route.js';
 
 /**
- * Reads and parses a JSON object body of at most `limit` bytes. An empty body is `{}`.
+ * Reads and parses a JSON object body of at most `limit` bytes (and says how many it had). An
+ * empty body is `{}`.
  *
  * @throws MlflowApiError (413) when the body is larger than `limit`; (400) when it is not a
  *   JSON object.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<MlflowFields> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ fields: MlflowFields; bytes: number }> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -21,7 +25,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks, size).toString('utf8').trim();
-  if (text === '') return {};
+  if (text === '') return { fields: {}, bytes: size };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -34,7 +38,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidParameter('the request body must be a JSON object');
   }
-  return value as MlflowFields;
+  return { fields: value as MlflowFields, bytes: size };
 }
 
 /** A GET's query as fields: a name given once is a string, a repeated name an array of strings. */

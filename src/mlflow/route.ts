@@ -25,6 +25,8 @@ export interface MlflowRequest {
    * route with `body: 'raw'`.
    */
   fields: MlflowFields;
+  /** The size of the JSON body in bytes (0 for a GET or a `body: 'raw'` route). */
+  bodyBytes: number;
   /** The request itself: a `body: 'raw'` route reads (streams) it. */
   raw: IncomingMessage;
 }
