@@ -68,6 +68,14 @@ describe('architecture', () => {
     expect(files.has('backends/fs/metadata-store.ts')).toBe(false);
   });
 
+  it('keel/fs loads the MLflow endpoint only when a command step asks for it (no static import of src/mlflow or node:http)', () => {
+    const files = reachable('fs.ts');
+    expect(files.has('pipeline/command-step.ts')).toBe(true);
+    expect([...files].filter((f) => room(f) === 'mlflow')).toEqual([]);
+    expect(edges.filter((e) => files.has(e.from) && e.to === 'node:http')).toEqual([]);
+    expect([...reachable('index.ts')].filter((f) => room(f) === 'mlflow')).toEqual([]);
+  });
+
   it('keel/adapter reaches no Node built-in and none of the services (it runs in any JS runtime)', () => {
     const files = reachable('adapter.ts');
     expect(edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'))).toEqual([]);
