@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../src/artifacts/types.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { digestOf } from '../../src/core/digest.js';
+import { IntegrityError } from '../../src/core/errors.js';
 import { createKeel, type Keel } from '../../src/keel.js';
 import { checkArtifactPath } from '../../src/mlflow/artifact-paths.js';
 import { createMlflowHandler } from '../../src/mlflow/handler.js';
@@ -24,7 +25,14 @@ function tamperable(inner: ArtifactStore, tampered: Set<string>): ArtifactStore 
       const { verifyBytes } = await import('../../src/artifacts/verify.js');
       return verifyBytes(digest, evil, 'test get');
     },
-    stream: (digest) => inner.stream(digest),
+    stream(digest) {
+      if (!tampered.has(digest)) return inner.stream(digest);
+      // what a damaged disk gives: bytes, then the digest check failing at the end
+      return (async function* () {
+        yield new Uint8Array(1024 * 1024);
+        throw new IntegrityError(`[keel] ${digest} does not match its bytes`);
+      })();
+    },
   };
 }
 
@@ -143,6 +151,20 @@ describe('artifacts proxy', () => {
     expect(r.status).toBe(500);
     expect(json(r).error_code).toBe('INTERNAL_ERROR');
     expect(r.text).not.toContain('evil');
+  });
+
+  it('streams a large file, and cuts the connection when its bytes turn out damaged', async () => {
+    const big = new Uint8Array(9 * 1024 * 1024).map((_, i) => i % 251);
+    const up = await fetch(`${server.origin}${root}/big.bin`, { method: 'PUT', body: big });
+    expect(up.status).toBe(200);
+    const down = await fetch(`${server.origin}${root}/big.bin`);
+    expect(down.headers.get('content-length')).toBe(String(big.length));
+    expect(await digestOf(new Uint8Array(await down.arrayBuffer()))).toBe(await digestOf(big));
+
+    tampered.add(await digestOf(big));
+    const bad = await fetch(`${server.origin}${root}/big.bin`);
+    expect(bad.status).toBe(200);
+    await expect(bad.arrayBuffer()).rejects.toThrow();
   });
 
   it('refuses unsafe paths before reading anything, in MLflow error shape', async () => {
