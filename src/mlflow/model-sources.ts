@@ -86,14 +86,14 @@ export async function resolveSource(keel: MlflowKeel, source: string): Promise<R
   const file = latest.get(path);
   if (file !== undefined) return { digest: file, run };
   const prefix = path === '' ? '' : `${path}/`;
-  const files: Record<string, Digest> = {};
-  for (const [name, digest] of latest)
-    if (name.startsWith(prefix)) files[name.slice(prefix.length)] = digest;
-  if (Object.keys(files).length === 0) {
+  const entries = [...latest].filter(([name]) => name.startsWith(prefix));
+  if (entries.length === 0) {
     throw new NotFoundError(
       `[keel] model version source ${JSON.stringify(source.slice(0, 120))}: run ${run.id} has no artifact file or directory ${JSON.stringify(path)}; log the model first`,
     );
   }
+  // Object.fromEntries defines own properties: a file named "__proto__" is listed, not dropped
+  const files = Object.fromEntries(entries.map(([name, d]) => [name.slice(prefix.length), d]));
   const manifest = await putJson(keel.artifacts, { files }, { mediaType: DIRECTORY_MEDIA_TYPE });
   return { digest: manifest.digest, run };
 }

@@ -66,7 +66,8 @@ function tagsFrom(value: unknown, what: string): Tags {
   if (!Array.isArray(value)) {
     throw new ValidationError(`[keel] invalid ${what}: tags must be a list of { key, value }`);
   }
-  const tags: Tags = {};
+  // own properties only: a "__proto__" key is kept as a key (and refused by keel), never dropped
+  const tags: Tags = Object.create(null) as Tags;
   for (const item of value) {
     const { key, value: v } = (item ?? {}) as { key?: unknown; value?: unknown };
     if (typeof key !== 'string' || (v !== undefined && typeof v !== 'string')) {

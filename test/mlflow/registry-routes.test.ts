@@ -135,6 +135,12 @@ describe('registry routes', () => {
       expect([400, 404], source).toContain(r.status);
       expect(r.body.error_code).toMatch(/INVALID_PARAMETER_VALUE|RESOURCE_DOES_NOT_EXIST/);
     }
+    const proto = await call('POST', 'model-versions/create', {
+      name: 'churn',
+      source: `runs:/${runId}/weights.bin`,
+      tags: [{ key: '__proto__', value: 'x' }],
+    });
+    expect(proto.body.error_code).toBe('INVALID_PARAMETER_VALUE');
     const bad = await call('POST', 'model-versions/create', { name: 'churn' });
     expect(bad.body.message).toContain("'source'");
     expect((await keel.registry.listVersions('churn')).versions).toHaveLength(2);
