@@ -13,7 +13,8 @@ import { Readable } from 'node:stream';
 import type { Keel } from '../keel.js';
 import { toMlflowError } from './errors.js';
 import { createMlflowHandler } from './handler.js';
-import { readJsonBody, sendJson } from './http.js';
+import { sendJson } from './http.js';
+import { readFields } from './registry-routes.js';
 
 /** The endpoint of a step while its program runs. */
 export interface StepMlflowServer {
@@ -98,7 +99,7 @@ async function guardStepRun(
     handler(req, res);
     return;
   }
-  const fields = await readJsonBody(req, INSPECTED_BODY_LIMIT);
+  const fields = await readFields(req, INSPECTED_BODY_LIMIT);
   const target = fields.run_id ?? fields.run_uuid;
   let forwarded: Record<string, unknown> = { ...fields };
   if (target === runId && remove) {
