@@ -68,6 +68,14 @@ describe('architecture', () => {
     expect(files.has('backends/fs/metadata-store.ts')).toBe(false);
   });
 
+  it('keel/fs loads the MLflow endpoint only when a command step asks for it (no static import of src/mlflow or node:http)', () => {
+    const files = reachable('fs.ts');
+    expect(files.has('pipeline/command-step.ts')).toBe(true);
+    expect([...files].filter((f) => room(f) === 'mlflow')).toEqual([]);
+    expect(edges.filter((e) => files.has(e.from) && e.to === 'node:http')).toEqual([]);
+    expect([...reachable('index.ts')].filter((f) => room(f) === 'mlflow')).toEqual([]);
+  });
+
   it('keel/adapter reaches no Node built-in and none of the services (it runs in any JS runtime)', () => {
     const files = reachable('adapter.ts');
     expect(edges.filter((e) => files.has(e.from) && e.to.startsWith('node:'))).toEqual([]);
@@ -96,8 +104,13 @@ describe('architecture', () => {
   });
 
   it('keel/mlflow works through the public API: beyond mlflow and core it imports types and public helpers only', () => {
-    // experimentId: MLflow's experiment_id is keel's Experiment.id, derived once
-    const publicModules = new Set(['tracking/records.ts']);
+    // experimentId: MLflow's experiment_id is keel's Experiment.id, derived once; putJson (root)
+    // and MEDIA_TYPE_PATTERN (keel/adapter) are public helpers
+    const publicModules = new Set([
+      'tracking/records.ts',
+      'artifacts/json.ts',
+      'artifacts/checks.ts',
+    ]);
     const offenders = edges.filter(
       (e) =>
         room(e.from) === 'mlflow' &&

@@ -28,6 +28,14 @@ export interface CommandStepOptions<A = unknown> {
   outputs?: Record<string, string>;
   /** How many trailing stderr lines a failure message quotes. Default 20. */
   stderrLines?: number;
+  /**
+   * `true`: while the program runs, keel serves its MLflow tracking endpoint on an ephemeral
+   * 127.0.0.1 port and sets `MLFLOW_TRACKING_URI`, `MLFLOW_EXPERIMENT_NAME` and
+   * `MLFLOW_RUN_ID` (over `env`), so that `mlflow.start_run()` in the program attaches to the
+   * step's run: its params, metrics, tags and artifacts land there (docs/mlflow.md). Nothing
+   * listens once the program has exited. Default false.
+   */
+  mlflow?: boolean;
 }
 
 /** What a command step returns: references only (it caches and resumes like any JSON output). */
@@ -110,71 +118,86 @@ export function commandStep<A = unknown>(
     const metrics: Record<string, number> = {};
     const tail: string[] = [];
 
-    const child = spawn(checked.command, argList, {
-      cwd,
-      env: { ...process.env, ...checked.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: ctx.signal,
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>(
-      (resolveExit, rejectExit) => {
-        child.once('error', rejectExit);
-        child.once('close', (code, signal) => resolveExit({ code, signal }));
-      },
-    );
-    exited.catch(() => {}); // observed below; avoids an unhandled rejection meanwhile
-
-    const stdout = ctx.run.logArtifact(
-      lines(child.stdout, (line) => parseMetric(line, metrics, ctx)),
-      { name: `${label}.stdout.log`, mediaType: 'text/plain' },
-    );
-    const stderr = ctx.run.logArtifact(
-      lines(child.stderr, (line) => {
-        tail.push(line);
-        if (tail.length > tailSize) tail.shift();
-      }),
-      { name: `${label}.stderr.log`, mediaType: 'text/plain' },
-    );
-
-    stdout.catch(() => {});
-    stderr.catch(() => {});
-    let exit: { code: number | null; signal: string | null };
+    // loaded only when asked for: keel/fs stays free of node:http and the MLflow endpoint
+    const served = checked.mlflow
+      ? await (await import('../mlflow/step-server.js')).serveStepRun(ctx.keel, ctx.run.id)
+      : undefined;
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      ...checked.env,
+      ...served?.env,
+    };
+    // an experiment id inherited from the parent would send the program's new runs elsewhere
+    if (served) delete env.MLFLOW_EXPERIMENT_ID;
     try {
-      exit = await exited;
-    } catch (error) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw new KeelError(
-        ErrorCodes.commandFailed,
-        `[keel] command step "${label}" could not start ${JSON.stringify(checked.command)}: ${(error as Error).message}; check the command is installed and on PATH`,
-        { cause: error },
+      const child = spawn(checked.command, argList, {
+        cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: ctx.signal,
+      });
+      const exited = new Promise<{ code: number | null; signal: string | null }>(
+        (resolveExit, rejectExit) => {
+          child.once('error', rejectExit);
+          child.once('close', (code, signal) => resolveExit({ code, signal }));
+        },
       );
-    }
-    const [out, err] = await Promise.all([stdout, stderr]);
-    if (exit.code !== 0) {
-      const how =
-        exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      throw new CommandFailedError(
-        `[keel] command step "${label}" (${shown}) ${how}${tail.length ? `; last stderr lines:\n${tail.join('\n')}\n` : '; '}see the stderr artifact ${err.digest} for the full output`,
-        { exitCode: exit.code, signal: exit.signal, stderrTail: [...tail] },
+      exited.catch(() => {}); // observed below; avoids an unhandled rejection meanwhile
+
+      const stdout = ctx.run.logArtifact(
+        lines(child.stdout, (line) => parseMetric(line, metrics, ctx)),
+        { name: `${label}.stdout.log`, mediaType: 'text/plain' },
       );
-    }
-    const stored: Record<string, ArtifactRef> = {};
-    for (const [output, path] of Object.entries(checked.outputs ?? {})) {
-      const file = resolve(cwd, path);
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile()) {
-        throw new NotFoundError(
-          `[keel] command step "${label}" declared output "${output}" at ${path}, but ${shown} did not write it; write the file or remove it from outputs`,
+      const stderr = ctx.run.logArtifact(
+        lines(child.stderr, (line) => {
+          tail.push(line);
+          if (tail.length > tailSize) tail.shift();
+        }),
+        { name: `${label}.stderr.log`, mediaType: 'text/plain' },
+      );
+
+      stdout.catch(() => {});
+      stderr.catch(() => {});
+      let exit: { code: number | null; signal: string | null };
+      try {
+        exit = await exited;
+      } catch (error) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        throw new KeelError(
+          ErrorCodes.commandFailed,
+          `[keel] command step "${label}" could not start ${JSON.stringify(checked.command)}: ${(error as Error).message}; check the command is installed and on PATH`,
+          { cause: error },
         );
       }
-      stored[output] = refOf(
-        await ctx.run.logArtifact(createReadStream(file), {
-          name: output,
-          mediaType: 'application/octet-stream',
-        }),
-      );
+      const [out, err] = await Promise.all([stdout, stderr]);
+      if (exit.code !== 0) {
+        const how =
+          exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+        throw new CommandFailedError(
+          `[keel] command step "${label}" (${shown}) ${how}${tail.length ? `; last stderr lines:\n${tail.join('\n')}\n` : '; '}see the stderr artifact ${err.digest} for the full output`,
+          { exitCode: exit.code, signal: exit.signal, stderrTail: [...tail] },
+        );
+      }
+      const stored: Record<string, ArtifactRef> = {};
+      for (const [output, path] of Object.entries(checked.outputs ?? {})) {
+        const file = resolve(cwd, path);
+        const info = await stat(file).catch(() => undefined);
+        if (!info?.isFile()) {
+          throw new NotFoundError(
+            `[keel] command step "${label}" declared output "${output}" at ${path}, but ${shown} did not write it; write the file or remove it from outputs`,
+          );
+        }
+        stored[output] = refOf(
+          await ctx.run.logArtifact(createReadStream(file), {
+            name: output,
+            mediaType: 'application/octet-stream',
+          }),
+        );
+      }
+      return { exitCode: 0, stdout: refOf(out), stderr: refOf(err), metrics, outputs: stored };
+    } finally {
+      await served?.close();
     }
-    return { exitCode: 0, stdout: refOf(out), stderr: refOf(err), metrics, outputs: stored };
   };
 }
 
@@ -192,6 +215,7 @@ const optionsSchema = z.strictObject({
   cwd: z.string().min(1).optional(),
   outputs: z.record(z.string().min(1), z.string().min(1)).optional(),
   stderrLines: z.number().int().min(0).max(1000).optional(),
+  mlflow: z.boolean().optional(),
 });
 
 /** Passes chunks through while calling `onLine` with each complete UTF-8 line. */
