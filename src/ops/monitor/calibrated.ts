@@ -48,6 +48,11 @@ export interface ColumnCheckContext {
   allEffects: boolean;
   /** Tests of all columns together (the quiet level is Bonferroni-adjusted over them). */
   tests: number;
+  /**
+   * Per column: where to write the tests' thresholds (reused from check to check; never the
+   * arrays of `previous`). A new array when absent.
+   */
+  thresholds?: Float64Array[];
 }
 
 /** One column's outcome at a check. */
@@ -112,7 +117,7 @@ export function evaluateColumn(
       : Math.max(0, prev.end - Math.max(prev.end - prev.rows, window.processed - rows));
   const cache = ctx.levels[j]!;
   const specs = model.tests;
-  const z = new Float64Array(specs.length);
+  const z = ctx.thresholds?.[j] ?? new Float64Array(specs.length);
   const tests = new Array<MonitorTestResult>(specs.length);
   const total = model.total;
   // The correlation with the previous check: one for the tests of present values, one for
