@@ -5,8 +5,9 @@
  * reference's bins and updates the window's counts incrementally (adding the new rows,
  * subtracting the evicted ones), in slices that a scheduler can spread over ticks.
  */
-import type { ColumnModel } from './columns.js';
 
+import { type BinGrid, binGrid, HAS_EDGE } from './bin-grid.js';
+import type { ColumnModel } from './columns.js';
 import { type RowReader, rowReader } from './row-reader.js';
 
 const NONE = 255;
@@ -75,7 +76,7 @@ export class BinnedWindow {
     this.#numbers = new Float64Array(size * numeric);
     this.#labels = new Array<unknown>(size * labels).fill(undefined);
     this.#bins = columns.map(() => new Uint8Array(size).fill(NONE));
-    this.#grids = columns.map((c) => (c.edges ? binGrid(c.edges) : undefined));
+    this.#grids = columns.map((c) => c.grid ?? (c.edges ? binGrid(c.edges) : undefined));
     const readerColumns = columns.map((c) => ({ name: c.name, numeric: c.type === 'numerical' }));
     this.#read =
       compile === undefined ? rowReader(readerColumns) : rowReader(readerColumns, compile);
@@ -171,6 +172,8 @@ export class BinnedWindow {
       const { low, high, scale, table } = grid;
       const last = edges.length;
       const { cuts, below, tied } = model.ties!;
+      // A local: an imported constant is read from its module cell in the loop.
+      const flag = HAS_EDGE;
       let random = this.#random;
       for (let r = from; r < to; r++) {
         const old = bins[slot]!;
@@ -183,10 +186,10 @@ export class BinnedWindow {
         else {
           // The grid cell gives the bin, unless an edge falls in the cell: then it gives the
           // first candidate, and a short scan (at most two edges) finishes.
-          const cell = x <= low ? HAS_EDGE : table[((x - low) * scale) | 0]!;
-          if (cell < HAS_EDGE) bin = cell;
+          const cell = x <= low ? flag : table[((x - low) * scale) | 0]!;
+          if (cell < flag) bin = cell;
           else {
-            bin = cell - HAS_EDGE;
+            bin = cell - flag;
             while (edges[bin]! < x) bin++;
             if (edges[bin] === x) {
               // A tie: a gap drawn uniformly among those around the tie block, then its bin
@@ -259,56 +262,4 @@ export class BinnedWindow {
       this.missing[j] = 0;
     }
   }
-}
-
-/**
- * A lookup table from a uniform grid over the edges' range to bins: `table[c]` is the number of
- * edges whose cell is before c (all of them are below any value in cell c), plus
- * {@link HAS_EDGE} when some edge falls in cell c itself (then the edges must be compared).
- */
-interface BinGrid {
-  low: number;
-  high: number;
-  scale: number;
-  table: Uint8Array;
-}
-
-/** Flag of a grid cell that holds an edge (bins are at most 64, so counts stay below it). */
-const HAS_EDGE = 128;
-
-function binGrid(edges: Float64Array): BinGrid {
-  const low = edges[0]!;
-  const high = edges[edges.length - 1]!;
-  // About 16 cells per bin, so that most values fall in a cell without an edge; more where
-  // edges crowd (skewed columns), until few cells hold more than two (at most 4096).
-  let cells = 64;
-  while (cells < 16 * (edges.length + 1)) cells *= 2;
-  while (cells < 4096 && maxEdgesPerCell(edges, cells) > 2) cells *= 2;
-  const scale = high > low ? cells / (high - low) : 0;
-  // Each edge's cell is computed exactly as a lookup computes it: the arithmetic is monotone.
-  const inCell = new Uint8Array(cells + 1);
-  for (let i = 0; i < edges.length; i++) inCell[((edges[i]! - low) * scale) | 0]!++;
-  const table = new Uint8Array(cells + 1);
-  let before = 0;
-  for (let c = 0; c <= cells; c++) {
-    table[c] = before + (inCell[c]! > 0 ? HAS_EDGE : 0);
-    before += inCell[c]!;
-  }
-  return { low, high, scale, table };
-}
-
-function maxEdgesPerCell(edges: Float64Array, cells: number): number {
-  const low = edges[0]!;
-  const scale = cells / (edges[edges.length - 1]! - low);
-  if (!(scale > 0) || !Number.isFinite(scale)) return 0;
-  let most = 0;
-  let run = 0;
-  let cell = -1;
-  for (let i = 0; i < edges.length; i++) {
-    const c = ((edges[i]! - low) * scale) | 0;
-    run = c === cell ? run + 1 : 1;
-    cell = c;
-    if (run > most) most = run;
-  }
-  return most;
 }

@@ -23,6 +23,8 @@ export interface CalibratedEngineOptions {
 
 /** Bins binned per step before looking at the clock (rows x columns). */
 const STEP_CELLS = 8192;
+/** Columns evaluated between two reads of the clock (each takes about a microsecond). */
+const CLOCK_EVERY = 8;
 /**
  * Share of the budget the levels spend. The bound on up-crossings is exact for valid p-values
  * and a Gaussian joint law of consecutive checks; both are approximations in the far tails
@@ -43,6 +45,9 @@ export class CalibratedEngine implements DriftEngine {
   #previous: CheckGeometry | undefined;
   #lastEnd = 0;
   readonly #levels: Float64Array[];
+  /** Two sets of per-test thresholds, used in turn: a check writes one, the previous one's stays. */
+  readonly #thresholds: [Float64Array[], Float64Array[]];
+  #turn = 0;
 
   /** @param models the monitored columns (at least one); @param unusable those left out. */
   constructor(
@@ -58,6 +63,8 @@ export class CalibratedEngine implements DriftEngine {
     this.minRows = Math.min(options.size, 100);
     this.#tests = models.reduce((s, m) => s + m.tests.length, 0);
     this.#levels = models.map((m) => new Float64Array(levelCacheSize(m)).fill(Number.NaN));
+    const thresholds = () => models.map((m) => new Float64Array(m.tests.length));
+    this.#thresholds = [thresholds(), thresholds()];
   }
 
   get rows(): number {
@@ -119,16 +126,20 @@ export class CalibratedEngine implements DriftEngine {
           levels: this.#levels,
           allEffects,
           tests: this.#tests,
+          thresholds: this.#thresholds[this.#turn]!,
           ...(this.#previous ? { previous: this.#previous } : {}),
           ...(this.#options.minEffect === undefined ? {} : { minEffect: this.#options.minEffect }),
         };
+        let evaluated = 0;
         do {
           const outcome = evaluateColumn(window, next, ctx);
           entries.push(outcome.entry);
           z.push(outcome.z);
           if (!outcome.quiet) quiet = false;
           next++;
-        } while (next < k && now() < deadline);
+          // The clock costs about as much as a column's tests: read it after the first column
+          // of a step (a late step does the least it can), then every few columns.
+        } while (next < k && (++evaluated % CLOCK_EVERY !== 1 || now() < deadline));
         if (next < k) return undefined;
         return this.#finish(entries, z, budget, quiet);
       },
@@ -179,12 +190,15 @@ export class CalibratedEngine implements DriftEngine {
       budget,
     };
     const rows = window.rows;
+    const present = new Float64Array(entries.length);
+    for (let j = 0; j < present.length; j++) present[j] = rows - window.missing[j]!;
     this.#previous = {
       end: window.processed,
       rows,
-      present: Float64Array.from(this.columns, (_, j) => rows - window.missing[j]!),
+      present,
       z,
     };
+    this.#turn ^= 1;
     this.#lastEnd = window.processed;
     return { report, rows, alarms, findings, quiet };
   }

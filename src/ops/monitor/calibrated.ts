@@ -40,14 +40,20 @@ export interface ColumnCheckContext {
   minEffect?: number;
   /**
    * Per column, per test: the inputs and outputs of the last level computed (target, rho,
-   * previous z, alpha, z, quiet level) and of the last null moments (m, mean, sd, skewness,
-   * kurtosis); once the window is full the same inputs recur at every check.
+   * previous z, alpha, z, quiet level) and of the last null moments (score tests: m, mean, sd,
+   * skewness, kurtosis) or outcome (share tests: m, k, alpha, statistic, p-value); once the
+   * window is full the same inputs recur at every check.
    */
   levels: Float64Array[];
   /** Compute every column's effect sizes (otherwise only those of alarming columns). */
   allEffects: boolean;
   /** Tests of all columns together (the quiet level is Bonferroni-adjusted over them). */
   tests: number;
+  /**
+   * Per column: where to write the tests' thresholds (reused from check to check; never the
+   * arrays of `previous`). A new array when absent.
+   */
+  thresholds?: Float64Array[];
 }
 
 /** One column's outcome at a check. */
@@ -112,7 +118,7 @@ export function evaluateColumn(
       : Math.max(0, prev.end - Math.max(prev.end - prev.rows, window.processed - rows));
   const cache = ctx.levels[j]!;
   const specs = model.tests;
-  const z = new Float64Array(specs.length);
+  const z = ctx.thresholds?.[j] ?? new Float64Array(specs.length);
   const tests = new Array<MonitorTestResult>(specs.length);
   const total = model.total;
   // The correlation with the previous check: one for the tests of present values, one for
@@ -260,17 +266,26 @@ function testOf(
     answer(0, 1);
     return;
   }
+  // A share test's outcome depends on (k, m, alpha) alone: in a steady stream (no missing
+  // values, a window full) they recur from check to check.
+  if (cache[at] === m && cache[at + 1] === k && cache[at + 2] === alpha) {
+    answer(cache[at + 3]!, cache[at + 4]!);
+    return;
+  }
+  cache[at] = m;
+  cache[at + 1] = k;
+  cache[at + 2] = alpha;
   const A = alphaB + betaB;
   const p = alphaB / A;
   const variance = (m * p * (1 - p) * (A + m)) / (A + 1);
   const statistic = variance > 0 ? (k - m * p) / Math.sqrt(variance) : 0;
   // The normal approximation screens; the exact tail decides whenever it could matter.
   const approx = Math.min(1, 2 * normalSf(Math.abs(statistic)));
-  if (approx > Math.max(0.01, 10 * alpha)) {
-    answer(statistic, approx);
-    return;
-  }
-  answer(statistic, betaBinomialTwoSided(k, m, alphaB, betaB));
+  const pValue =
+    approx > Math.max(0.01, 10 * alpha) ? approx : betaBinomialTwoSided(k, m, alphaB, betaB);
+  cache[at + 3] = statistic;
+  cache[at + 4] = pValue;
+  answer(statistic, pValue);
 }
 
 function answer(statistic: number, pValue: number): void {

@@ -9,6 +9,7 @@
 import { type ScoreSums, scoreSums } from '../../drift/distributions/dirichlet-multinomial.js';
 import { normalQuantile } from '../../drift/distributions/normal-quantile.js';
 import type { CategoricalColumnProfile } from '../../drift/profile.js';
+import { type BinGrid, binGrid } from './bin-grid.js';
 
 /** Most bins of a numerical column: 64 equal-mass bins keep 99.6% of the location test's efficiency. */
 export const MAX_BINS = 64;
@@ -86,6 +87,8 @@ export interface ColumnModel {
   readonly edges?: Float64Array;
   /** Numerical columns: how values equal to an edge are spread over the bins (random ties). */
   readonly ties?: TieBreaks;
+  /** Numerical columns: the lookup grid that bins values (built with the model, in its step). */
+  readonly grid?: BinGrid;
   /** Numbers used as labels (one or two values): value `values[b]` goes to bin b, others last. */
   readonly values?: Float64Array;
   /** Categorical columns: label to bin; labels absent here go to the last bin (`other`). */
@@ -135,6 +138,26 @@ export function numericModel(
   sorted: Float64Array,
   missing: number,
 ): ColumnModel | UnusableColumn {
+  const steps = numericModelSteps(name, sorted, missing);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** Values summed between two yields of {@link numericModelSteps}. */
+const SUM_CHUNK = 4096;
+
+/**
+ * {@link numericModel} in steps: it yields every few thousand values summed, so that a large
+ * reference column (read while the service runs) never holds the event loop for long, even
+ * while the code is still interpreted.
+ */
+export function* numericModelSteps(
+  name: string,
+  sorted: Float64Array,
+  missing: number,
+): Generator<void, ColumnModel | UnusableColumn, void> {
   const n = sorted.length;
   if (n < MIN_REFERENCE_VALUES) return tooFew(name, n);
   const distinct = distinctSorted(sorted);
@@ -182,17 +205,33 @@ export function numericModel(
     const end = b < bins - 1 ? cuts[b]! : n;
     const from = Math.max(0, start - 1);
     let total = 0;
-    for (let i = from; i < end; i++) total += sorted[i]!;
+    for (let i = from; i < end; i++) {
+      total += sorted[i]!;
+      if (i % SUM_CHUNK === 0) yield;
+    }
     centers[b] = total / Math.max(1, end - from);
     start = end;
   }
+  // The standard deviation (ddof 0, at least 0.001), in two passes as before.
+  let mean = 0;
+  for (let i = 0; i < n; i++) {
+    mean += sorted[i]!;
+    if (i % SUM_CHUNK === 0) yield;
+  }
+  mean /= n;
+  let m2 = 0;
+  for (let i = 0; i < n; i++) {
+    m2 += (sorted[i]! - mean) ** 2;
+    if (i % SUM_CHUNK === 0) yield;
+  }
+  const std = Math.max(Math.sqrt(m2 / n), 0.001);
   return orderedModel(
     name,
     { edges, cuts, below, tied },
     a,
     edgeLabels(edges),
     centers,
-    stdOf(sorted),
+    std,
     missing,
     n,
   );
@@ -360,6 +399,7 @@ function orderedModel(
     type: 'numerical',
     edges,
     ties,
+    grid: binGrid(edges),
     labels,
     a,
     total: sum(a),
@@ -438,15 +478,6 @@ function distinctSorted(sorted: Float64Array): number[] {
 
 function countEqual(sorted: Float64Array, v: number): number {
   return upperBound(sorted, v) - lowerBound(sorted, v);
-}
-
-function stdOf(sorted: Float64Array): number {
-  let mean = 0;
-  for (let i = 0; i < sorted.length; i++) mean += sorted[i]!;
-  mean /= sorted.length;
-  let m2 = 0;
-  for (let i = 0; i < sorted.length; i++) m2 += (sorted[i]! - mean) ** 2;
-  return Math.max(Math.sqrt(m2 / sorted.length), 0.001);
 }
 
 function edgeLabels(edges: Float64Array): string[] {
