@@ -294,6 +294,7 @@ export type {
   MonitorColumnEntry,
   MonitorEffects,
   MonitorEvents,
+  MonitorGroupState,
   MonitorKeel,
   MonitorOptions,
   MonitorPreset,

@@ -21,8 +21,35 @@ export interface Mismatches {
   columns: Float64Array;
 }
 
+/**
+ * What a check reads from a window: the binned counts and where they stand in the stream. A
+ * {@link BinnedWindow} is one; a monitor group's merged window (group-window.ts) is another.
+ */
+export interface CountedWindow {
+  /** The monitored columns, in window order. */
+  readonly columns: readonly ColumnModel[];
+  /** Rows the window holds when full. */
+  readonly size: number;
+  /** Rows recorded so far. */
+  readonly recorded: number;
+  /** Rows binned into the counts so far (the stream position checks are measured in). */
+  readonly processed: number;
+  /** Rows in the counts. */
+  readonly rows: number;
+  /** Per column, per bin: window rows in the bin. */
+  readonly counts: readonly Float64Array[];
+  /** Per column: window rows with the value missing (or mismatched). */
+  readonly missing: Float64Array;
+  /** Inputs that did not fit the reference columns. */
+  readonly mismatched: Mismatches;
+  /** Keeps one input row (the hot path). */
+  record(input: unknown): void;
+  /** Bins up to `limit` pending rows; returns how many are still pending. */
+  advance(limit: number): number;
+}
+
 /** A sliding window of binned rows with running counts per column. */
-export class BinnedWindow {
+export class BinnedWindow implements CountedWindow {
   /** The monitored columns, in window order. */
   readonly columns: readonly ColumnModel[];
   /** Rows in the window. */

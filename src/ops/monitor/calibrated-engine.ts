@@ -5,7 +5,7 @@
  * allows, and reports, in steps short enough to never hold the event loop for long.
  */
 import type { SkippedColumn } from '../../drift/dataset.js';
-import { BinnedWindow } from './binned-window.js';
+import { BinnedWindow, type CountedWindow } from './binned-window.js';
 import { type CheckGeometry, evaluateColumn, levelCacheSize } from './calibrated.js';
 import type { ColumnModel, UnusableColumn } from './columns.js';
 import type { CheckResult, CheckTask, DriftEngine } from './engine.js';
@@ -38,7 +38,7 @@ export class CalibratedEngine implements DriftEngine {
   readonly unmonitored: Readonly<Record<string, string>>;
   readonly minRows: number;
   /** The binned window the checks read. */
-  readonly window: BinnedWindow;
+  readonly window: CountedWindow;
   readonly #options: CalibratedEngineOptions;
   readonly #unusable: Record<string, UnusableColumn>;
   readonly #tests: number;
@@ -49,15 +49,19 @@ export class CalibratedEngine implements DriftEngine {
   readonly #thresholds: [Float64Array[], Float64Array[]];
   #turn = 0;
 
-  /** @param models the monitored columns (at least one); @param unusable those left out. */
+  /**
+   * @param models the monitored columns (at least one); @param unusable those left out;
+   * @param window the window checked (default: a new {@link BinnedWindow} of the models).
+   */
   constructor(
     models: readonly ColumnModel[],
     unusable: Record<string, UnusableColumn>,
     options: CalibratedEngineOptions,
+    window: CountedWindow = new BinnedWindow(models, options.size),
   ) {
     this.#options = options;
     this.#unusable = unusable;
-    this.window = new BinnedWindow(models, options.size);
+    this.window = window;
     this.columns = models.map((m) => m.name);
     this.unmonitored = Object.fromEntries(Object.entries(unusable).map(([n, u]) => [n, u.message]));
     this.minRows = Math.min(options.size, 100);
@@ -65,6 +69,22 @@ export class CalibratedEngine implements DriftEngine {
     this.#levels = models.map((m) => new Float64Array(levelCacheSize(m)).fill(Number.NaN));
     const thresholds = () => models.map((m) => new Float64Array(m.tests.length));
     this.#thresholds = [thresholds(), thresholds()];
+  }
+
+  /**
+   * A new engine with these columns and options that checks `window` instead (a monitor
+   * group's merged window): its own levels and previous check, nothing shared with this one.
+   */
+  withWindow(
+    window: CountedWindow,
+    options: Partial<CalibratedEngineOptions> = {},
+  ): CalibratedEngine {
+    return new CalibratedEngine(
+      window.columns,
+      this.#unusable,
+      { ...this.#options, ...options },
+      window,
+    );
   }
 
   get rows(): number {

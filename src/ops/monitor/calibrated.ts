@@ -11,7 +11,7 @@ import {
   pearson3TwoSided,
 } from '../../drift/distributions/dirichlet-multinomial.js';
 import { normalSf } from '../../drift/distributions/normal.js';
-import type { BinnedWindow } from './binned-window.js';
+import type { CountedWindow } from './binned-window.js';
 import { testLevel, windowCorrelation } from './budget.js';
 import type { ColumnModel, TestSpec } from './columns.js';
 import type { MonitorColumnEntry, MonitorEffects, MonitorTestResult } from './types.js';
@@ -97,7 +97,7 @@ export function quietLevel(z: number, tests: number): number {
  * Evaluates column `j` of the window: all its tests, their levels and the effect sizes.
  */
 export function evaluateColumn(
-  window: BinnedWindow,
+  window: CountedWindow,
   j: number,
   ctx: ColumnCheckContext,
 ): ColumnOutcome {

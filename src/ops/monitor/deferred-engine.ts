@@ -85,6 +85,11 @@ export class DeferredEngine implements DriftEngine {
     return this.#recorded;
   }
 
+  /** The calibrated engine, once live (the reference read and the rows kept meanwhile binned). */
+  get engine(): CalibratedEngine | undefined {
+    return this.#live ? this.#engine : undefined;
+  }
+
   /** Whether the reference is read and every row recorded meanwhile is binned. */
   get ready(): boolean {
     return this.#live;

@@ -21,10 +21,13 @@ import { HddmW } from '../../drift/streaming/hddm-w.js';
 import { PageHinkley } from '../../drift/streaming/page-hinkley.js';
 import type { StreamingDetector } from '../../drift/streaming/types.js';
 import { listenable } from '../emitter.js';
+import { replicaOptionsSchema, withoutReplicaStore } from '../replicas/options.js';
 import { calibratedEngine } from './deferred-engine.js';
-import type { CheckResult, DriftEngine } from './engine.js';
+import type { CheckResult, CheckTask, DriftEngine } from './engine.js';
 import { Episodes } from './episodes.js';
 import { EvidentlyEngine } from './evidently-engine.js';
+import { MonitorGroup } from './group.js';
+import { calibratedOf, groupSettings, groupStore, judgedEvents } from './group-wiring.js';
 import type {
   DecayDetectorName,
   DecayOptions,
@@ -150,6 +153,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   let scheduled = false;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
+  const group = monitorGroup();
 
   const record = (input: unknown, output: unknown, latencyMs: number, id?: string): void => {
     try {
@@ -158,6 +162,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
       latencyHistogram.record(latencyMs / 1000, attributes);
       engine.record(input);
       if (id !== undefined) remember(id, output);
+      // A group's checks run on its exchange timer, on the merged window.
+      if (group !== undefined) return;
       if (++sinceCheck >= checkEvery && Math.min(engine.recordedRows, size) >= engine.minRows) {
         sinceCheck = 0;
         schedule();
@@ -209,14 +215,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         );
       }
       const covered = predictions;
-      const task = engine.startCheck(onDemand);
-      let result: CheckResult | undefined = task.step(performance.now() + SLICE_MS);
-      while (result === undefined) {
-        // Yield to the event loop between slices, so a check never holds it for long.
-        await new Promise((r) => setTimeout(r, 0));
-        if (closed) throw new ValidationError(`[keel] monitor "${name}" was closed during a check`);
-        result = task.step(performance.now() + SLICE_MS);
-      }
+      const result = await runTask(engine.startCheck(onDemand));
       checks++;
       lastReport = result.report;
       const at = isoNow(keel.clock);
@@ -272,6 +271,51 @@ export function createMonitor(options: MonitorOptions): Monitor {
     })().catch((error: unknown) => {
       if (!closed) events.emit('error', { name, operation: 'check', error });
     });
+  }
+
+  /** Runs a check task to its end, yielding to the event loop between slices of work. */
+  async function runTask(task: CheckTask): Promise<CheckResult> {
+    let result: CheckResult | undefined = task.step(performance.now() + SLICE_MS);
+    while (result === undefined) {
+      await new Promise((r) => setTimeout(r, 0));
+      if (closed) throw new ValidationError(`[keel] monitor "${name}" was closed during a check`);
+      result = task.step(performance.now() + SLICE_MS);
+    }
+    return result;
+  }
+
+  /** With `replicas`: this monitor's group, exchanging on a timer (unref'd). */
+  function monitorGroup(): MonitorGroup | undefined {
+    const settings = groupSettings(o.replicas, name);
+    if (settings === undefined) return undefined;
+    return new MonitorGroup(
+      groupStore(options.replicas?.store, keel.metadata),
+      keel.clock,
+      settings,
+      {
+        engine: () => calibratedOf(engine),
+        checkEvery,
+        run: (judge, allEffects) =>
+          inSpan(
+            telemetry,
+            'keel.monitor.check',
+            { ...attributes, 'keel.monitor.group': settings.group },
+            () => runTask(judge.startCheck(allEffects)),
+          ),
+        judged: (check) => {
+          checks++;
+          lastReport = check.result.report;
+          lastCheckAt = check.at;
+          const emitted = judgedEvents(name, check);
+          events.emit('check', emitted.check);
+          if (emitted.detected) events.emit('drift:detected', emitted.detected);
+          if (emitted.resolved) events.emit('drift:resolved', emitted.resolved);
+        },
+        onError: (error) => {
+          if (!closed) events.emit('error', { name, operation: 'share', error });
+        },
+      },
+    );
   }
 
   const monitor = {
@@ -350,16 +394,23 @@ export function createMonitor(options: MonitorOptions): Monitor {
       }
       return true;
     },
-    check: () => enqueue(true),
+    check: () => (group === undefined ? enqueue(true) : groupCheck(group)),
+    async share() {
+      if (group === undefined) return undefined;
+      await group.share();
+      return group.view;
+    },
     state(): MonitorState {
-      const episode = episodes.current;
+      const episode = group ? group.episode : episodes.current;
+      const view = group?.view;
       return {
-        status: episodes.status,
+        status: group ? group.status : episodes.status,
         ...(episode ? { episode } : {}),
-        episodes: episodes.count,
+        episodes: group ? group.episodes : episodes.count,
         predictions,
         checks,
         ...(lastCheckAt ? { lastCheckAt } : {}),
+        ...(view ? { group: view } : {}),
       };
     },
     stats() {
@@ -377,10 +428,27 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
     close() {
       closed = true;
+      group?.close().catch(() => {});
       events.clear();
     },
   } as Monitor;
   return monitor;
+
+  /** `check()` of a group replica: an exchange and a check of the merged window. */
+  async function groupCheck(made: MonitorGroup): Promise<MonitorReport> {
+    if (engine.recordedRows === 0) {
+      throw new ValidationError(
+        `[keel] monitor "${name}" cannot check drift: no predictions recorded yet; serve traffic through monitor.wrap() first`,
+      );
+    }
+    const result = await made.share(true);
+    if (result === undefined) {
+      throw new ValidationError(
+        `[keel] monitor "${name}" cannot check drift yet: its reference is still being read; try again shortly`,
+      );
+    }
+    return result.report;
+  }
 
   function observe(
     input: unknown,
@@ -411,6 +479,7 @@ const optionsSchema = z.object({
     .optional(),
   minEffect: z.number().min(0).refine(Number.isFinite, 'must be finite').optional(),
   correction: z.enum(['none', 'bonferroni', 'bh']).optional(),
+  replicas: replicaOptionsSchema.optional(),
   driftShare: z.number().gt(0).max(1).optional(),
   decay: z
     .object({
@@ -433,7 +502,7 @@ const optionsSchema = z.object({
 
 function pickOptions(options: MonitorOptions): Record<string, unknown> {
   const { keel: _keel, reference: _reference, drift: _drift, ...rest } = options;
-  return rest;
+  return withoutReplicaStore(rest);
 }
 
 /** Options of one preset given to the other are refused, never silently ignored. */
@@ -441,7 +510,7 @@ function checkPresetOptions(options: MonitorOptions, preset: 'calibrated' | 'evi
   const evidentlyOnly = (['correction', 'driftShare', 'drift'] as const).filter(
     (k) => options[k] !== undefined,
   );
-  const calibratedOnly = (['falseAlarms', 'minEffect'] as const).filter(
+  const calibratedOnly = (['falseAlarms', 'minEffect', 'replicas'] as const).filter(
     (k) => options[k] !== undefined,
   );
   const wrong = preset === 'calibrated' ? evidentlyOnly : calibratedOnly;

@@ -12,8 +12,9 @@ import type {
 import type { Profile } from '../../drift/profile.js';
 import type { StreamingDetector } from '../../drift/streaming/types.js';
 import type { Table } from '../../drift/table.js';
+import type { MetadataStore } from '../../metadata/types.js';
 import type { Listenable } from '../emitter.js';
-import type { PredictionRecorder } from '../router/types.js';
+import type { PredictionRecorder, ReplicaOptions } from '../router/types.js';
 
 /** What a monitor needs from keel: telemetry and the clock (a `Keel` fits). */
 export interface MonitorKeel {
@@ -21,6 +22,8 @@ export interface MonitorKeel {
   readonly telemetry: Telemetry;
   /** Source of the times in check payloads and episodes. */
   readonly clock: Clock;
+  /** Where the replicas of a monitor group share their windows (unless `replicas.store` is given). */
+  readonly metadata?: MetadataStore;
 }
 
 /** Names of the built-in decay detectors. */
@@ -94,6 +97,12 @@ export interface MonitorOptions {
   drift?: Omit<DetectDriftOptions, 'correction' | 'driftShare'>;
   /** Watch outcomes for decay (`recordOutcome`). Default: DDM on error indicators. */
   decay?: DecayOptions;
+  /**
+   * `calibrated` only: this monitor is one replica of a deployment, and drift is judged on the
+   * merged window of every live replica of `replicas.group` (default: the monitor's name), once
+   * per episode for the whole group; see docs/operations.md. Same options as the router's.
+   */
+  replicas?: ReplicaOptions;
 }
 
 /** Inputs that did not fit the reference columns, since the monitor started. */
@@ -261,8 +270,8 @@ export interface MonitorEvents {
   error: {
     /** The monitor's name. */
     name: string;
-    /** What failed: a scheduled drift check, or recording a prediction. */
-    operation: 'check' | 'record';
+    /** What failed: a scheduled drift check, recording a prediction, or a group exchange. */
+    operation: 'check' | 'record' | 'share';
     /** What was thrown. */
     error: unknown;
   };
@@ -270,6 +279,20 @@ export interface MonitorEvents {
 
 /** `stable`: no drift episode; `drifting`: an episode is open. */
 export type MonitorStatus = 'stable' | 'drifting';
+
+/** A monitor group as one replica last saw it (see `MonitorOptions.replicas`). */
+export interface MonitorGroupState {
+  /** This replica's id. */
+  id: string;
+  /** Live replicas merged at the last exchange, this one included. */
+  replicas: number;
+  /** Rows of the merged window at the last exchange. */
+  rows: number;
+  /** The replica that judges the merged window (absent when unknown). */
+  judge?: string;
+  /** ISO-8601 time of the last exchange. */
+  at: string;
+}
 
 /** What {@link Monitor.state} returns. */
 export interface MonitorState {
@@ -285,6 +308,11 @@ export interface MonitorState {
   checks: number;
   /** ISO-8601 time of the last check. */
   lastCheckAt?: string;
+  /**
+   * With `replicas`: the group (status, episode and episodes above are the group's, as of the
+   * last exchange; checks are those this replica judged).
+   */
+  group?: MonitorGroupState;
 }
 
 /** Counters of a monitor. */
@@ -346,8 +374,17 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
    * @throws ValidationError (as a rejection) when no prediction was recorded yet.
    */
   check(): Promise<MonitorReport>;
-  /** Whether the monitor is in a drift episode, and which. */
+  /** Whether the monitor (or, with `replicas`, its group) is in a drift episode, and which. */
   state(): MonitorState;
+  /**
+   * With `replicas`: exchanges windows with the group now (the timer does it every `flushMs`)
+   * and, when this replica judges and enough group predictions arrived, checks the merged
+   * window. Resolves the group as seen; undefined without `replicas` or while the reference is
+   * still being read.
+   *
+   * @throws the store's errors (as a rejection).
+   */
+  share(): Promise<MonitorGroupState | undefined>;
   /** Counters since the monitor started: predictions, errors, mismatches, checks, outcomes. */
   stats(): MonitorStats;
   /** Stops scheduled checks and removes listeners. */

@@ -9,7 +9,12 @@ import { type Actor, actorSchema } from '../../core/schemas.js';
 import { parseWith } from '../../core/validate.js';
 import { gatePolicySchema } from '../../gates/schema.js';
 import { modelNameSchema, readableAliasSchema } from '../../registry/schemas.js';
-import { defaultReplicaId, REPLICA_ID_PATTERN } from '../replicas/board.js';
+import {
+  type ReplicaSettings,
+  replicaOptionsSchema,
+  replicaSettings,
+  withoutReplicaStore,
+} from '../replicas/options.js';
 import type { AutoRelease, ReleaseActionOptions, ReleaseStrategy, RouterOptions } from './types.js';
 
 /** Router options after validation, with every default applied. */
@@ -38,18 +43,6 @@ export interface RouterSettings {
   concurrency: number;
   /** Evidence sharing with other replicas, when on (the store is taken from the options as given). */
   replicas: ReplicaSettings | undefined;
-}
-
-/** `replicas` after validation, with defaults applied. */
-export interface ReplicaSettings {
-  /** This replica's id. */
-  id: string;
-  /** The deployment's name. */
-  group: string;
-  /** Exchange period in ms. */
-  flushMs: number;
-  /** Silence after which a replica drops out, in ms. */
-  staleAfterMs: number;
 }
 
 /**
@@ -129,20 +122,7 @@ const optionsSchema = z
       })
       .optional(),
     actor: actorSchema.optional(),
-    replicas: z
-      .strictObject({
-        id: z
-          .string()
-          .regex(
-            REPLICA_ID_PATTERN,
-            'must be 1-128 of [A-Za-z0-9._-], starting with a letter or digit',
-          )
-          .optional(),
-        group: modelNameSchema.optional(),
-        flushMs: z.number().int().min(10).max(3_600_000).optional(),
-        staleAfter: z.number().int().min(2).max(1000).optional(),
-      })
-      .optional(),
+    replicas: replicaOptionsSchema.optional(),
   })
   .refine((o) => o.champion !== o.challenger, {
     message: 'champion and challenger must be different aliases',
@@ -154,33 +134,8 @@ const actionSchema = z.object({
   reason: z.string().max(4096).optional(),
 });
 
-function replicaSettings(
-  replicas:
-    | {
-        id?: string | undefined;
-        group?: string | undefined;
-        flushMs?: number | undefined;
-        staleAfter?: number | undefined;
-      }
-    | undefined,
-  model: string,
-): ReplicaSettings | undefined {
-  if (replicas === undefined) return undefined;
-  const flushMs = replicas.flushMs ?? 2000;
-  return {
-    id: replicas.id ?? defaultReplicaId(),
-    group: replicas.group ?? model,
-    flushMs,
-    staleAfterMs: flushMs * (replicas.staleAfter ?? 5),
-  };
-}
-
 function pick<I, O>(options: RouterOptions<I, O>): Record<string, unknown> {
   const { keel: _keel, load: _load, monitor: _monitor, random: _random, ...rest } = options;
-  if (rest.replicas !== undefined && rest.replicas !== null && typeof rest.replicas === 'object') {
-    // The store is an object with methods, checked by the router; the rest is plain data.
-    const { store: _store, ...replicas } = rest.replicas;
-    return { ...rest, replicas };
-  }
-  return rest;
+  // The store is an object with methods, checked by the router; the rest is plain data.
+  return withoutReplicaStore(rest);
 }

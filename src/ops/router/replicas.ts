@@ -15,7 +15,7 @@ import type { JsonValue } from '../../core/json.js';
 import type { MetadataStore } from '../../metadata/types.js';
 import { ReplicaBoard } from '../replicas/board.js';
 import { LatencyHistogram } from '../replicas/histogram.js';
-import type { ReplicaSettings } from './options.js';
+import type { ReplicaSettings } from '../replicas/options.js';
 import { type ArmEvidence, type Counters, evidenceFrom } from './stats.js';
 import type { SharedStats } from './types.js';
 

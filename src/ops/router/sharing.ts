@@ -9,8 +9,8 @@
 import { ValidationError } from '../../core/errors.js';
 import type { MetadataStore } from '../../metadata/types.js';
 import type { OpsKeel } from '../context.js';
+import type { ReplicaSettings } from '../replicas/options.js';
 import { isRefusal, type ReleaseAction } from './auto-release.js';
-import type { ReplicaSettings } from './options.js';
 import {
   type MergedRelease,
   type ReleaseId,
