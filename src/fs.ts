@@ -1,7 +1,8 @@
 /**
  * @module
  * `keel/fs`: the Node-only, crash-safe filesystem backend (`fsBackend`) and its two
- * stores, for one machine and any number of processes sharing a directory.
+ * stores, for one machine and any number of processes sharing a directory; `commandStep`;
+ * and the OpenLineage file transport.
  */
 export type { Backend } from './backends/backend.js';
 export {
@@ -15,6 +16,10 @@ export {
   type FsMetadataStore,
   type FsMetadataStoreOptions,
 } from './backends/fs/metadata-store.js';
+export {
+  type FileTransportOptions,
+  fileTransport,
+} from './lineage/openlineage/file-transport.js';
 export {
   CommandFailedError,
   type CommandStepOptions,

@@ -247,6 +247,27 @@ export {
 } from './gates/schema.js';
 export type { GateDecision, GateReport, GateSubject, RuleResult } from './gates/types.js';
 export { createKeel, type Keel, type KeelEvents, type KeelOptions } from './keel.js';
+export type {
+  OpenLineageBus,
+  OpenLineageEmitter,
+  OpenLineageOptions,
+  OpenLineageStats,
+} from './lineage/openlineage/emitter.js';
+export { keelRunIdOf, openLineageRunId } from './lineage/openlineage/run-id.js';
+export type {
+  OpenLineageDataset,
+  OpenLineageEventType,
+  OpenLineageFacet,
+  OpenLineageJob,
+  OpenLineageRunEvent,
+} from './lineage/openlineage/spec.js';
+export {
+  type ConsoleTransportOptions,
+  consoleTransport,
+  type HttpTransportOptions,
+  httpTransport,
+  type OpenLineageTransport,
+} from './lineage/openlineage/transports.js';
 export {
   checkDocumentQuery,
   type DocumentPredicate,

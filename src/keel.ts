@@ -16,6 +16,11 @@ import { assertReadableObject, parseWith } from './core/validate.js';
 import { createDriftService, type DriftEvents, type DriftService } from './drift/service.js';
 import { createGateEvaluator, type GateEvaluator, type GateEvents } from './gates/evaluator.js';
 import type { GatePolicy } from './gates/schema.js';
+import {
+  createOpenLineageEmitter,
+  type OpenLineageEmitter,
+  type OpenLineageOptions,
+} from './lineage/openlineage/emitter.js';
 import type { MetadataStore } from './metadata/types.js';
 import { type DoctorOptions, type DoctorReport, runDoctor } from './ops/doctor.js';
 import type { PipelineEvents } from './pipeline/events.js';
@@ -50,6 +55,12 @@ export interface KeelOptions {
   auditKey?: AuditKey;
   /** Gate policies by name, for alias policies with `requireGate: { policy: 'name' }`. */
   gatePolicies?: GatePolicy[];
+  /**
+   * Emit OpenLineage RunEvents for every tracked run (pipeline runs and their steps included)
+   * and every gate verdict on a registered version, through `transport`. See
+   * docs/openlineage.md.
+   */
+  openLineage?: OpenLineageOptions;
 }
 
 /** Every event keel's services emit, by name. */
@@ -83,6 +94,8 @@ export interface Keel {
   readonly actor: Actor;
   /** Tracer, meter and instruments. */
   readonly telemetry: Telemetry;
+  /** The OpenLineage emitter (its stats and flush), when `openLineage` was given. */
+  readonly openLineage?: OpenLineageEmitter;
   /**
    * Checks every document, every log, every blob and the registry's audit chain; quarantines
    * corrupt documents under `quarantine/` (with a report), rebuilds the tracker's journal and
@@ -181,6 +194,17 @@ export function createKeel(options: KeelOptions): Keel {
     },
   });
   const repairHead = auditHeadRepairer(backend.metadata, options.auditKey);
+  const openLineage = options.openLineage
+    ? createOpenLineageEmitter(options.openLineage, {
+        events,
+        telemetry,
+        clock,
+        runOfVersion: async (model, version) => {
+          const { runId } = await registry.getVersion(model, version);
+          return runId === undefined ? undefined : tracker.getRun(runId);
+        },
+      })
+    : undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -194,6 +218,7 @@ export function createKeel(options: KeelOptions): Keel {
     clock,
     actor,
     telemetry,
+    ...(openLineage ? { openLineage } : {}),
     async doctor(opts) {
       return runDoctor(
         {
@@ -209,6 +234,8 @@ export function createKeel(options: KeelOptions): Keel {
     close() {
       closing ??= (async () => {
         try {
+          // queued lineage events (and the reads behind gate events) go before the stores close
+          await openLineage?.close();
           // buffered metrics and deferred runs are written while the backend is still open
           await tracker.close();
         } finally {

@@ -372,6 +372,12 @@ const calls: Record<string, Call> = {
   parseFilter: (_, a) => root.parseFilter(any(a)),
   printFilter: (_, a) => root.printFilter(any(a)),
   matchesFilter: (_, a, b) => root.matchesFilter(any(a), any(b)),
+  // OpenLineage
+  openLineageRunId: (_, a) => root.openLineageRunId(any(a)),
+  keelRunIdOf: (_, a) => root.keelRunIdOf(any(a)),
+  httpTransport: (_, a) => root.httpTransport(any(a)),
+  consoleTransport: (_, a) => root.consoleTransport(any(a)),
+  fileTransport: (_, a) => fsEntry.fileTransport(any(a)),
   // keel/fs
   fsBackend: (_, a) => fsEntry.fsBackend(any(a)),
   createFsArtifactStore: (_, a) => fsEntry.createFsArtifactStore(any(a)),

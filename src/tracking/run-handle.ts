@@ -313,7 +313,12 @@ export class TrackedRunHandle implements RunHandle, LiveHandle {
     this.endedWith = status;
     this.state = 'ended';
     this.ctx.live.delete(this);
-    this.ctx.emit('run:ended', { runId: this.id, experiment: run.experiment, status });
+    this.ctx.emit('run:ended', {
+      runId: this.id,
+      experiment: run.experiment,
+      status,
+      run: copyRun(run),
+    });
     return run;
   }
 

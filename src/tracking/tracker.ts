@@ -27,6 +27,7 @@ import {
   addRefs,
   assertNotClosed,
   checkRunId,
+  copyRun,
   createRunDocument,
   endedError,
   readRunArtifact,
@@ -210,7 +211,11 @@ export function createTracker(options: TrackerOptions): Tracker {
             deferMs > 0
               ? TrackedRunHandle.deferred(ctx, run, deferMs)
               : new TrackedRunHandle(ctx, id, await createRunDocument(ctx, run));
-          const event: TrackerEvents['run:started'] = { runId: id, experiment: run.experiment };
+          const event: TrackerEvents['run:started'] = {
+            runId: id,
+            experiment: run.experiment,
+            run: copyRun(run),
+          };
           if (run.name !== undefined) event.name = run.name;
           if (run.parentRunId !== undefined) event.parentRunId = run.parentRunId;
           ctx.emit('run:started', event);

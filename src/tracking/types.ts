@@ -442,6 +442,11 @@ export interface TrackerEvents {
     name?: string;
     /** Its parent run. */
     parentRunId?: string;
+    /**
+     * A copy of the run as it started (params, tags and inputs given to `startRun`), for
+     * listeners that forward runs elsewhere, e.g. as OpenLineage events.
+     */
+    run: Run;
   };
   /** A run ended. */
   'run:ended': {
@@ -451,6 +456,8 @@ export interface TrackerEvents {
     experiment: string;
     /** The status it ended with. */
     status: FinalRunStatus;
+    /** A copy of the run as it ended: final tags, latest metrics, outputs and error. */
+    run: Run;
   };
   /** One per flushed batch, not per point. */
   'metric:logged': {

@@ -135,7 +135,7 @@ describe('startRun({ deferWriteMs })', () => {
     expect(await tracker.getRun(run.id)).toEqual(ended);
     expect(events.at(-1)).toEqual([
       'run:ended',
-      { runId: run.id, experiment: 'e', status: 'completed' },
+      { runId: run.id, experiment: 'e', status: 'completed', run: ended },
     ]);
     expect((await tracker.lineage(D2)).producedBy.map((r) => r.id)).toEqual([run.id]);
     await parent.end();

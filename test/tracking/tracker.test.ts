@@ -194,9 +194,22 @@ describe('Tracker on memory: flushing', () => {
       experiment: 'ev',
       name: 'c',
       parentRunId: parent.id,
+      run: expect.objectContaining({ id: child.id, status: 'running', parentRunId: parent.id }),
     });
     expect(seen[2]?.payload).toEqual({ runId: child.id, count: 2, keys: ['a', 'b'] });
-    expect(seen[3]?.payload).toEqual({ runId: child.id, experiment: 'ev', status: 'killed' });
+    expect(seen[3]?.payload).toEqual({
+      runId: child.id,
+      experiment: 'ev',
+      status: 'killed',
+      run: expect.objectContaining({
+        id: child.id,
+        status: 'killed',
+        metrics: {
+          a: expect.objectContaining({ value: 1 }),
+          b: expect.objectContaining({ value: 2 }),
+        },
+      }),
+    });
   });
 });
 
