@@ -26,31 +26,34 @@
  * documents instead (slower, still complete); a damaged snapshot is reported and the runs
  * are listed instead. `keel.doctor()` repairs the journal: it cannot mend a log in place, so
  * it starts a new journal generation with one entry per run.
+ *
+ * The parts: following the journal in journal-reader.ts, checked reads of run documents in
+ * run-reads.ts, lineage queries in run-lineage.ts, the compaction in journal-compaction.ts.
  */
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCodes, isKeelError } from '../core/errors.js';
-import type { JsonValue } from '../core/json.js';
-import type { MetadataStore, Versioned } from '../metadata/types.js';
+import type { MetadataStore } from '../metadata/types.js';
 import { CorruptRecords } from './corrupt-records.js';
 import type { FieldValue } from './filter/evaluate.js';
 import { type CompactionHook, compactJournal } from './journal-compaction.js';
-import { FIRST_HEAD, JOURNALS_PREFIX, type JournalHead, readHead } from './journal-head.js';
-import { type RunDocument, runFromJson, trackingKeys } from './records.js';
+import { JOURNALS_PREFIX, type JournalHead } from './journal-head.js';
+import { JournalReader } from './journal-reader.js';
+import { type RunDocument, trackingKeys } from './records.js';
 import { RunCache } from './run-cache.js';
-import { forEachLimited, listRunDocuments } from './run-reads.js';
+import { runsOf } from './run-lineage.js';
+import { CORRUPT, forEachLimited, READ_CONCURRENCY, RunReads } from './run-reads.js';
 import { type ScanQuery, scanBase, scanRuns, TopRows } from './search-scan.js';
 import { loadSnapshot, type SearchBase, SnapshotGone } from './search-snapshot.js';
 import type { CorruptRecord, Run } from './types.js';
+
+export { HEAD_CHECK_MS } from './journal-reader.js';
 
 /** How long a journal entry whose document never arrives is re-checked. */
 export const PENDING_GIVE_UP_MS: number = 10 * 60_000;
 
 /** With more unknown runs than this, a refresh lists every run document instead of reading each. */
 const LIST_THRESHOLD = 256;
-
-/** Run documents reads run concurrently, at most this many at once. */
-const READ_CONCURRENCY = 32;
 
 /**
  * A log is compacted once it holds at least `runs >> COMPACT_SHIFT` entries: a compaction
@@ -60,22 +63,6 @@ const READ_CONCURRENCY = 32;
  */
 export const COMPACT_SHIFT = 6;
 
-/**
- * How often, at most, a write re-reads the journal head before its append (it always reads
- * it after: see run-store.ts). `keel.doctor()` waits twice this before it announces again
- * the runs written meanwhile.
- */
-export const HEAD_CHECK_MS = 1000;
-
-/** What {@link RunIndex} reads of a document the store finds corrupt. */
-const CORRUPT: unique symbol = Symbol('corrupt');
-
-/** A place in a journal log: the next entry to read. */
-interface LogPosition {
-  log: string;
-  offset: number;
-}
-
 /** A search result: the run and its sort values. */
 export interface SearchHit {
   run: Run;
@@ -84,23 +71,13 @@ export interface SearchHit {
 
 /** A cache of run documents that follows the journal. */
 export class RunIndex {
-  /** The newest journal head seen: writes are announced in its log. */
-  private latest: JournalHead = FIRST_HEAD;
-  private headCheckedAt = Number.NEGATIVE_INFINITY;
-  /** The head whose log this process follows, and the next entry to read there. */
-  private head: JournalHead = FIRST_HEAD;
-  private at: LogPosition = { log: FIRST_HEAD.log, offset: 0 };
-  /** The rest of the log before `head.log`, read once before it (after a compaction). */
-  private tail: LogPosition | undefined;
-  /** Whether the head must be read again once `tail` was read (it may have been removed meanwhile). */
-  private checkAfterTail = false;
   private started = false;
   /** What is known of the runs. */
   private readonly cache = new RunCache();
   private refreshing: Promise<void> = Promise.resolve();
   private readonly corrupt: CorruptRecords;
-  /** Whether the last journal read stopped at a corrupt record. */
-  private journalBroken = false;
+  private readonly reads: RunReads;
+  private readonly journalReader: JournalReader;
   /** Whether this process's last journal append failed on a corrupt record. */
   private appendBroken = false;
   /** Set when the runs must be listed (a new journal that does not name them all): on the next refresh. */
@@ -129,6 +106,13 @@ export class RunIndex {
     private readonly onCompaction: CompactionHook | undefined = undefined,
   ) {
     this.corrupt = new CorruptRecords(onCorrupt);
+    this.reads = new RunReads(metadata, this.cache, this.corrupt);
+    this.journalReader = new JournalReader(
+      metadata,
+      clock,
+      (runId, seq, now) => this.cache.announce(runId, seq, now),
+      (record) => this.reportCorrupt(record),
+    );
   }
 
   /**
@@ -172,17 +156,15 @@ export class RunIndex {
 
   /** Records a document version this process read or wrote (older versions are ignored). */
   remember(doc: RunDocument): void {
-    this.corrupt.forgetKey(trackingKeys.run(doc.run.id));
-    this.cache.remember(doc);
+    this.reads.remember(doc);
   }
 
   /**
    * The journal log to append to: the newest head's. Reads the head document when `force`
    * or when it was last read {@link HEAD_CHECK_MS} ago.
    */
-  async journal(force = false): Promise<string> {
-    if (force || this.clock.now() - this.headCheckedAt >= HEAD_CHECK_MS) await this.readLatest();
-    return this.latest.log;
+  journal(force = false): Promise<string> {
+    return this.journalReader.journal(force);
   }
 
   /**
@@ -210,7 +192,7 @@ export class RunIndex {
       const base = this.cache.base;
       if (base !== undefined && !(await this.scanned(base, query, top))) continue;
       const rows = top.rows.flatMap(({ hit }) => ('row' in hit ? [hit.row] : []));
-      const docs = base === undefined ? new Map() : await this.fetchRows(base, rows);
+      const docs = base === undefined ? new Map() : await this.reads.fetchRows(base, rows);
       // a run written since the catch-up is taken again, as it is now (a few tries)
       if (docs.size < rows.length && attempt < 3) continue;
       return top.rows.flatMap(({ hit, values }) => {
@@ -224,54 +206,13 @@ export class RunIndex {
    * Catches up with the journal, then returns the runs that list `digest` among their
    * outputs (`producedBy`) and inputs (`consumedBy`), by run id (shared objects).
    */
-  async lineage(digest: Digest): Promise<{ producedBy: Run[]; consumedBy: Run[] }> {
-    for (let attempt = 1; ; attempt++) {
-      await this.catchUp();
-      const base = this.cache.base;
-      let refs: Awaited<ReturnType<SearchBase['refs']>> | undefined;
-      if (base !== undefined) {
-        try {
-          refs = await base.refs();
-        } catch (error) {
-          await this.dropBase(base, error);
-          continue;
-        }
-      }
-      let stale = false;
-      const pick = async (
-        ids: Set<string> | undefined,
-        rows: number[] | undefined,
-        role: 'outputs' | 'inputs',
-      ): Promise<Run[]> => {
-        const found: Run[] = [];
-        for (const id of ids ?? []) {
-          const run = this.cache.held(id);
-          if (run !== undefined) found.push(run);
-        }
-        if (base !== undefined && rows !== undefined) {
-          const live = rows.filter((row) => base.superseded[row] === 0);
-          const docs = await this.fetchRows(base, live);
-          // a run written since the catch-up is taken again, as it is now (a few tries)
-          if (docs.size < live.length) stale = true;
-          for (const doc of docs.values()) found.push(doc.run);
-        }
-        return found
-          .filter((run) => run[role].some((ref) => ref.digest === digest))
-          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      };
-      const producedBy = await pick(
-        this.cache.heldRefs(digest, 'outputs'),
-        refs?.produced.get(digest),
-        'outputs',
-      );
-      const consumedBy = await pick(
-        this.cache.heldRefs(digest, 'inputs'),
-        refs?.consumed.get(digest),
-        'inputs',
-      );
-      if (stale && attempt < 3) continue;
-      return { producedBy, consumedBy };
-    }
+  lineage(digest: Digest): Promise<{ producedBy: Run[]; consumedBy: Run[] }> {
+    return runsOf(digest, {
+      cache: this.cache,
+      catchUp: () => this.catchUp(),
+      dropBase: (base, error) => this.dropBase(base, error),
+      fetchRows: (base, rows) => this.reads.fetchRows(base, rows),
+    });
   }
 
   /**
@@ -299,59 +240,53 @@ export class RunIndex {
     await next;
   }
 
-  /** Reads the journal head; remembers it as the newest. */
-  private async readLatest(): Promise<JournalHead> {
-    this.headCheckedAt = this.clock.now();
-    const head = await readHead(this.metadata);
-    this.latest = head;
-    return head;
-  }
-
   private async refresh(): Promise<void> {
-    const head = await this.readLatest();
+    const journal = this.journalReader;
+    const head = await journal.readLatest();
     if (!this.started) {
       this.started = true;
       await this.restart(head);
-    } else if (head.log !== this.head.log) {
+    } else if (head.log !== journal.head.log) {
       await this.follow(head);
     } else {
-      this.head = head;
+      journal.head = head;
     }
     const now = this.clock.now();
+    const restart = (next: JournalHead) => this.restart(next);
     let read = 0;
-    let journalReadable = await this.readLogs(now);
+    let journalReadable = await journal.readLogs(now, restart);
     if (!journalReadable) {
       // keel.doctor() may have started a new journal since
-      const again = await this.readLatest();
-      if (again.log !== this.head.log) {
+      const again = await journal.readLatest();
+      if (again.log !== journal.head.log) {
         await this.follow(again);
-        journalReadable = await this.readLogs(now);
+        journalReadable = await journal.readLogs(now, restart);
       }
     }
-    if (journalReadable && this.journalBroken && !this.appendBroken) {
+    if (journalReadable && journal.broken && !this.appendBroken) {
       // the journal was repaired (keel.doctor()): follow it again
-      this.journalBroken = false;
+      journal.broken = false;
       this.corrupt.forget(isJournal);
     }
     const pending = this.cache.pending;
     if (
       this.relist ||
-      this.journalBroken ||
+      journal.broken ||
       this.appendBroken ||
       (pending.size > LIST_THRESHOLD && pending.size * 2 > this.cache.count())
     ) {
       // many unknown runs (a first search): one listing reads them faster than one get each;
       // with a broken journal, only a listing finds the runs written past the damage
       this.relist = false;
-      read += await this.listRuns();
+      read += await this.reads.listRuns();
     }
     const ids = [...pending.keys()];
     read += ids.length;
     await forEachLimited(ids, READ_CONCURRENCY, async (runId) => {
       const key = trackingKeys.run(runId);
-      const stored = await this.readChecked(key);
+      const stored = await this.reads.readChecked(key);
       if (stored === undefined) this.corrupt.forgetKey(key);
-      else if (stored !== CORRUPT) this.rememberChecked(key, stored.value);
+      else if (stored !== CORRUPT) this.reads.rememberChecked(key, stored.value);
       const entry = pending.get(runId);
       if (entry !== undefined && now - entry.since > PENDING_GIVE_UP_MS) pending.delete(runId);
     });
@@ -360,11 +295,11 @@ export class RunIndex {
       this.snapshotEvery > 0 &&
       this.explicit === 0 &&
       this.compaction === undefined &&
-      this.tail === undefined &&
-      !this.journalBroken &&
+      journal.tail === undefined &&
+      !journal.broken &&
       !this.appendBroken &&
       ((read > LIST_THRESHOLD && this.cache.base === undefined) ||
-        this.at.offset >= this.threshold())
+        journal.at.offset >= this.threshold())
     ) {
       this.compactNow().catch(() => {});
     }
@@ -373,14 +308,7 @@ export class RunIndex {
 
   /** Follows a new head: reads the rest of the log before it first when that is the one followed. */
   private async follow(head: JournalHead): Promise<void> {
-    if (this.tail === undefined && head.previous?.log === this.at.log && !this.journalBroken) {
-      this.tail = this.at;
-      this.checkAfterTail = true;
-      this.head = head;
-      this.at = { log: head.log, offset: 0 };
-      return;
-    }
-    await this.restart(head);
+    if (!this.journalReader.continueWith(head)) await this.restart(head);
   }
 
   /**
@@ -389,14 +317,7 @@ export class RunIndex {
    * them all).
    */
   private async restart(head: JournalHead): Promise<void> {
-    this.head = head;
-    this.at = { log: head.log, offset: 0 };
-    this.tail =
-      head.previous === undefined
-        ? undefined
-        : { log: head.previous.log, offset: head.previous.from };
-    this.checkAfterTail = this.tail !== undefined;
-    this.journalBroken = false;
+    this.journalReader.startAt(head);
     this.appendBroken = false;
     this.corrupt.forget(isJournal);
     if (
@@ -443,83 +364,6 @@ export class RunIndex {
     }
   }
 
-  /**
-   * The documents of snapshot rows, by row, when they are still at the snapshot's sequence
-   * number; a newer one is remembered instead (and the row left out).
-   */
-  private async fetchRows(
-    base: SearchBase,
-    rows: readonly number[],
-  ): Promise<Map<number, RunDocument>> {
-    const docs = new Map<number, RunDocument>();
-    await forEachLimited(rows, READ_CONCURRENCY, async (row) => {
-      let doc = this.cache.fetchedRow(base, row);
-      if (doc === undefined) {
-        const key = trackingKeys.run(base.idAt(row));
-        const stored = await this.readChecked(key);
-        if (stored === undefined || stored === CORRUPT) return;
-        try {
-          doc = runFromJson(key, stored.value);
-        } catch (error) {
-          if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-          this.reportCorrupt({ key, reason: error.message });
-          return;
-        }
-      }
-      if (doc.seq !== base.seqs[row]) {
-        this.remember(doc);
-        return;
-      }
-      this.cache.keepFetched(doc);
-      docs.set(row, doc);
-    });
-    return docs;
-  }
-
-  /** Reads the rest of the log before the followed one (once), then the followed one. */
-  private async readLogs(now: number): Promise<boolean> {
-    if (this.tail !== undefined) {
-      if (!(await this.readLog(this.tail, now))) return false;
-      this.tail = undefined;
-      if (this.checkAfterTail) {
-        this.checkAfterTail = false;
-        // a compaction since may have removed that log while it was read: start over then
-        const head = await this.readLatest();
-        if (head.log !== this.head.log) {
-          await this.restart(head);
-          return this.readLogs(now);
-        }
-      }
-    }
-    return this.readLog(this.at, now);
-  }
-
-  /** Follows one log from `position` (advanced); on a corrupt record, reports it and returns false. */
-  private async readLog(position: LogPosition, now: number): Promise<boolean> {
-    try {
-      for await (const { offset, entry } of this.metadata.read(position.log, {
-        from: position.offset,
-      })) {
-        position.offset = offset + 1;
-        if (!Array.isArray(entry)) continue;
-        const [runId, seq] = entry;
-        if (typeof runId !== 'string' || typeof seq !== 'number') continue;
-        this.cache.announce(runId, seq, now);
-      }
-      return true;
-    } catch (error) {
-      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-      this.journalBroken = true;
-      const offset = error.details?.offset;
-      this.reportCorrupt({
-        key: position.log,
-        offset: typeof offset === 'number' ? offset : position.offset,
-        reason: error.message,
-      });
-      return false;
-    }
-  }
-
   /** The journal entries after which a process compacts (see the constructor). */
   private threshold(): number {
     return Math.max(this.snapshotEvery, this.cache.count() >> COMPACT_SHIFT);
@@ -527,13 +371,13 @@ export class RunIndex {
 
   /** Compacts from what is known now (one consistent state: nothing awaits while it is taken). */
   private async compactNow(): Promise<boolean> {
-    if (this.compaction !== undefined || this.tail !== undefined) return false;
+    if (this.compaction !== undefined || this.journalReader.tail !== undefined) return false;
     const run = async (): Promise<boolean> => {
       const next = await compactJournal(
         this.metadata,
         {
-          head: this.head,
-          from: this.at.offset,
+          head: this.journalReader.head,
+          from: this.journalReader.at.offset,
           rows: this.cache.snapshotRows(),
           base: this.cache.base,
           pending: this.cache.pendingEntries(),
@@ -554,41 +398,6 @@ export class RunIndex {
     } finally {
       this.compaction = undefined;
     }
-  }
-
-  /** Reads every run document (the damaged ones reported). Returns how many were read. */
-  private listRuns(): Promise<number> {
-    // a listing sees every document: the damaged ones it does not meet again are gone
-    this.corrupt.forget((key) => key.startsWith(trackingKeys.runsPrefix));
-    return listRunDocuments(
-      this.metadata,
-      (key, value) => this.rememberChecked(key, value),
-      (record) => this.reportCorrupt(record),
-    );
-  }
-
-  /** The stored document, or {@link CORRUPT} (reported) when the store finds it corrupt. */
-  private async readChecked(key: string): Promise<Versioned | undefined | typeof CORRUPT> {
-    try {
-      return await this.metadata.get(key);
-    } catch (error) {
-      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-      this.reportCorrupt({ key, reason: error.message });
-      return CORRUPT;
-    }
-  }
-
-  /** Remembers a stored run document, or reports it when it is not a valid one. */
-  private rememberChecked(key: string, value: JsonValue): void {
-    let doc: RunDocument;
-    try {
-      doc = runFromJson(key, value);
-    } catch (error) {
-      if (!isKeelError(error, ErrorCodes.integrity)) throw error;
-      this.reportCorrupt({ key, reason: error.message });
-      return;
-    }
-    this.remember(doc);
   }
 }
 
