@@ -6,7 +6,6 @@
  * alias move goes through keel's alias policies: a refused promotion is an MLflow error that
  * says which policy refused it and why.
  */
-import type { IncomingMessage } from 'node:http';
 import { isKeelError, NotFoundError, PolicyError, ValidationError } from '../core/errors.js';
 import type { Tags } from '../core/schemas.js';
 import type { Model, ModelVersion } from '../registry/types.js';
@@ -284,20 +283,6 @@ async function getModelVersionByAlias(
   return { model_version: toMlflowVersion(version, aliases) };
 }
 
-/**
- * The fields of a JSON body, through the endpoint's reader, which returns either the fields or
- * `{ fields, bytes }` (its newer form, landing beside this one).
- *
- * @throws MlflowApiError as `readJsonBody` does.
- */
-export async function readFields(req: IncomingMessage, limit: number): Promise<MlflowFields> {
-  const read: unknown = await readJsonBody(req, limit);
-  const wrapped = read as { fields?: unknown; bytes?: unknown };
-  return (
-    typeof wrapped.bytes === 'number' && typeof wrapped.fields === 'object' ? wrapped.fields : read
-  ) as MlflowFields;
-}
-
 /** Largest JSON body an alias request may send. */
 const ALIAS_BODY_LIMIT = 64 * 1024;
 
@@ -334,7 +319,7 @@ export const registryRoutes: readonly MlflowRoute[] = [
     async handle(ctx, request) {
       const query = queryFields(request.query);
       if (request.method === 'GET') return getModelVersionByAlias(ctx.keel, query);
-      const fields = { ...query, ...(await readFields(request.raw, ALIAS_BODY_LIMIT)) };
+      const fields = { ...query, ...(await readJsonBody(request.raw, ALIAS_BODY_LIMIT)).fields };
       return request.method === 'POST'
         ? setRegisteredModelAlias(ctx.keel, fields)
         : deleteRegisteredModelAlias(ctx.keel, fields);

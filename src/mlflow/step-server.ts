@@ -13,8 +13,7 @@ import { Readable } from 'node:stream';
 import type { Keel } from '../keel.js';
 import { toMlflowError } from './errors.js';
 import { createMlflowHandler } from './handler.js';
-import { sendJson } from './http.js';
-import { readFields } from './registry-routes.js';
+import { readJsonBody, sendJson } from './http.js';
 
 /** The endpoint of a step while its program runs. */
 export interface StepMlflowServer {
@@ -99,7 +98,7 @@ async function guardStepRun(
     handler(req, res);
     return;
   }
-  const fields = await readFields(req, INSPECTED_BODY_LIMIT);
+  const { fields } = await readJsonBody(req, INSPECTED_BODY_LIMIT);
   const target = fields.run_id ?? fields.run_uuid;
   let forwarded: Record<string, unknown> = { ...fields };
   if (target === runId && remove) {

@@ -57,6 +57,82 @@ describe('commandStep({ mlflow: true })', () => {
     expect(await listening(uri!)).toBe(false);
   });
 
+  it('a Python script using only urllib logs params, metrics with steps, tags and an artifact onto the step run', async () => {
+    const { keel } = createPipelineTestKeel();
+    const built = pipeline('mlflow-py', { experiment: 'churn' })
+      .step(
+        'fit',
+        commandStep('fit', {
+          command: 'python3',
+          args: [join(fixtures, 'train_urllib.py')],
+          env: { MLFLOW_EXPERIMENT_ID: 'inherited-and-dropped' },
+          mlflow: true,
+        }),
+      )
+      .build();
+    const result = await built.run(undefined, { keel, captureEnvironment: false });
+    const runId = result.steps.fit?.runId as string;
+    const run = await keel.tracker.getRun(runId);
+    expect(run.status).toBe('completed');
+    expect(run.experiment).toBe('churn');
+    expect(run.params).toMatchObject({ lr: '0.05', epochs: '3' });
+    expect(run.tags).toMatchObject({
+      framework: 'urllib',
+      'mlflow.note.content': 'trained by a stdlib script',
+      'keel.mlflow.status': 'FINISHED',
+    });
+    const history = async (key: string) =>
+      (await keel.tracker.metricHistory(runId, key)).map((p) => [p.step, p.value]);
+    expect(await history('loss')).toEqual([
+      [0, 1],
+      [1, 0.5],
+      [2, 1 / 3],
+    ]);
+    expect(await history('acc')).toEqual([
+      [0, 0.5],
+      [1, 0.6],
+      [2, 0.7],
+    ]);
+    expect(text(await keel.tracker.getRunArtifact(runId, 'model/weights.txt'))).toBe(
+      'w = [0.4, 1.2]\n',
+    );
+    const stdout = text(await keel.artifacts.get(result.outputs.fit.stdout.digest));
+    const uri = /logged to (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+    expect(uri).toBeDefined();
+    expect(await listening(uri!)).toBe(false);
+  });
+
+  it('a Node script using the npm mlflow client attaches to the step run; nothing listens after the step', async () => {
+    const { keel } = createPipelineTestKeel();
+    const built = pipeline('mlflow-node')
+      .step(
+        'train',
+        commandStep('train', {
+          command: process.execPath,
+          args: [join(fixtures, 'train-client.mjs')],
+          mlflow: true,
+        }),
+      )
+      .build();
+    const result = await built.run(undefined, { keel, captureEnvironment: false });
+    const runId = result.steps.train?.runId as string;
+    const run = await keel.tracker.getRun(runId);
+    expect(run.status).toBe('completed');
+    expect(run.params).toMatchObject({ optimizer: 'adam', batch: '32' });
+    expect(run.tags).toMatchObject({ client: 'node', 'keel.mlflow.status': 'FINISHED' });
+    expect((await keel.tracker.metricHistory(runId, 'loss')).map((p) => p.step)).toEqual([
+      0, 1, 2, 3,
+    ]);
+    expect(run.metrics.auc).toMatchObject({ value: 0.93, step: 4 });
+    expect(JSON.parse(text(await keel.tracker.getRunArtifact(runId, 'model.json')))).toEqual({
+      weights: [0.4, 1.2],
+    });
+    const stdout = text(await keel.artifacts.get(result.outputs.train.stdout.digest));
+    const uri = /tracking uri (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+    expect(uri).toBeDefined();
+    expect(await listening(uri!)).toBe(false);
+  });
+
   it('stops serving when the program fails, and the step fails as without mlflow', async () => {
     const { keel } = createPipelineTestKeel();
     const built = pipeline('mlflow-fail')
