@@ -136,7 +136,10 @@ describe('monitor groups: the merged window', () => {
       { ...good, nonce: 'x'.repeat(1000) },
     ];
     for (const payload of hostile) {
-      expect(summaryFromJson(payload as never, columns), JSON.stringify(payload).slice(-200)).toBeUndefined();
+      expect(
+        summaryFromJson(payload as never, columns),
+        JSON.stringify(payload).slice(-200),
+      ).toBeUndefined();
     }
   });
 
