@@ -39,6 +39,9 @@ for (let i = 0; i < stable.length; i += 30) {
   for (const row of stable.slice(i, i + 30)) monitor.record(row, 0, 1);
   await sleep(30);
 }
+// Every window full before the shift: the page must come from the 3 x 300 merged rows.
+deadline = Date.now() + 60_000;
+while (((await monitor.share())?.rows ?? 0) < 900 && Date.now() < deadline) await sleep(20);
 deadline = Date.now() + 60_000;
 let served = 0;
 while (monitor.state().status !== 'drifting' && Date.now() < deadline) {
