@@ -18,6 +18,7 @@ import type {
   OpenLineageRunEvent,
 } from '../../src/lineage/openlineage/spec.js';
 import { consoleTransport } from '../../src/lineage/openlineage/transports.js';
+import { createTrainingLoop } from '../../src/ops/training-loop.js';
 import { pipeline } from '../../src/pipeline/builder.js';
 import { PipelineAbortedError, PipelineRunError } from '../../src/pipeline/errors.js';
 import { testTelemetry } from '../helpers/otel.js';
@@ -280,6 +281,46 @@ describe('OpenLineage events of other runs and gates', () => {
       decision: 'fail',
       passed: false,
       report: report.digest,
+      subject: { model: 'churn', version: 1 },
+    });
+    await keel.close();
+  });
+});
+
+describe('OpenLineage events of a training loop', () => {
+  it('each triggered run emits its pipeline events, tagged with the trigger, and the gate verdict', async () => {
+    const { keel, events } = lineageKeel();
+    const trainer = pipeline<number>('retrain')
+      .step('model', async ({ input }, ctx) => {
+        const meta = await ctx.keel.artifacts.put(`weights ${input}`);
+        return { digest: meta.digest, accuracy: input };
+      })
+      .build();
+    const loop = createTrainingLoop({
+      keel,
+      pipeline: trainer,
+      input: () => 0.9,
+      register: {
+        model: 'churn',
+        artifact: (o) => o.model.digest,
+        metrics: (o) => ({ accuracy: o.model.accuracy }),
+      },
+      gate: { name: 'floor', rules: [{ kind: 'metric', metric: 'accuracy', min: 0.8 }] },
+      promoteTo: 'challenger',
+    });
+    const outcome = await loop.trigger('new data landed');
+    expect(outcome.status).toBe('completed');
+    await loop.stop();
+    await validEvents(keel, events);
+    expect(of(events, 'retrain')).toEqual(['START', 'COMPLETE', 'OTHER']);
+    expect(of(events, 'retrain.model')).toEqual(['START', 'COMPLETE']);
+    expect(one(events, 'retrain', 'START').run.facets?.keel_run).toMatchObject({
+      tags: { 'keel.trigger.kind': 'manual', 'keel.trigger.reason': 'new data landed' },
+    });
+    expect(one(events, 'retrain', 'OTHER').run.facets?.keel_gate).toMatchObject({
+      policy: 'floor',
+      decision: 'pass',
+      passed: true,
       subject: { model: 'churn', version: 1 },
     });
     await keel.close();
