@@ -420,6 +420,14 @@ describe('the OpenLineage emitter', () => {
     expect(keel.openLineage!.stats()).toMatchObject({ emitted: 2, sent: 2, dropped: 0 });
   });
 
+  it('flush refuses a timeout that is not a whole number of milliseconds', async () => {
+    const { keel } = lineageKeel();
+    for (const bad of [Number.NaN, -1, 1.5, 2 ** 31, '10'])
+      await expect(keel.openLineage!.flush(bad as number)).rejects.toThrow(ValidationError);
+    expect(await keel.openLineage!.flush(0)).toBe(true);
+    await keel.close();
+  });
+
   it('refuses bad options with a ValidationError, before anything is emitted', () => {
     const backend = memoryBackend();
     const bad: unknown[] = [

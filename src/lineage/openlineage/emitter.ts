@@ -56,7 +56,10 @@ export interface OpenLineageEmitter {
   stats(): OpenLineageStats;
   /**
    * Resolves when every queued event was sent or dropped (true), or after `timeoutMs`
-   * (false; the queue keeps draining).
+   * (default `closeTimeoutMs`; false, and the queue keeps draining).
+   *
+   * @throws {ValidationError} (as a rejection) when `timeoutMs` is not an integer from 0 to
+   *   600000.
    */
   flush(timeoutMs?: number): Promise<boolean>;
   /** Stops listening, flushes (up to `closeTimeoutMs`), drops the rest and closes the transport. */
@@ -108,6 +111,8 @@ const optionsSchema = z.strictObject({
   queueSize: z.number().int().min(1).max(1_000_000).optional(),
   closeTimeoutMs: z.number().int().min(0).max(600_000).optional(),
 });
+
+const timeoutSchema = z.number().int().min(0).max(600_000);
 
 /**
  * Attaches an OpenLineage emitter to keel's bus (`createKeel` calls it for `openLineage`).
@@ -240,6 +245,11 @@ export function createOpenLineageEmitter(
   events.on('gate:evaluated', onGate);
 
   const flush = (timeoutMs = closeTimeoutMs): Promise<boolean> => {
+    try {
+      parseWith(timeoutSchema, timeoutMs, 'flush timeoutMs');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (draining === undefined && lookups.size === 0) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
