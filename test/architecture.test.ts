@@ -159,6 +159,24 @@ describe('architecture', () => {
       ),
     ).toEqual([]);
   });
+  it('OpenLineage listens and translates: beyond core and lineage it imports types only, and only the composition root and the entries import it', () => {
+    const offenders = edges.filter(
+      (e) =>
+        room(e.from) === 'lineage' &&
+        local(e) &&
+        !e.typeOnly &&
+        !['core', 'lineage'].includes(room(e.to)),
+    );
+    expect(offenders).toEqual([]);
+    const importers = new Set(
+      edges
+        .filter((e) => room(e.to) === 'lineage' && room(e.from) !== 'lineage')
+        .map((e) => e.from),
+    );
+    expect([...importers].sort()).toEqual(['fs.ts', 'index.ts', 'keel.ts']);
+    expect(reachable('index.ts').has('lineage/openlineage/file-transport.ts')).toBe(false);
+  });
+
   it('the command line is a leaf: nothing in src imports src/cli', () => {
     expect(edges.filter((e) => room(e.from) !== 'cli' && room(e.to) === 'cli')).toEqual([]);
     expect(edges.some((e) => room(e.from) === 'cli')).toBe(true);

@@ -32,6 +32,8 @@ describe('the npm package', () => {
     const guides = readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md'));
     expect(guides.length).toBeGreaterThan(5);
     for (const guide of guides) expect(packed).toContain(`docs/${guide}`);
+    // the schema of keel's OpenLineage facets, which every such facet's _schemaURL names
+    expect(packed).toContain('docs/openlineage-facets.json');
   });
 
   it('every docs/… file an error message or README link names is in the package', () => {

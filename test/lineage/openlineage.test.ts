@@ -18,6 +18,7 @@ import type {
   OpenLineageRunEvent,
 } from '../../src/lineage/openlineage/spec.js';
 import { consoleTransport } from '../../src/lineage/openlineage/transports.js';
+import { createTrainingLoop } from '../../src/ops/training-loop.js';
 import { pipeline } from '../../src/pipeline/builder.js';
 import { PipelineAbortedError, PipelineRunError } from '../../src/pipeline/errors.js';
 import { testTelemetry } from '../helpers/otel.js';
@@ -286,6 +287,46 @@ describe('OpenLineage events of other runs and gates', () => {
   });
 });
 
+describe('OpenLineage events of a training loop', () => {
+  it('each triggered run emits its pipeline events, tagged with the trigger, and the gate verdict', async () => {
+    const { keel, events } = lineageKeel();
+    const trainer = pipeline<number>('retrain')
+      .step('model', async ({ input }, ctx) => {
+        const meta = await ctx.keel.artifacts.put(`weights ${input}`);
+        return { digest: meta.digest, accuracy: input };
+      })
+      .build();
+    const loop = createTrainingLoop({
+      keel,
+      pipeline: trainer,
+      input: () => 0.9,
+      register: {
+        model: 'churn',
+        artifact: (o) => o.model.digest,
+        metrics: (o) => ({ accuracy: o.model.accuracy }),
+      },
+      gate: { name: 'floor', rules: [{ kind: 'metric', metric: 'accuracy', min: 0.8 }] },
+      promoteTo: 'challenger',
+    });
+    const outcome = await loop.trigger('new data landed');
+    expect(outcome.status).toBe('completed');
+    await loop.stop();
+    await validEvents(keel, events);
+    expect(of(events, 'retrain')).toEqual(['START', 'COMPLETE', 'OTHER']);
+    expect(of(events, 'retrain.model')).toEqual(['START', 'COMPLETE']);
+    expect(one(events, 'retrain', 'START').run.facets?.keel_run).toMatchObject({
+      tags: { 'keel.trigger.kind': 'manual', 'keel.trigger.reason': 'new data landed' },
+    });
+    expect(one(events, 'retrain', 'OTHER').run.facets?.keel_gate).toMatchObject({
+      policy: 'floor',
+      decision: 'pass',
+      passed: true,
+      subject: { model: 'churn', version: 1 },
+    });
+    await keel.close();
+  });
+});
+
 describe('the OpenLineage emitter', () => {
   it('never blocks a pipeline: a stuck transport fills the bounded queue and the rest is dropped and counted', async () => {
     const telemetry = testTelemetry();
@@ -377,6 +418,14 @@ describe('the OpenLineage emitter', () => {
       expect(openLineageProblems(JSON.parse(line))).toEqual([]);
     }
     expect(keel.openLineage!.stats()).toMatchObject({ emitted: 2, sent: 2, dropped: 0 });
+  });
+
+  it('flush refuses a timeout that is not a whole number of milliseconds', async () => {
+    const { keel } = lineageKeel();
+    for (const bad of [Number.NaN, -1, 1.5, 2 ** 31, '10'])
+      await expect(keel.openLineage!.flush(bad as number)).rejects.toThrow(ValidationError);
+    expect(await keel.openLineage!.flush(0)).toBe(true);
+    await keel.close();
   });
 
   it('refuses bad options with a ValidationError, before anything is emitted', () => {

@@ -64,6 +64,8 @@ export function endEventType(status: Run['status']): OpenLineageEventType {
 /**
  * The RunEvent for a run's START or end (COMPLETE, FAIL, ABORT). The START event carries
  * the params; an end event the latest metrics and, after an error, the ErrorMessageRunFacet.
+ * The event shares the run's tags and params objects: pass a run no one changes afterwards
+ * (the tracker's events carry copies).
  */
 export function runEvent(
   eventType: OpenLineageEventType,
@@ -78,14 +80,14 @@ export function runEvent(
     runId: run.id,
     experiment: run.experiment,
     status: run.status,
-    tags: { ...run.tags },
+    tags: run.tags,
   };
   if (run.name !== undefined) keelRun.name = run.name;
   if (run.error?.code !== undefined) keelRun.errorCode = run.error.code;
   facets.keel_run = keelFacet('KeelRunFacet', settings, keelRun);
   if (eventType === 'START') {
     if (Object.keys(run.params).length > 0)
-      facets.keel_params = keelFacet('KeelParamsRunFacet', settings, { params: { ...run.params } });
+      facets.keel_params = keelFacet('KeelParamsRunFacet', settings, { params: run.params });
   } else {
     const metrics = finalMetrics(run);
     if (metrics) facets.keel_metrics = keelFacet('KeelMetricsRunFacet', settings, { metrics });

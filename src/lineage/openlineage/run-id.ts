@@ -10,6 +10,10 @@ import { describeValue } from '../../core/validate.js';
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const RUN_ID = /^[0-7][0-9a-hjkmnp-tv-z]{25}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEX = '0123456789abcdef';
+/** Character code -> base32 value (the pattern above admits only ALPHABET's characters). */
+const DECODE = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
 /**
  * The OpenLineage `runId` (a UUID) of a keel run: the run id's 128 bits in UUID notation.
@@ -29,14 +33,14 @@ export function openLineageRunId(runId: string): string {
   }
   let hex = '';
   // 26 characters carry 130 bits; the first (0-7) holds only the top 3 of the 128
-  let buffer = ALPHABET.indexOf(runId[0]!);
+  let buffer = DECODE[runId.charCodeAt(0)]!;
   let bits = 3;
   for (let i = 1; i < runId.length; i++) {
-    buffer = (buffer << 5) | ALPHABET.indexOf(runId[i]!);
+    buffer = (buffer << 5) | DECODE[runId.charCodeAt(i)]!;
     bits += 5;
     while (bits >= 4) {
       bits -= 4;
-      hex += ((buffer >>> bits) & 0xf).toString(16);
+      hex += HEX[(buffer >>> bits) & 0xf];
     }
     buffer &= (1 << bits) - 1;
   }

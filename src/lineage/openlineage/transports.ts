@@ -15,9 +15,18 @@ import type { OpenLineageRunEvent } from './spec.js';
  * from a bounded queue; a rejection (after the transport's own retries) drops the event.
  */
 export interface OpenLineageTransport {
-  /** Delivers one event; resolves when it is delivered. */
+  /**
+   * Delivers one event; resolves when it is delivered. keel catches what it throws or rejects
+   * with and drops the event (counted), so a failure here never reaches a pipeline.
+   *
+   * @throws {StorageError} when one of keel's transports cannot deliver the event (after its
+   *   retries); a transport of your own may throw anything.
+   */
   send(event: OpenLineageRunEvent): void | Promise<void>;
-  /** Releases what the transport holds (files, sockets); called once by `keel.close()`. */
+  /**
+   * Releases what the transport holds (files, sockets); called once by `keel.close()`.
+   * keel's transports never throw here; what yours throws is reported in `stats().lastError`.
+   */
   close?(): void | Promise<void>;
 }
 
