@@ -84,14 +84,16 @@ const SLICE_MS = 3;
  *   reference: profile(users(2000, 20)), // the training data, ages 20 to 49
  *   window: { size: 500 },
  * });
- * monitor.on('drift:detected', ({ columns }) => console.log('drift in', columns.join(', ')));
  * monitor.on('drift:resolved', ({ episode }) => console.log('resolved', episode.id));
+ * const detected = new Promise<{ columns: string[] }>((resolve) => {
+ *   monitor.once('drift:detected', resolve); // e.g. page someone
+ * });
  *
  * const model = { predict: (row: Row) => (row.age > 45 ? 1 : 0) };
  * const predict = monitor.wrap(model.predict, { id: (row) => `${row.age}-${row.plan}` });
  * for (const row of users(500, 40)) predict(row); // today's users are older: ages 40 to 69
- * const report = await monitor.check(); // drift in age
- * console.log(report.driftedColumns, monitor.state().status); // 1 drifting
+ * const { columns } = await detected; // checked every 50 predictions, off the caller's path
+ * console.log('drift in', columns.join(', '), monitor.state().status); // drift in age drifting
  * monitor.recordOutcome('41-pro', 0); // later, when the truth is known
  * monitor.close();
  * ```
