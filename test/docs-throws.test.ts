@@ -20,6 +20,8 @@ const IMPLEMENTED_BY_USERS = new Set([
   'Clock', // a custom time source
   'EventSource', // the event bus a router or monitor listens to
   'Migration', // PostgreSQL migration steps (data)
+  'OpenLineageBus', // the event bus the OpenLineage emitter listens to
+  'OpenLineageTransport', // where OpenLineage events go
   'PostgresPool', // pg.Pool
   'PostgresPoolClient', // pg.PoolClient
   'PredictionRecorder', // anything a router records predictions to

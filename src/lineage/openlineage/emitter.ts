@@ -52,14 +52,17 @@ export interface OpenLineageStats {
 
 /** The OpenLineage emitter of a keel instance (`keel.openLineage`). */
 export interface OpenLineageEmitter {
-  /** Counts of emitted, sent, dropped and pending events. */
+  /** Counts of emitted, sent, dropped and pending events. Never throws. */
   stats(): OpenLineageStats;
   /**
    * Resolves when every queued event was sent or dropped (true), or after `timeoutMs`
-   * (false; the queue keeps draining).
+   * (false; the queue keeps draining). Never rejects.
    */
   flush(timeoutMs?: number): Promise<boolean>;
-  /** Stops listening, flushes (up to `closeTimeoutMs`), drops the rest and closes the transport. */
+  /**
+   * Stops listening, flushes (up to `closeTimeoutMs`), drops the rest and closes the transport.
+   * Never rejects: a transport that fails to close is reported in `stats().lastError`.
+   */
   close(): Promise<void>;
 }
 
