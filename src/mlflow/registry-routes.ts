@@ -288,7 +288,7 @@ async function getModelVersionByAlias(
  * The fields of a JSON body, through the endpoint's reader, which returns either the fields or
  * `{ fields, bytes }` (its newer form, landing beside this one).
  *
- * @throws {MlflowApiError} as `readJsonBody` does.
+ * @throws MlflowApiError as `readJsonBody` does.
  */
 export async function readFields(req: IncomingMessage, limit: number): Promise<MlflowFields> {
   const read: unknown = await readJsonBody(req, limit);

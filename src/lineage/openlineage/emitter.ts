@@ -52,29 +52,33 @@ export interface OpenLineageStats {
 
 /** The OpenLineage emitter of a keel instance (`keel.openLineage`). */
 export interface OpenLineageEmitter {
-  /** Counts of emitted, sent, dropped and pending events. Never throws. */
+  /** Counts of emitted, sent, dropped and pending events (a copy). Never throws. */
   stats(): OpenLineageStats;
   /**
    * Resolves when every queued event was sent or dropped (true), or after `timeoutMs`
-   * (false; the queue keeps draining). Never rejects.
+   * (default `closeTimeoutMs`; false, and the queue keeps draining).
+   *
+   * @throws {ValidationError} (as a rejection) when `timeoutMs` is not an integer from 0 to
+   *   600000.
    */
   flush(timeoutMs?: number): Promise<boolean>;
   /**
-   * Stops listening, flushes (up to `closeTimeoutMs`), drops the rest and closes the transport.
-   * Never rejects: a transport that fails to close is reported in `stats().lastError`.
+   * Stops listening, flushes (up to `closeTimeoutMs`), drops the rest and closes the
+   * transport. `keel.close()` calls it. Never rejects: a transport that fails to close is
+   * reported in `stats().lastError`.
    */
   close(): Promise<void>;
 }
 
 /** The part of keel's event bus the emitter listens on (`keel.events` fits). */
 export interface OpenLineageBus {
-  /** Adds a listener. */
+  /** Adds a listener. Never throws (keel's `SafeEmitter`). */
   on(event: 'run:started', fn: (payload: TrackerEvents['run:started']) => void): unknown;
   /** Adds a listener. */
   on(event: 'run:ended', fn: (payload: TrackerEvents['run:ended']) => void): unknown;
   /** Adds a listener. */
   on(event: 'gate:evaluated', fn: (payload: GateEvents['gate:evaluated']) => void): unknown;
-  /** Removes a listener. */
+  /** Removes a listener. Never throws (keel's `SafeEmitter`). */
   off(event: 'run:started', fn: (payload: TrackerEvents['run:started']) => void): unknown;
   /** Removes a listener. */
   off(event: 'run:ended', fn: (payload: TrackerEvents['run:ended']) => void): unknown;
