@@ -109,9 +109,18 @@ export interface Keel {
    * const report = await keel.doctor({ dryRun: true });
    * if (!report.ok) console.log(report.corrupt);
    * ```
+   *
+   * @throws {ValidationError} (as a rejection) when an option is unknown or malformed.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store cannot be
+   *   read at all; a damaged record is reported, never thrown.
    */
   doctor(opts?: DoctorOptions): Promise<DoctorReport>;
-  /** Flushes what services buffer and closes the backend. Idempotent. */
+  /**
+   * Flushes what services buffer and closes the backend. Idempotent.
+   *
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when buffered metrics
+   *   cannot be written or the backend fails to close; calling `close()` again retries the flush.
+   */
   close(): Promise<void>;
 }
 

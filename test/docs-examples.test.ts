@@ -19,6 +19,21 @@ const DOCUMENTED = [
     declaration: 'export function detectDrift(',
   },
   { name: 'pipeline', file: 'src/pipeline/builder.ts', declaration: 'export function pipeline<S' },
+  {
+    name: 'createDriftService',
+    file: 'src/drift/service.ts',
+    declaration: 'export function createDriftService(',
+  },
+  {
+    name: 'createRouter',
+    file: 'src/ops/router/router.ts',
+    declaration: 'export function createRouter<',
+  },
+  {
+    name: 'createMonitor',
+    file: 'src/ops/monitor/monitor.ts',
+    declaration: 'export function createMonitor(',
+  },
 ];
 
 /** Entry points an example may import from, as a user of the package would. */
@@ -114,6 +129,9 @@ describe('doc comment examples', () => {
       expect(output).toContain('true 1 of 2 drifted');
       expect(output).toMatch(/age ks 0\.000155/);
       expect(output).toContain('completed 0.3333333333333333 miss');
+      expect(output).toContain('drift:detected age\ntrue 1');
+      expect(output).toContain('champion 1 false');
+      expect(output).toContain('drift in age drifting');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

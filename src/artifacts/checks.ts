@@ -104,7 +104,11 @@ export function checkExpectedDigest(
   );
 }
 
-/** The error `get` and `stream` throw for a well-formed digest the store does not hold. */
+/**
+ * The error `get` and `stream` throw for a well-formed digest the store does not hold.
+ *
+ * Never throws: it returns the error for the caller to throw.
+ */
 export function artifactNotFound(adapter: string, digest: Digest): NotFoundError {
   return new NotFoundError(
     `[keel] [${adapter}] no artifact ${digest}: put it first, or check the digest`,
@@ -132,7 +136,11 @@ export function checkArtifactListOptions(opts: ListArtifactsOptions | undefined)
   return { limit, after };
 }
 
-/** A detached copy of blob metadata (its annotations too), to hand out of a store. */
+/**
+ * A detached copy of blob metadata (its annotations too), to hand out of a store.
+ *
+ * Never throws for metadata a store produced.
+ */
 export function copyArtifactMeta(meta: ArtifactMeta): ArtifactMeta {
   return { ...meta, annotations: { ...meta.annotations } };
 }

@@ -38,7 +38,11 @@ export async function* verifyChunks(
   if (actual !== digest) throw integrityError(digest, actual, where);
 }
 
-/** The error for stored bytes that hash to `actual` instead of their address `expected`. */
+/**
+ * The error for stored bytes that hash to `actual` instead of their address `expected`.
+ *
+ * Never throws: it returns the error for the caller to throw.
+ */
 export function integrityError(expected: Digest, actual: Digest, where: string): IntegrityError {
   return new IntegrityError(
     `[keel] ${where}: the stored bytes of ${expected} hash to ${actual}; the blob is corrupt or was tampered with, restore it from a backup or delete it and put it again`,

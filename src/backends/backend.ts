@@ -15,6 +15,10 @@ export interface Backend {
   artifacts: ArtifactStore;
   /** Where documents and logs go. */
   metadata: MetadataStore;
-  /** Releases file handles, connections and caches. */
+  /**
+   * Releases file handles, connections and caches.
+   *
+   * Never rejects for keel's backends (memory, fs); a custom backend documents its own errors.
+   */
   close?(): Promise<void>;
 }

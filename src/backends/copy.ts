@@ -84,10 +84,10 @@ export interface CopyReport {
  * changed meanwhile. Artifacts are streamed and verified against their digest on both
  * sides; their `createdAt` is the time of the copy.
  *
- * @throws ConflictError when `to` is not empty and `resume` is not set, or when a target
+ * @throws {ConflictError} when `to` is not empty and `resume` is not set, or when a target
  * log does not start with the source's entries (another store's data is there).
- * @throws ValidationError when a backend is malformed or the source cannot list its logs.
- * @throws AbortedError when `signal` aborts; nothing half-written remains.
+ * @throws {ValidationError} when a backend is malformed or the source cannot list its logs.
+ * @throws {AbortedError} when `signal` aborts; nothing half-written remains.
  *
  * @example
  * ```ts

@@ -41,7 +41,7 @@ export function storeLocation(opts: StoreLocation): StoreLocation {
  * The backend at `location`. A directory must exist unless `create` is set (a typo must not
  * make an empty store that then reports "no runs").
  *
- * @throws ValidationError when no store is given, a directory is missing, a PostgreSQL store
+ * @throws {ValidationError} when no store is given, a directory is missing, a PostgreSQL store
  *   has no `--artifacts`, or an optional driver is not installed.
  */
 export async function openBackend(

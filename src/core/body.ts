@@ -74,7 +74,11 @@ export async function bytesOf(body: Body): Promise<Uint8Array> {
   return concatBytes(parts);
 }
 
-/** Concatenates byte arrays (one array is returned as is, not copied). */
+/**
+ * Concatenates byte arrays (one array is returned as is, not copied).
+ *
+ * Never throws for an array of byte arrays.
+ */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   let length = 0;

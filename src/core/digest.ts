@@ -13,15 +13,27 @@ export type Digest = `sha256:${string}`;
 
 /** An incremental hasher producing a {@link Digest}. */
 export interface Hasher {
-  /** Feeds the next chunk of bytes. */
+  /**
+   * Feeds the next chunk of bytes.
+   *
+   * @throws {ValidationError} when `bytes` is not a Uint8Array.
+   */
   update(bytes: Uint8Array): void;
-  /** The digest of every byte fed so far; call once, at the end. */
+  /**
+   * The digest of every byte fed so far; call once, at the end.
+   *
+   * Never throws on the first call; a hasher is not reused after it.
+   */
   digest(): Digest;
 }
 
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
-/** True when `value` is a well-formed digest. */
+/**
+ * True when `value` is a well-formed digest.
+ *
+ * Never throws.
+ */
 export function isDigest(value: unknown): value is Digest {
   return typeof value === 'string' && DIGEST_PATTERN.test(value);
 }
@@ -55,7 +67,11 @@ function checkBytes(bytes: unknown): Uint8Array {
   );
 }
 
-/** Starts an incremental SHA-256; `update` throws `ValidationError` for anything but bytes. */
+/**
+ * Starts an incremental SHA-256; `update` throws `ValidationError` for anything but bytes.
+ *
+ * Never throws itself; see {@link Hasher.update}.
+ */
 export function createHasher(): Hasher {
   if (nodeCrypto) {
     const hash = nodeCrypto.createHash('sha256');
@@ -71,7 +87,11 @@ export function createHasher(): Hasher {
   };
 }
 
-/** The SHA-256 of bytes or of a string's UTF-8, as a {@link Digest}. Synchronous. */
+/**
+ * The SHA-256 of bytes or of a string's UTF-8, as a {@link Digest}. Synchronous.
+ *
+ * @throws {ValidationError} when `data` is neither a string nor a Uint8Array.
+ */
 export function sha256(data: Uint8Array | string): Digest {
   const bytes = typeof data === 'string' ? encoder.encode(data) : checkBytes(data);
   const hasher = createHasher();

@@ -65,7 +65,11 @@ export class KeelError extends Error {
     if (options.details !== undefined) this.details = options.details;
   }
 
-  /** True for any keel error, even one thrown by another copy of the package. */
+  /**
+   * True for any keel error, even one thrown by another copy of the package.
+   *
+   * Never throws.
+   */
   static isInstance(value: unknown): value is KeelError {
     return (
       typeof value === 'object' &&
@@ -159,6 +163,8 @@ export class StorageError extends KeelError {
  * ```ts
  * if (isKeelError(e, 'KEEL_CONFLICT')) retry();
  * ```
+ *
+ * Never throws.
  */
 export function isKeelError(value: unknown, code?: ErrorCode): value is KeelError {
   return KeelError.isInstance(value) && (code === undefined || value.code === code);

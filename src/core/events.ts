@@ -38,11 +38,20 @@ export type EmitterArgs<E extends EventMap> = { [K in keyof E]: [payload: E[K]] 
 export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>> {
   private readonly guarded = new WeakMap<object, Map<PropertyKey, Listener>>();
 
+  /**
+   * Adds `fn` for `event`; if it throws or rejects, `listener:error` reports it.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol, or `fn` is not a function.
+   */
   override on<T extends Names<E>>(event: T, fn: EventListener<E, T>, context?: unknown): this {
     return super.on(event, this.guard(event, fn), context);
   }
 
-  /** Same as {@link SafeEmitter.on}. */
+  /**
+   * Same as {@link SafeEmitter.on}.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol, or `fn` is not a function.
+   */
   override addListener<T extends Names<E>>(
     event: T,
     fn: EventListener<E, T>,
@@ -51,10 +60,20 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
     return super.addListener(event, this.guard(event, fn), context);
   }
 
+  /**
+   * Adds `fn` for the next `event` only, guarded as {@link SafeEmitter.on}.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol, or `fn` is not a function.
+   */
   override once<T extends Names<E>>(event: T, fn: EventListener<E, T>, context?: unknown): this {
     return super.once(event, this.guard(event, fn), context);
   }
 
+  /**
+   * Removes `fn` (every listener of `event` when omitted).
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol.
+   */
   override removeListener<T extends Names<E>>(
     event: T,
     fn?: EventListener<E, T>,
@@ -64,7 +83,11 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
     return super.removeListener(event, fn && this.guardOf(event, fn), context, once);
   }
 
-  /** Same as {@link SafeEmitter.removeListener}. */
+  /**
+   * Same as {@link SafeEmitter.removeListener}.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol.
+   */
   override off<T extends Names<E>>(
     event: T,
     fn?: EventListener<E, T>,
@@ -77,7 +100,7 @@ export class SafeEmitter<E extends EventMap> extends EventEmitter<EmitterArgs<E>
   /**
    * Emits `event` to its listeners; a listener that throws is reported as `listener:error`.
    *
-   * @throws ValidationError when `event` is not a string or a symbol.
+   * @throws {ValidationError} when `event` is not a string or a symbol.
    */
   override emit<T extends Names<E>>(
     event: T,

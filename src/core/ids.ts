@@ -13,7 +13,7 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 /**
  * Creates id generators whose ids sort by creation time.
  *
- * @throws ValidationError when `clock` has no `now()`.
+ * @throws {ValidationError} when `clock` has no `now()`.
  */
 export function createIdGenerator(clock: Clock = systemClock): () => string {
   if (typeof readProperty(clock, 'now', 'clock') !== 'function') {
@@ -34,7 +34,11 @@ export function createIdGenerator(clock: Clock = systemClock): () => string {
   };
 }
 
-/** A fresh time-sortable id from the system clock. */
+/**
+ * A fresh time-sortable id from the system clock.
+ *
+ * Never throws.
+ */
 export const newId: () => string = createIdGenerator();
 
 function encodeTime(time: number): string {

@@ -11,11 +11,23 @@ export type Seed = string | number;
 
 /** A deterministic stream of pseudo-random numbers. Not for cryptography. */
 export interface Random {
-  /** The next uniform float in [0, 1), with 32 bits of randomness. */
+  /**
+   * The next uniform float in [0, 1), with 32 bits of randomness.
+   *
+   * Never throws.
+   */
   next(): number;
-  /** The next uniform unsigned 32-bit integer. */
+  /**
+   * The next uniform unsigned 32-bit integer.
+   *
+   * Never throws.
+   */
   nextUint32(): number;
-  /** A uniform integer in [0, n), without modulo bias; `n` is an integer in [1, 2^32]. */
+  /**
+   * A uniform integer in [0, n), without modulo bias; `n` is an integer in [1, 2^32].
+   *
+   * @throws {ValidationError} when `n` is not an integer in [1, 2^32].
+   */
   int(n: number): number;
 }
 

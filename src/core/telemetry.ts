@@ -27,9 +27,17 @@ export interface Telemetry {
   readonly tracer: Tracer;
   /** Where keel's metrics go (a no-op until the application registers an SDK). */
   readonly meter: Meter;
-  /** A counter instrument named `name` (created once, then reused). */
+  /**
+   * A counter instrument named `name` (created once, then reused).
+   *
+   * Never throws with the OpenTelemetry API meter (the no-op and SDK meters do not).
+   */
   counter(name: string, description: string, unit?: string): Counter;
-  /** A histogram instrument named `name` (created once, then reused). */
+  /**
+   * A histogram instrument named `name` (created once, then reused).
+   *
+   * Never throws with the OpenTelemetry API meter (the no-op and SDK meters do not).
+   */
   histogram(name: string, description: string, unit?: string): Histogram;
 }
 

@@ -16,7 +16,7 @@ import { ValidationError, type ValidationIssue } from './errors.js';
  * ```ts
  * const name = parseWith(nameSchema, input, 'experiment name');
  * ```
- * @throws ValidationError when `value` does not fit the schema (or holds a `__proto__` key);
+ * @throws {ValidationError} when `value` does not fit the schema (or holds a `__proto__` key);
  *   `issues` carries each problem with its path.
  */
 export function parseWith<S extends z.ZodType>(
@@ -86,7 +86,7 @@ export function isZod4Schema(value: unknown): value is Zod4Schema {
  * {@link parseWith} for zod 4 schemas from any copy of zod (a user's pipeline input schema),
  * async refinements included; the messages are keel's as with `parseWith`.
  *
- * @throws ValidationError when `value` does not fit the schema.
+ * @throws {ValidationError} when `value` does not fit the schema.
  */
 export async function parseWithAsync(
   schema: Zod4Schema,
@@ -457,7 +457,7 @@ function findProtoKey(
  * Checks that `values` is an array or a typed array (what keel's numeric and column inputs
  * take), so that reading its length and items cannot run a caller's getter or proxy trap.
  *
- * @throws ValidationError naming `what` when it is anything else.
+ * @throws {ValidationError} naming `what` when it is anything else.
  */
 export function assertArrayLike(
   values: unknown,
@@ -474,7 +474,7 @@ export function assertArrayLike(
 /**
  * Checks that `what` (a name a caller passes for its own error messages) is a string.
  *
- * @throws ValidationError when it is not.
+ * @throws {ValidationError} when it is not.
  */
 export function assertLabel(what: unknown, role: string): asserts what is string {
   if (typeof what === 'string') return;
@@ -487,7 +487,7 @@ export function assertLabel(what: unknown, role: string): asserts what is string
  * Reads `value[key]` for a check (`undefined` for null, undefined or a primitive without it):
  * a getter or proxy trap that throws becomes a `ValidationError` naming `what`.
  *
- * @throws ValidationError when reading the property throws.
+ * @throws {ValidationError} when reading the property throws.
  */
 export function readProperty(value: unknown, key: PropertyKey, what: string): unknown {
   if (value === null || value === undefined) return undefined;
@@ -503,7 +503,7 @@ export function readProperty(value: unknown, key: PropertyKey, what: string): un
  * proxy or exotic object whose traps throw (its prototype and keys are read once, here, where a
  * throw becomes a `ValidationError`). `undefined` passes when `optional`.
  *
- * @throws ValidationError naming `what` otherwise.
+ * @throws {ValidationError} naming `what` otherwise.
  */
 export function assertReadableObject(
   value: unknown,

@@ -148,7 +148,7 @@ export interface DetectDriftReport extends DatasetDriftReport {
  * `driftShare`; `bonferroni` (p < threshold / k) and `bh` (Benjamini-Hochberg, strict `<`, as
  * alibi-detect) drift when any column drifts.
  *
- * @throws ValidationError on bad options (unknown method, threshold out of range, mixed
+ * @throws {ValidationError} on bad options (unknown method, threshold out of range, mixed
  *   p-value thresholds under `bh`) or a malformed table; schema problems of some columns are
  *   reported in `skipped`, but when no column at all can be tested (no column in common, every
  *   column of mismatched types, empty or left out) the call throws, naming the columns of both
@@ -223,6 +223,8 @@ export function detectDrift(
 /**
  * The default detector for a column (DRIFT.md): by type, reference size `n` and the number
  * `u` of distinct values in both samples.
+ *
+ * @throws {ValidationError} when `type` is not a string or `n` or `u` is not a number.
  */
 export function defaultMethod(type: ColumnType, n: number, u: number): string {
   if (typeof type !== 'string' || typeof n !== 'number' || typeof u !== 'number') {
@@ -243,6 +245,8 @@ export function defaultMethod(type: ColumnType, n: number, u: number): string {
  * Benjamini-Hochberg as alibi-detect applies it: with p-values sorted ascending, the threshold
  * is the largest `q * i / k` with `p_(i) < q * i / k` (strict); a test rejects when its p-value
  * is below that threshold. Returns the threshold, or undefined when nothing is rejected.
+ *
+ * @throws {ValidationError} when `pValues` is not an array of numbers or `q` is not a number.
  */
 export function benjaminiHochberg(pValues: readonly number[], q: number): number | undefined {
   assertArrayLike(pValues, 'p-values');

@@ -121,7 +121,7 @@ export interface Profile {
  * `exactUpTo`), count, mean, M2, M3, min, max, missing count and Doane histogram; per
  * categorical column the label counts (the `maxCategories` most frequent, plus `other`).
  *
- * @throws ValidationError on a malformed table, bad options, or a column mixing numbers and
+ * @throws {ValidationError} on a malformed table, bad options, or a column mixing numbers and
  *   labels (force its type with `types`).
  *
  * @example
@@ -174,7 +174,7 @@ export function profile(table: Table, opts: ProfileOptions = {}): Profile {
  *
  * A column present in only one profile counts as missing in every row of the other.
  *
- * @throws ValidationError when a column is numerical in one profile and categorical in the
+ * @throws {ValidationError} when a column is numerical in one profile and categorical in the
  *   other, or the sketches were built with different `sketchK`.
  */
 export function mergeProfiles(a: Profile, b: Profile): Profile {
@@ -199,7 +199,11 @@ export function mergeProfiles(a: Profile, b: Profile): Profile {
   };
 }
 
-/** True when `value` looks like a keel profile (any version): a quick check, not validation. */
+/**
+ * True when `value` looks like a keel profile (any version): a quick check, not validation.
+ *
+ * Never throws.
+ */
 export function isProfile(value: unknown): value is Profile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   try {
@@ -213,7 +217,7 @@ export function isProfile(value: unknown): value is Profile {
 /**
  * Validates a profile read back from storage (for example after `JSON.parse`).
  *
- * @throws ValidationError when the value is not a profile of a supported version, or is
+ * @throws {ValidationError} when the value is not a profile of a supported version, or is
  *   internally inconsistent (counts that do not add up, unsorted values).
  */
 export function parseProfile(value: unknown): Profile {
@@ -231,6 +235,9 @@ export function parseProfile(value: unknown): Profile {
 /**
  * The sketch of a numerical column profile: its stored sketch, or one built from its exact
  * values.
+ *
+ * @throws {ValidationError} when `column` is not a numerical column profile, its stored sketch is
+ *   malformed, or `k` is not an even integer in [8, 65536].
  */
 export function columnSketch(column: NumericColumnProfile, k: number): QuantileSketch {
   if (typeof column !== 'object' || column === null || Array.isArray(column)) {

@@ -37,7 +37,7 @@ export type Sample = NumericSample | CategoricalSample;
  *
  * @param values the raw column; typed arrays take a fast path.
  * @param what names the sample in error messages, e.g. `reference column "age"`.
- * @throws ValidationError when `values` is not an array, a value is not a number, or nothing is
+ * @throws {ValidationError} when `values` is not an array, a value is not a number, or nothing is
  *   left after removal.
  *
  * @example
@@ -85,7 +85,7 @@ export function numericSample(values: ArrayLike<unknown>, what: string): Numeric
  *
  * @param values the raw column.
  * @param what names the sample in error messages.
- * @throws ValidationError when `values` is not an array, a value is not a string, number or
+ * @throws {ValidationError} when `values` is not an array, a value is not a string, number or
  *   boolean, or nothing is left.
  *
  * @example

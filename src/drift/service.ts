@@ -53,13 +53,23 @@ export interface DriftService {
 }
 
 /**
- * Creates the drift service.
+ * Creates the drift service (`createKeel` wires one as `keel.drift`).
  *
  * @example
  * ```ts
- * const drift = createDriftService({ emit: (event, payload) => bus.emit(event, payload) });
- * const report = drift.detect(referenceProfile, batch, { correction: 'bh' });
+ * import { createDriftService, profile } from 'keel';
+ *
+ * const drift = createDriftService({
+ *   emit: (event, { columns }) => console.log(event, columns.join(', ')),
+ * });
+ * // the reference: a profile of the training data (stored once, no rows kept)
+ * const reference = profile({ age: [31, 45, 27, 52, 38, 41, 29, 47] });
+ * const batch = { age: [61, 70, 58, 66, 72, 64, 69, 75] }; // today's traffic
+ * const report = drift.detect(reference, batch, { correction: 'bh' }); // drift:detected age
+ * console.log(report.drifted, report.tested); // true 1
  * ```
+ * @throws {ValidationError} when `opts.telemetry` is not an object or `opts.emit` is not a
+ *   function.
  */
 export function createDriftService(opts: DriftServiceOptions = {}): DriftService {
   parseWith(

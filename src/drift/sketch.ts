@@ -74,7 +74,7 @@ export class QuantileSketch {
   #compactions = 0;
   #view: SortedView | undefined;
 
-  /** @throws ValidationError when `k` is not an even integer in [8, 65536]. */
+  /** @throws {ValidationError} when `k` is not an even integer in [8, 65536]. */
   constructor(options: QuantileSketchOptions = {}) {
     this.k = parseWith(optionsSchema, options, 'quantile sketch options').k;
   }
@@ -99,7 +99,11 @@ export class QuantileSketch {
     return this.#bound;
   }
 
-  /** `rankErrorBound / n`: the guaranteed error of {@link QuantileSketch.cdf} (0 when empty). */
+  /**
+   * `rankErrorBound / n`: the guaranteed error of {@link QuantileSketch.cdf} (0 when empty).
+   *
+   * Never throws.
+   */
   normalizedRankError(): number {
     return this.#n === 0 ? 0 : this.#bound / this.#n;
   }
@@ -107,7 +111,7 @@ export class QuantileSketch {
   /**
    * Adds one finite value.
    *
-   * @throws ValidationError when the value is not a finite number.
+   * @throws {ValidationError} when the value is not a finite number.
    */
   update(x: number): this {
     if (!Number.isFinite(x)) {
@@ -120,14 +124,24 @@ export class QuantileSketch {
     return this;
   }
 
-  /** Adds many finite values (see {@link QuantileSketch.update}). */
+  /**
+   * Adds many finite values (see {@link QuantileSketch.update}).
+   *
+   * @throws {ValidationError} when `values` is not array-like or a value is not a finite number
+   *   (the values
+   *   before it are kept).
+   */
   updateMany(values: ArrayLike<number>): this {
     assertArrayLike(values, 'quantile sketch values');
     for (let i = 0; i < values.length; i++) this.update(values[i] as number);
     return this;
   }
 
-  /** Merges `other` into this sketch (both must have the same `k`); returns this sketch. */
+  /**
+   * Merges `other` into this sketch (both must have the same `k`); returns this sketch.
+   *
+   * @throws {ValidationError} when `other` is not a QuantileSketch or its `k` differs.
+   */
   merge(other: QuantileSketch): this {
     if (!isSketch(other)) {
       throw new ValidationError(
@@ -159,12 +173,20 @@ export class QuantileSketch {
     return this;
   }
 
-  /** A copy with the same state. */
+  /**
+   * A copy with the same state.
+   *
+   * Never throws.
+   */
   clone(): QuantileSketch {
     return QuantileSketch.fromJSON(this.toJSON());
   }
 
-  /** Estimated number of values `<= x`, within `rankErrorBound` of the truth. */
+  /**
+   * Estimated number of values `<= x`, within `rankErrorBound` of the truth.
+   *
+   * @throws {ValidationError} when `x` is not a number.
+   */
   rank(x: number): number {
     checkQuery(x, 'rank');
     const view = this.#sorted();
@@ -172,7 +194,11 @@ export class QuantileSketch {
     return i === 0 ? 0 : view.cumulative[i - 1]!;
   }
 
-  /** Estimated share of values `<= x`, within {@link QuantileSketch.normalizedRankError}. */
+  /**
+   * Estimated share of values `<= x`, within {@link QuantileSketch.normalizedRankError}.
+   *
+   * @throws {ValidationError} when `x` is not a number.
+   */
   cdf(x: number): number {
     checkQuery(x, 'cdf');
     return this.#n === 0 ? Number.NaN : this.rank(x) / this.#n;
@@ -182,7 +208,7 @@ export class QuantileSketch {
    * An estimated `q`-quantile: the smallest summarised value whose estimated rank reaches
    * `q * n` (q = 0 gives the exact minimum, q = 1 the exact maximum).
    *
-   * @throws ValidationError when the sketch is empty or `q` is outside [0, 1].
+   * @throws {ValidationError} when the sketch is empty or `q` is outside [0, 1].
    */
   quantile(q: number): number {
     if (this.#n === 0 || typeof q !== 'number' || !(q >= 0 && q <= 1)) {
@@ -208,6 +234,8 @@ export class QuantileSketch {
   /**
    * The summarised items in ascending order with their weights: the estimated distribution
    * as a step function (`cumulative[i]` = estimated rank of `values[i]`).
+   *
+   * Never throws.
    */
   weightedItems(): {
     /** The retained items, ascending. */
@@ -219,7 +247,11 @@ export class QuantileSketch {
     return { values: view.values.slice(), cumulative: view.cumulative.slice() };
   }
 
-  /** The JSON form; `QuantileSketch.fromJSON(JSON.parse(JSON.stringify(s)))` restores it. */
+  /**
+   * The JSON form; `QuantileSketch.fromJSON(JSON.parse(JSON.stringify(s)))` restores it.
+   *
+   * Never throws.
+   */
   toJSON(): QuantileSketchJson {
     return {
       format: 'keel.quantile-sketch',
@@ -237,7 +269,7 @@ export class QuantileSketch {
   /**
    * Restores a sketch from its JSON form.
    *
-   * @throws ValidationError when the JSON is not a consistent sketch.
+   * @throws {ValidationError} when the JSON is not a consistent sketch.
    */
   static fromJSON(json: unknown): QuantileSketch {
     const data = parseWith(sketchJsonSchema, json, 'quantile sketch JSON');

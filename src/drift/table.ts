@@ -44,9 +44,17 @@ export interface TableColumns {
   readonly names: readonly string[];
   /** Number of rows. */
   readonly rows: number;
-  /** The values of one column (`undefined` where a row omits it); throws for an unknown name. */
+  /**
+   * The values of one column (`undefined` where a row omits it); throws for an unknown name.
+   *
+   * @throws {ValidationError} when the table has no column `name`, or reading it throws.
+   */
   column(name: string): ArrayLike<unknown>;
-  /** True when the table has this column. */
+  /**
+   * True when the table has this column.
+   *
+   * Never throws.
+   */
   has(name: string): boolean;
 }
 
@@ -55,7 +63,7 @@ export interface TableColumns {
  * access to a column; column tables are used as they are (no copy).
  *
  * @param what names the table in error messages, e.g. `reference table`.
- * @throws ValidationError when the table is neither rows nor equally long columns, or uses a
+ * @throws {ValidationError} when the table is neither rows nor equally long columns, or uses a
  *   reserved column name (`__proto__`, `constructor`, `prototype`).
  *
  * @example
@@ -132,6 +140,8 @@ function readColumn(table: Record<string, unknown>, name: string, what: string):
  * inferColumnType([1, null, 2.5]).type; // 'numerical'
  * inferColumnType(['a', 1]).type;       // 'mixed'
  * ```
+ *
+ * @throws {ValidationError} when `values` is not an array or a typed array.
  */
 export function inferColumnType(values: ArrayLike<unknown>): ColumnTypeInfo {
   assertArrayLike(values, 'column values');
@@ -170,7 +180,11 @@ export function inferColumnType(values: ArrayLike<unknown>): ColumnTypeInfo {
   return { type: first === 'number' ? 'numerical' : 'categorical' };
 }
 
-/** True for `null`, `undefined` and `NaN`: the values every check counts as missing. */
+/**
+ * True for `null`, `undefined` and `NaN`: the values every check counts as missing.
+ *
+ * Never throws.
+ */
 export function isMissing(value: unknown): boolean {
   return (
     value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))

@@ -104,7 +104,7 @@ export interface DataReport {
  * synchronously (zod does unless it has async refinements); use {@link validateDataAsync}
  * otherwise.
  *
- * @throws ValidationError on a bad spec (never on bad data, which is what the report is for),
+ * @throws {ValidationError} on a bad spec (never on bad data, which is what the report is for),
  *   or when the schema turns out to be asynchronous.
  *
  * @example
@@ -140,7 +140,7 @@ export function validateData(table: Table, spec: DataSpec): DataReport {
  * Like {@link validateData}, for row schemas that validate asynchronously (also accepts
  * synchronous ones).
  *
- * @throws ValidationError on a bad spec.
+ * @throws {ValidationError} on a bad spec.
  */
 export async function validateDataAsync(table: Table, spec: DataSpec): Promise<DataReport> {
   const run = prepare(table, spec);

@@ -51,6 +51,9 @@ const NUMBER_TAG = '$keel:number';
  * become arrays, and NaN, the infinities and -0 become `{ "$keel:number": "NaN" }` (and so
  * on). `undefined` when the evidence holds what JSON cannot carry (a function, a bigint, a
  * class instance, a cycle) or an object that looks like such a tag.
+ *
+ * @throws {ValidationError} when reading the evidence throws (a getter or proxy), or it is
+ *   malformed.
  */
 export function encodeEvidence(evidence: Evidence): JsonValue | undefined {
   try {
@@ -62,7 +65,11 @@ export function encodeEvidence(evidence: Evidence): JsonValue | undefined {
   }
 }
 
-/** The evidence {@link encodeEvidence} encoded, with its numbers restored. */
+/**
+ * The evidence {@link encodeEvidence} encoded, with its numbers restored.
+ *
+ * @throws {ValidationError} when `value` is not plain JSON (as {@link toJsonValue} checks).
+ */
 export function decodeEvidence(value: JsonValue): Evidence {
   // a plain JSON copy first: decoding never reads a caller's getters or proxies
   return decode(toJsonValue(value)) as unknown as Evidence;

@@ -18,6 +18,8 @@ import type { GateReport } from './types.js';
  * //  #  rule               sev    result  message
  * //  1  metric auc         block  pass    auc = 0.91 within [0.8, inf)
  * ```
+ *
+ * @throws {ValidationError} when `input` is not shaped as a gate report.
  */
 export function formatGateReport(input: GateReport): string {
   const report = checkGateReport(input, 'gate report');

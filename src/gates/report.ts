@@ -21,7 +21,12 @@ export const GATE_POLICY_MEDIA_TYPE = 'application/vnd.keel.gate-policy+json';
 /** The media type of the evidence a report was evaluated on. */
 export const GATE_EVIDENCE_MEDIA_TYPE = 'application/vnd.keel.gate-evidence+json';
 
-/** The digest that identifies a gate policy: sha256 of its canonical JSON. */
+/**
+ * The digest that identifies a gate policy: sha256 of its canonical JSON.
+ *
+ * @throws {ValidationError} when `policy` holds what JSON cannot carry exactly (NaN,
+ *   infinities, bigint, functions, cycles, …; see {@link canonicalJson}).
+ */
 export function gatePolicyDigest(policy: GatePolicy): Digest {
   return sha256(canonicalJson(policy));
 }
@@ -32,6 +37,8 @@ export type StoredGateReport = Omit<GateReport, 'digest'>;
 /**
  * The overall decision: `fail` if any result is `fail` (a blocking rule failed), `warn` if
  * any is `warn` (only warning rules failed), else `pass`.
+ *
+ * @throws {ValidationError} when `decisions` is not an array of `pass`, `warn` and `fail`.
  */
 export function overallDecision(decisions: readonly GateDecision[]): GateDecision {
   if (!Array.isArray(decisions) || !decisions.every((d) => DECISIONS.has(d))) {
@@ -50,7 +57,7 @@ const DECISIONS: ReadonlySet<unknown> = new Set(['pass', 'warn', 'fail']);
 /**
  * Checks that `report` is a gate report (a stored one with its `digest`), before anything reads it.
  *
- * @throws ValidationError naming `what` when it is not.
+ * @throws {ValidationError} naming `what` when it is not.
  */
 export function checkGateReport(report: unknown, what: string): GateReport {
   const { digest } = parseWith(z.looseObject({ digest: digestSchema }), report, what);

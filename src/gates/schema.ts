@@ -213,6 +213,8 @@ export const builtinRuleKinds: readonly BuiltinRule['kind'][] = [
 /**
  * Builds the policy schema for the built-in kinds plus `customKinds` (rules registered in
  * code; their extra fields must be JSON).
+ *
+ * @throws {ValidationError} when `customKinds` is not an array of strings.
  */
 export function createGatePolicySchema(customKinds: readonly string[] = []): z.ZodType<GatePolicy> {
   if (!Array.isArray(customKinds) || !customKinds.every((kind) => typeof kind === 'string')) {

@@ -196,6 +196,8 @@ export function checkRevision(
  * (S3 listings) use, so every backend can list with an index range scan. It differs from
  * JavaScript's `<` (UTF-16 code units) only where a character above U+FFFF meets one in
  * U+E000–U+FFFF.
+ *
+ * Never throws for two strings.
  */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;

@@ -319,8 +319,9 @@ export interface MetadataStore {
    * `query.prefix` for which `query.where` holds, in `query.orderBy` order then by key, with
    * the semantics `DocumentQuery` defines (typed values at JSON paths, IEEE-754 numbers,
    * UTF-16 string order). The tracker's `searchRuns` uses it for the first search of a
-   * process (docs/backends.md). Throws `ValidationError` for a malformed query
-   * (`checkDocumentQuery`).
+   * process (docs/backends.md).
+   *
+   * @throws {ValidationError} when the query is malformed (`checkDocumentQuery`).
    */
   queryDocuments?(query: DocumentQuery): Promise<
     ({
@@ -331,6 +332,9 @@ export interface MetadataStore {
   /**
    * Optional: releases resources (file handles, connections, watchers). The store is not
    * used afterwards; the conformance suite calls it after every test.
+   *
+   * @throws {StorageError} when releasing fails (keel's memory and fs stores never do; PostgreSQL
+   *   passes on what ending its pool throws).
    */
   close?(): Promise<void>;
 }

@@ -33,7 +33,7 @@ export interface ExperimentPage {
  * `creation_time DESC`, ties by `experiment_id`), `max_results`, `page_token`, `view_type`
  * (no experiment is ever deleted here: `DELETED_ONLY` finds none).
  *
- * @throws MlflowApiError (INVALID_PARAMETER_VALUE) for a malformed filter, order or token.
+ * @throws {MlflowApiError} (INVALID_PARAMETER_VALUE) for a malformed filter, order or token.
  */
 export function searchExperiments(
   experiments: readonly MlflowExperiment[],

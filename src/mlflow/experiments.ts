@@ -52,7 +52,7 @@ function defaultExperiment(): MlflowExperiment {
 /**
  * The experiment with MLflow id `id`.
  *
- * @throws MlflowApiError RESOURCE_DOES_NOT_EXIST when there is none; INVALID_PARAMETER_VALUE
+ * @throws {MlflowApiError} RESOURCE_DOES_NOT_EXIST when there is none; INVALID_PARAMETER_VALUE
  *   when `id` is not an MLflow experiment id.
  */
 export async function experimentById(keel: MlflowKeel, id: string): Promise<MlflowExperiment> {
@@ -70,7 +70,7 @@ export async function experimentById(keel: MlflowKeel, id: string): Promise<Mlfl
 /**
  * The experiment named `name`.
  *
- * @throws MlflowApiError RESOURCE_DOES_NOT_EXIST when there is none.
+ * @throws {MlflowApiError} RESOURCE_DOES_NOT_EXIST when there is none.
  */
 export async function experimentByName(keel: MlflowKeel, name: string): Promise<MlflowExperiment> {
   const known = (await allExperiments(keel)).find((e) => e.name === name);

@@ -270,7 +270,7 @@ function value(c: Cursor, list: boolean): MlflowClause['value'] {
  * blank filter has no clauses. Which comparators and values suit which entity is checked by
  * the caller, which knows its attributes.
  *
- * @throws MlflowApiError (INVALID_PARAMETER_VALUE) naming where the filter is malformed.
+ * @throws {MlflowApiError} (INVALID_PARAMETER_VALUE) naming where the filter is malformed.
  */
 export function parseMlflowFilter(text: string): MlflowClause[] {
   if (text.length > MAX_FILTER_LENGTH)
@@ -295,7 +295,7 @@ export function parseMlflowFilter(text: string): MlflowClause[] {
 /**
  * Parses one `order_by` entry: an identifier, then `ASC` or `DESC` (default ascending).
  *
- * @throws MlflowApiError (INVALID_PARAMETER_VALUE) when it is malformed.
+ * @throws {MlflowApiError} (INVALID_PARAMETER_VALUE) when it is malformed.
  */
 export function parseMlflowOrderBy(text: string): MlflowOrderKey {
   if (text.length > 1000) throw invalidParameter('an order_by entry is at most 1000 characters');

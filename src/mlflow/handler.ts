@@ -36,7 +36,7 @@ const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
  * MLflow's HTTP status; an unknown path is `ENDPOINT_NOT_FOUND` (404). The routes, the id and
  * status mapping and what is left out are in docs/mlflow.md.
  *
- * @throws ValidationError when the options are malformed (no keel, a base path that is not a
+ * @throws {ValidationError} when the options are malformed (no keel, a base path that is not a
  *   path, a body limit that is not a positive integer).
  *
  * @example

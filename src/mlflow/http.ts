@@ -7,7 +7,7 @@ import type { MlflowFields } from './route.js';
  * Reads and parses a JSON object body of at most `limit` bytes (and says how many it had). An
  * empty body is `{}`.
  *
- * @throws MlflowApiError (413) when the body is larger than `limit`; (400) when it is not a
+ * @throws {MlflowApiError} (413) when the body is larger than `limit`; (400) when it is not a
  *   JSON object.
  */
 export async function readJsonBody(

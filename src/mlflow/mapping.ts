@@ -39,7 +39,7 @@ export function mlflowStatus(status: RunStatus): MlflowRunStatus {
 /**
  * MLflow's status as keel names it.
  *
- * @throws MlflowApiError for `SCHEDULED`, which keel has no run state for.
+ * @throws {MlflowApiError} for `SCHEDULED`, which keel has no run state for.
  */
 export function keelStatus(status: MlflowRunStatus): RunStatus {
   switch (status) {

@@ -129,7 +129,7 @@ function translateAttribute(c: MlflowClause, key: string): string {
 /**
  * An MLflow run filter as a keel filter (clauses joined by `and`).
  *
- * @throws MlflowApiError (INVALID_PARAMETER_VALUE) when the filter does not parse, or compares
+ * @throws {MlflowApiError} (INVALID_PARAMETER_VALUE) when the filter does not parse, or compares
  *   an entity in a way MLflow refuses or keel cannot search (datasets, `artifact_uri`).
  */
 export function translateRunFilter(filter: string): string {
@@ -180,7 +180,7 @@ function translateOrderKey(key: MlflowOrderKey): string | undefined {
  * MLflow `order_by` entries as keel's `orderBy`. Without entries, MLflow's order: newest
  * start first, ties by run id ascending (keel appends `attributes.run_id asc` itself).
  *
- * @throws MlflowApiError (INVALID_PARAMETER_VALUE) for an entry that does not parse or names
+ * @throws {MlflowApiError} (INVALID_PARAMETER_VALUE) for an entry that does not parse or names
  *   something runs cannot be ordered by.
  */
 export function translateRunOrder(orderBy: readonly string[]): string[] {

@@ -47,7 +47,8 @@ export interface LogDamage {
  * Reads a log through; returns where and why it is damaged (or `undefined`) and how many
  * entries it read.
  *
- * @throws the store's error when it fails for another reason than a damaged record.
+ * @throws {StorageError} (or a custom store's own error) when the store fails for another reason
+ *   than a damaged record.
  */
 export async function checkLog(
   metadata: MetadataStore,

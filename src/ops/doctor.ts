@@ -124,7 +124,7 @@ export const QUARANTINE_FORMAT = 'keel.quarantine/1';
 /**
  * Checks the store and repairs what can be repaired without a backup. See {@link DoctorReport}.
  *
- * @throws StorageError (or the store's own error) when the store cannot be read at all;
+ * @throws {StorageError} (or the store's own error) when the store cannot be read at all;
  *   a damaged record is reported, never thrown.
  */
 export async function runDoctor(

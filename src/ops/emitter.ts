@@ -14,17 +14,31 @@ export interface ListenerEvents {
 
 /** Something that can be listened to; listeners receive one payload object. */
 export interface Listenable<E extends EventMap> {
-  /** Adds `listener` for `event`. A listener that throws never breaks the emitter. */
+  /**
+   * Adds `listener` for `event`. A listener that throws never breaks the emitter.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol, or `listener` is not a
+   *   function.
+   */
   on<K extends keyof (E & ListenerEvents) & string>(
     event: K,
     listener: (payload: (E & ListenerEvents)[K]) => void,
   ): this;
-  /** Adds `listener` for the next `event` only. */
+  /**
+   * Adds `listener` for the next `event` only.
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol, or `listener` is not a
+   *   function.
+   */
   once<K extends keyof (E & ListenerEvents) & string>(
     event: K,
     listener: (payload: (E & ListenerEvents)[K]) => void,
   ): this;
-  /** Removes `listener` (or every listener of `event` when omitted). */
+  /**
+   * Removes `listener` (or every listener of `event` when omitted).
+   *
+   * @throws {ValidationError} when `event` is not a string or a symbol (with a `listener`).
+   */
   off<K extends keyof (E & ListenerEvents) & string>(
     event: K,
     listener?: (payload: (E & ListenerEvents)[K]) => void,

@@ -153,9 +153,17 @@ export interface TrainingLoopEvents {
 
 /** Continuous training; see {@link createTrainingLoop}. */
 export interface TrainingLoop extends Listenable<TrainingLoopEvents> {
-  /** Attaches the triggers. Idempotent. */
+  /**
+   * Attaches the triggers. Idempotent.
+   *
+   * Never throws (a trigger's own `attach` error is passed on).
+   */
   start(): void;
-  /** Detaches the triggers, ignores later triggers, and waits for the runs in flight. */
+  /**
+   * Detaches the triggers, ignores later triggers, and waits for the runs in flight.
+   *
+   * Never rejects.
+   */
   stop(): Promise<void>;
   /**
    * A manual trigger through the same path; resolves with what it led to (a failed run resolves

@@ -43,15 +43,18 @@ export interface StepLogEntry {
   timestamp: number;
 }
 
-/** The logger a step gets as `ctx.logger`. Lines are stored with the step's run as `logs.ndjson`. */
+/**
+ * The logger a step gets as `ctx.logger`. Lines are stored with the step's run as `logs.ndjson`.
+ * Its methods never throw (a log sink that throws is ignored).
+ */
 export interface StepLogger {
-  /** Logs at level debug. */
+  /** Logs at level debug. Never throws. */
   debug(message: string, fields?: Record<string, unknown>): void;
-  /** Logs at level info. */
+  /** Logs at level info. Never throws. */
   info(message: string, fields?: Record<string, unknown>): void;
-  /** Logs at level warn. */
+  /** Logs at level warn. Never throws. */
   warn(message: string, fields?: Record<string, unknown>): void;
-  /** Logs at level error. */
+  /** Logs at level error. Never throws. */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -294,6 +297,10 @@ export interface PipelineBuilder<In, I, Outs extends object> {
     fn: StepFn<I, Pick<Outs, D[number]>, O>,
     options?: StepOptions,
   ): PipelineBuilder<In, I, Simplify<Outs & { [K in N]: Awaited<O> }>>;
-  /** Freezes the steps into a runnable {@link Pipeline}. */
+  /**
+   * Freezes the steps into a runnable {@link Pipeline}.
+   *
+   * Never throws: `pipeline` and `step` check everything when they are called.
+   */
   build(): Pipeline<In, Outs>;
 }

@@ -123,7 +123,8 @@ export interface ChainWalk {
 /**
  * Reads the audit log once and checks every link; stops at the first problem.
  *
- * @throws the store's error when it fails for another reason than a damaged record.
+ * @throws {StorageError} (or a custom store's own error) when the store fails for another reason
+ *   than a damaged record.
  */
 export async function walkAuditLog(
   metadata: MetadataStore,

@@ -20,7 +20,7 @@ export interface AuditMac {
 /**
  * Creates the signer of an audit key.
  *
- * @throws ValidationError when the key is not a string or bytes of at least 16.
+ * @throws {ValidationError} when the key is not a string or bytes of at least 16.
  */
 export function createAuditMac(key: unknown): AuditMac {
   const bytes =

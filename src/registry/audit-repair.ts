@@ -39,8 +39,9 @@ export interface AuditHeadRepair {
  * records fewer entries than the log holds, on a keyed log whose later entries all carry valid
  * MACs). With `dryRun`, decides without writing.
  *
- * @throws the store's error when the log or the head cannot be read or written for another
- *   reason than damage (a damaged or malformed head document is reported as `refused`).
+ * @throws {StorageError} (or a custom store's own error) when the log or the head cannot be read
+ *   or written for another reason than damage (a damaged or malformed head document is reported as
+ *   `refused`).
  */
 export async function repairAuditHead(
   target: AuditTarget,

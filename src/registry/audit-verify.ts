@@ -12,8 +12,8 @@ import type { AuditVerification } from './types.js';
  * Verifies the log against its head. The head and the log are two reads: it retries until no
  * commit landed between them (or gives the last answer after 20 tries).
  *
- * @throws the store's error when the head cannot be read (an unreadable head document
- *   included: `IntegrityError`).
+ * @throws {IntegrityError} when the head document is unreadable.
+ * @throws {StorageError} (or a custom store's own error) when the head cannot be read.
  */
 export async function verifyAuditLog(target: AuditTarget): Promise<AuditVerification> {
   for (let attempt = 0; ; attempt++) {

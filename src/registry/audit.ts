@@ -96,7 +96,7 @@ export interface AuditLogOptions {
 /**
  * Creates the audit log.
  *
- * @throws ValidationError when `key` is given but is not at least 16 bytes.
+ * @throws {ValidationError} when `key` is given but is not at least 16 bytes.
  * @example
  * ```ts
  * const audit = createAuditLog({ metadata });

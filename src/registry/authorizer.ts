@@ -33,7 +33,11 @@ export const RegistryActions = {
 /** One of {@link RegistryActions}. */
 export type RegistryAction = (typeof RegistryActions)[keyof typeof RegistryActions];
 
-/** The default authorizer: everyone may do everything. */
+/**
+ * The default authorizer: everyone may do everything.
+ *
+ * Never throws.
+ */
 export const allowAll: Authorizer = () => true;
 
 /**

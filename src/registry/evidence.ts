@@ -191,7 +191,14 @@ export async function checkEvidence(
   return digest;
 }
 
-/** Records `report` as the newest for its subject and policy (reports without either are skipped). */
+/**
+ * Records `report` as the newest for its subject and policy (reports without either are skipped).
+ *
+ * @throws {ValidationError} (as a rejection) when `metadata` is not a MetadataStore or `input` is
+ *   not
+ *   a gate report.
+ * @throws {StorageError} (as a rejection; or a custom store's own error) when the store fails.
+ */
 export async function recordGateReport(metadata: MetadataStore, input: GateReport): Promise<void> {
   parseWith(metadataStoreOption, metadata, 'recordGateReport store');
   const report = checkGateReport(input, 'gate report');
@@ -207,7 +214,13 @@ export async function recordGateReport(metadata: MetadataStore, input: GateRepor
   );
 }
 
-/** A gate evaluator whose reports are recorded as the newest for their subject and policy. */
+/**
+ * A gate evaluator whose reports are recorded as the newest for their subject and policy.
+ *
+ * @throws {ValidationError} when `gates` is not a GateEvaluator or `metadata` is not a
+ *   MetadataStore.
+ * The returned `evaluate` also throws what `gates.evaluate` throws, and the store's errors.
+ */
 export function withReportIndex(gates: GateEvaluator, metadata: MetadataStore): GateEvaluator {
   parseWith(
     z.looseObject({ evaluate: functionOption, judge: functionOption, kinds: z.unknown() }),

@@ -557,6 +557,9 @@ export interface Registry {
    * Recomputes the hash chain (and, with an `auditKey`, checks every MAC) from the first entry
    * to the head. A broken chain is reported in the result (`ok: false`, `firstBadOffset`,
    * `reason`), not thrown.
+   *
+   * @throws {IntegrityError} (as a rejection) when the audit head document is unreadable.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store fails.
    */
   verifyAudit(): Promise<AuditVerification>;
   /**

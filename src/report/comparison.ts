@@ -32,7 +32,7 @@ export interface RunComparisonOptions {
  * metrics (rows whose values differ are marked) and, for metrics with a history, the curves
  * of every run overlaid on one chart per metric.
  *
- * @throws ValidationError when an entry is not a run (or `{ run, history }`).
+ * @throws {ValidationError} when an entry is not a run (or `{ run, history }`).
  *
  * @example
  * ```ts

@@ -33,7 +33,7 @@ export interface DriftReportOptions {
  * p-value for p-value tests, distance / threshold for distances), drifted columns first.
  * Columns of reports made before histograms were kept show their numbers without a chart.
  *
- * @throws ValidationError when `report` is not shaped as a drift report.
+ * @throws {ValidationError} when `report` is not shaped as a drift report.
  *
  * @example
  * ```ts

@@ -27,7 +27,7 @@ export interface GateReportOptions {
  * Renders a gate report (what `keel.gates.evaluate` returns, or its stored JSON) as one
  * self-contained HTML document.
  *
- * @throws ValidationError when `report` is not shaped as a gate report.
+ * @throws {ValidationError} when `report` is not shaped as a gate report.
  *
  * @example
  * ```ts

@@ -35,7 +35,7 @@ export interface PipelineRunOptions {
  * Renders a pipeline run (the result of `pipeline.run`, or `error.result` of a failed run) as
  * one self-contained HTML document: the DAG with each step's status, duration and cache hit.
  *
- * @throws ValidationError when `result` is not shaped as a pipeline result.
+ * @throws {ValidationError} when `result` is not shaped as a pipeline result.
  *
  * @example
  * ```ts

@@ -21,6 +21,10 @@ export type ArtifactStoreSuiteOptions = SuiteOptions<ArtifactStore>;
  * import { describeArtifactStore } from 'keel/testing';
  * describeArtifactStore('my-s3', () => createS3Store(...), { runner: { describe, it } });
  * ```
+ *
+ * @throws {ValidationError} when a `skip` entry has no reason, or no runner is given and neither
+ *   runner globals nor vitest are found. A failing case fails its test (an `Error` whose message
+ *   starts with `conformance:` and names the input and the rule); it does not throw here.
  */
 export function describeArtifactStore(
   name: string,

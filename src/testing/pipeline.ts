@@ -49,6 +49,9 @@ export interface PipelineTestKeel {
  * ```ts
  * const { keel, clock } = createPipelineTestKeel();
  * ```
+ *
+ * @throws {ValidationError} when `opts.backend`, `opts.clock`, `opts.tracer` or `opts.meter` is
+ *   malformed (as {@link createKeel} checks them).
  */
 export function createPipelineTestKeel(opts: PipelineTestKeelOptions = {}): PipelineTestKeel {
   const clock = opts.clock ?? new ManualClock();
@@ -92,6 +95,9 @@ export interface PipelineTestRun<Outs> {
  * const { result } = await runPipelineForTest(train, { since: '2026-01-01' });
  * expectStepStatuses(result!, { rows: 'completed', model: 'completed' });
  * ```
+ *
+ * @throws {ValidationError} (as a rejection) when `opts.clock` is not a clock. A failed run does
+ *   not reject: its error is captured in `error`.
  */
 export async function runPipelineForTest<In, Outs>(
   built: Pipeline<In, Outs>,

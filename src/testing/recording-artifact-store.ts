@@ -17,7 +17,11 @@ export interface RecordedCall {
 export interface RecordingArtifactStore extends ArtifactStore {
   /** Every call in order. */
   readonly calls: RecordedCall[];
-  /** Forgets the recorded calls. */
+  /**
+   * Forgets the recorded calls.
+   *
+   * Never throws.
+   */
   reset(): void;
 }
 
@@ -30,6 +34,8 @@ export interface RecordingArtifactStore extends ArtifactStore {
  * const keel = createKeel({ backend: { artifacts, metadata: createMemoryMetadataStore() } });
  * expect(artifacts.calls.filter((c) => c.method === 'put')).toHaveLength(1);
  * ```
+ *
+ * Never throws itself; each method passes on what `inner` throws.
  */
 export function recordingArtifactStore(
   inner: ArtifactStore = createMemoryArtifactStore(),

@@ -26,6 +26,10 @@ export type TrackerSuiteOptions = SuiteOptions<Backend>;
  * import { describeTracker } from 'keel/testing';
  * describeTracker('my-backend', () => myBackend(), { runner: { describe, it } });
  * ```
+ *
+ * @throws {ValidationError} when a `skip` entry has no reason, or no runner is given and neither
+ *   runner globals nor vitest are found. A failing case fails its test (an `Error` whose message
+ *   starts with `conformance:` and names the input and the rule); it does not throw here.
  */
 export function describeTracker(
   name: string,

@@ -58,6 +58,9 @@ const optionsSchema = z
  * const env = await captureEnvironment({ clock: systemClock });
  * env.git?.commit
  * ```
+ *
+ * @throws {ValidationError} (as a rejection) when `opts.clock` is not a clock, or another option is
+ *   unknown or malformed.
  */
 export async function captureEnvironment(opts: CaptureEnvironmentOptions): Promise<Environment> {
   parseWith(optionsSchema, opts, 'captureEnvironment options');

@@ -48,7 +48,8 @@ export interface CompactionState {
  * Compacts: writes the snapshot, swaps the head to a new log that starts from it, then
  * removes the snapshot two generations old (no reader starts from it any more). Returns the
  * new head, or `undefined` when another compaction (or `keel.doctor()`) moved the head first.
- * @throws the store's errors (nothing the head names is changed then).
+ * @throws {StorageError} (or a custom store's own error) when the store fails (nothing the head
+ *   names is changed then).
  */
 export async function compactJournal(
   metadata: MetadataStore,

@@ -70,7 +70,8 @@ export function scanRuns(runs: readonly Run[], query: ScanQuery, top: TopRows): 
 /**
  * Offers every row of `base` not superseded that matches the query, reading only the
  * columns the query needs (loaded first).
- * @throws as {@link SearchBase.column}.
+ * @throws {SnapshotGone} when a column's document was removed (as {@link SearchBase.column}).
+ * @throws {IntegrityError} when a column is damaged.
  */
 export async function scanBase(base: SearchBase, query: ScanQuery, top: TopRows): Promise<void> {
   const fields = new Map<FieldRef, Column>();

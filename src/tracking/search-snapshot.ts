@@ -113,7 +113,8 @@ export class SearchBase {
 
   /**
    * The column `name` (a column no row has a value in when the snapshot has none).
-   * @throws SnapshotGone when its document was removed; IntegrityError when it is damaged.
+   * @throws {SnapshotGone} when its document was removed.
+   * @throws {IntegrityError} when it is damaged.
    */
   column(name: string): Promise<Column> {
     const n = this.columns.get(name);
@@ -132,7 +133,11 @@ export class SearchBase {
     return column;
   }
 
-  /** Which rows produced or consumed each digest. @throws as {@link SearchBase.column}. */
+  /**
+   * Which rows produced or consumed each digest.
+   * @throws {SnapshotGone} when its document was removed.
+   * @throws {IntegrityError} when it is damaged.
+   */
   refs(): Promise<RowRefs> {
     if (this.refsLoaded === undefined) {
       const key = snapshotKeys(this.id).refs;
@@ -150,7 +155,8 @@ export class SearchBase {
 
 /**
  * Loads snapshot `id` (its manifest: ids, sequence numbers, column list).
- * @throws SnapshotGone when it does not exist; IntegrityError when it is malformed.
+ * @throws {SnapshotGone} when it does not exist.
+ * @throws {IntegrityError} when it is malformed.
  */
 export async function loadSnapshot(metadata: MetadataStore, id: string): Promise<SearchBase> {
   const key = snapshotKeys(id).manifest;
@@ -208,7 +214,8 @@ export type SnapshotRow = { id: string; seq: number } & ({ run: Run } | { row: n
  * Writes snapshot `id`: `rows` (sorted by id, at most one per run) as columns, the lineage
  * references, then the manifest. Values of rows from `base` are copied from its columns, one
  * column at a time. Nothing refers to the snapshot until a journal head names it.
- * @throws SnapshotGone when a column of `base` is gone; the store's errors.
+ * @throws {SnapshotGone} when a column of `base` is gone.
+ * @throws {StorageError} (or a custom store's own error) when the store fails.
  */
 export async function writeSnapshot(
   metadata: MetadataStore,

@@ -297,13 +297,18 @@ export interface RunHandle {
    * or any output reference with that name); the latest one when the name was logged more
    * than once. Works after `end()` too.
    *
-   * @throws NotFoundError when the run has no output of that name (the message lists the names
+   * @throws {NotFoundError} when the run has no output of that name (the message lists the names
    *   it has), or the blob is gone from the artifact store.
-   * @throws IntegrityError when the stored bytes do not match their digest.
-   * @throws ValidationError when `name` is not a string of 1 to 1000 characters.
+   * @throws {IntegrityError} when the stored bytes do not match their digest.
+   * @throws {ValidationError} when `name` is not a string of 1 to 1000 characters.
    */
   artifact(name: string): Promise<Uint8Array>;
-  /** Writes buffered metrics; rejects with the error of an earlier failed background flush. */
+  /**
+   * Writes buffered metrics; rejects with the error of an earlier failed background flush.
+   *
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the points cannot
+   *   be written, now or in an earlier background flush (the points stay buffered).
+   */
   flush(): Promise<void>;
   /**
    * Flushes, then ends the run (default `completed`) in one run-document write that also
@@ -377,10 +382,11 @@ export interface Tracker {
    * ```ts
    * const weights = await keel.tracker.getRunArtifact(runId, 'model.onnx');
    * ```
-   * @throws NotFoundError for an unknown run, a run without an output of that name (the message
+   * @throws {NotFoundError} for an unknown run, a run without an output of that name (the message
    *   lists the names it has), or a blob gone from the artifact store.
-   * @throws IntegrityError when the stored bytes do not match their digest.
-   * @throws ValidationError when `runId` or `name` is not a string (`name`: 1 to 1000 characters).
+   * @throws {IntegrityError} when the stored bytes do not match their digest.
+   * @throws {ValidationError} when `runId` or `name` is not a string (`name`: 1 to 1000
+   *   characters).
    */
   getRunArtifact(runId: string, name: string): Promise<Uint8Array>;
   /**
@@ -391,7 +397,11 @@ export interface Tracker {
    * @throws {NotFoundError} when there is no such run.
    */
   metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
-  /** Every experiment, by name. */
+  /**
+   * Every experiment, by name.
+   *
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store fails.
+   */
   listExperiments(): Promise<Experiment[]>;
   /**
    * The runs that produced (`logOutput`, `logArtifact`) and consumed (`logInput`) a digest.
@@ -414,6 +424,8 @@ export interface Tracker {
    * flushed and `close()` rejects with the first error (never silently); the points stay
    * buffered and calling `close()` again retries.
    * `keel.close()` calls it before closing the backend.
+   *
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when a write fails.
    */
   close(): Promise<void>;
 }

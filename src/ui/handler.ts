@@ -41,7 +41,8 @@ export type UiHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * Only `GET` and `HEAD` are served (`405` otherwise). Every HTML response carries a
  * Content-Security-Policy that allows only the page's own inline styles and scripts, by hash.
  *
- * @throws ValidationError when the options are malformed (no keel, a base path that is not a path).
+ * @throws {ValidationError} when the options are malformed (no keel, a base path that is not a
+ *   path).
  *
  * @example
  * ```ts

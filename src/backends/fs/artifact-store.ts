@@ -97,6 +97,9 @@ const optionsSchema = z
  * const { digest } = await store.put(createReadStream('model.onnx'), { mediaType: 'application/onnx' });
  * for await (const chunk of store.stream(digest)) sink.write(chunk);
  * ```
+ *
+ * @throws {ValidationError} when `root` is missing or empty, or an option is unknown or malformed
+ *   (nothing is created: the directory is made on first use).
  */
 export function createFsArtifactStore(opts: FsArtifactStoreOptions): FsArtifactStore {
   const options = parseWith(optionsSchema, opts, 'fs artifact store options');

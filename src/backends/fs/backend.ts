@@ -39,7 +39,11 @@ export interface FsBackend extends Backend {
   artifacts: FsArtifactStore;
   /** Documents and logs under `<root>/metadata`. */
   metadata: FsMetadataStore;
-  /** Releases in-memory caches; the files stay. */
+  /**
+   * Releases in-memory caches; the files stay.
+   *
+   * Never rejects.
+   */
   close(): Promise<void>;
 }
 
@@ -62,8 +66,8 @@ const optionsSchema = z
  *
  * @throws {ValidationError} when `root` is missing or empty, an option is unknown, or
  *   `lockStaleMs`/`lockTimeoutMs` is not a positive integer.
+ *   Nothing is created then.
  *
- * @throws ValidationError when an option is missing or of the wrong kind (nothing is created).
  * @example
  * ```ts
  * import { createKeel } from 'keel';

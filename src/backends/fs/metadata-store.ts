@@ -60,7 +60,11 @@ export type FsMetadataStore = MetadataStore & {
   readonly capabilities: MetadataCapabilities;
   /** Atomic: every operation or none, also across a crash (see {@link MetadataStore.batch}). */
   batch: NonNullable<MetadataStore['batch']>;
-  /** Forgets in-memory log positions; the store stays usable. */
+  /**
+   * Forgets in-memory log positions; the store stays usable.
+   *
+   * Never rejects.
+   */
   close(): Promise<void>;
 };
 
@@ -82,6 +86,10 @@ const optionsSchema = z
  * const meta = createFsMetadataStore({ root: '.keel/metadata' });
  * const { revision } = await meta.put('models/churn', { owner: 'ml' }, { ifRevision: null });
  * ```
+ *
+ * @throws {ValidationError} when `root` is missing or empty, an option is unknown, or
+ *   `lockStaleMs`/`lockTimeoutMs` is not a positive integer (nothing is created: the directory is
+ *   made on first use).
  */
 export function createFsMetadataStore(opts: FsMetadataStoreOptions): FsMetadataStore {
   return createFsMetadataStoreWithHooks(opts, {});

@@ -39,6 +39,8 @@ interface Entry {
  * const store = createMemoryArtifactStore();
  * const { digest } = await store.put('hello');
  * ```
+ *
+ * @throws {ValidationError} when `opts.clock` is not a clock (`{ now(): number }`).
  */
 export function createMemoryArtifactStore(opts: MemoryArtifactStoreOptions = {}): ArtifactStore {
   parseWith(

@@ -24,6 +24,8 @@ export interface MemoryBackendOptions {
  * ```ts
  * const keel = createKeel({ backend: memoryBackend() });
  * ```
+ *
+ * @throws {ValidationError} when `opts.clock` is not a clock (`{ now(): number }`).
  */
 export function memoryBackend(opts: MemoryBackendOptions = {}): Backend {
   parseWith(z.looseObject({ clock: clockOption.optional() }), opts, 'memoryBackend options');

@@ -34,6 +34,8 @@ import type {
  * const meta = createMemoryMetadataStore();
  * const { revision } = await meta.put('models/churn', { description: 'x' }, { ifRevision: null });
  * ```
+ *
+ * Never throws.
  */
 export function createMemoryMetadataStore(): MetadataStore {
   const documents = new Map<string, Versioned>();

@@ -62,7 +62,11 @@ export type S3ArtifactStore = ArtifactStore & {
   readonly bucket: string;
   /** The normalized key prefix (empty, or ending with `/`). */
   readonly prefix: string;
-  /** The object key holding a blob's bytes (present or not), e.g. to presign a download. */
+  /**
+   * The object key holding a blob's bytes (present or not), e.g. to presign a download.
+   *
+   * @throws {ValidationError} when `digest` is not `sha256:<64 hex>`.
+   */
   keyOf(digest: Digest): string;
 };
 
@@ -119,6 +123,10 @@ const optionsSchema = z
  * const artifacts = createS3ArtifactStore({ client: new S3Client({}), bucket: 'ml', prefix: 'keel/' });
  * const keel = createKeel({ backend: { artifacts, metadata } });
  * ```
+ *
+ * @throws {ValidationError} when `client` has no `send` method, the bucket name is empty or holds
+ *   `/`, the prefix has control characters, a backslash or a leading `/`, `partSize` is under
+ *   5 MiB, or another option is unknown or malformed. Nothing is sent to S3 then.
  */
 export function createS3ArtifactStore(opts: S3ArtifactStoreOptions): S3ArtifactStore {
   const options = parseWith(optionsSchema, opts, 's3 artifact store options');

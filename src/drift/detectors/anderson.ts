@@ -19,7 +19,7 @@ const SIG = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
  * Anderson-Darling k-sample statistic (k = 2) and SciPy's capped significance level for two
  * sorted samples. A single distinct value overall gives statistic 0 and p-value 1.
  *
- * @throws ValidationError when the samples hold fewer than 4 values in all (and two distinct).
+ * @throws {ValidationError} when the samples hold fewer than 4 values in all (and two distinct).
  *
  * @example
  * ```ts

@@ -123,7 +123,7 @@ export function defineDetector(def: DetectorDefinition): SampleDetector {
  * statistic the definition does not call for (an overflow) is refused with a
  * `ValidationError` saying what to do, never reported.
  *
- * @throws ValidationError when the outcome cannot be reported.
+ * @throws {ValidationError} when the outcome cannot be reported.
  */
 export function checkOutcome(
   def: Pick<DetectorDefinition, 'name' | 'kind' | 'infiniteStatistic'>,

@@ -22,7 +22,7 @@ export interface MannWhitneyResult {
  * Two-sided Mann-Whitney U test of `a` against `b`, as
  * `scipy.stats.mannwhitneyu(a, b, alternative='two-sided')` in SciPy 1.10.
  *
- * @throws ValidationError on an empty sample or a NaN value.
+ * @throws {ValidationError} on an empty sample or a NaN value.
  *
  * @example
  * ```ts

@@ -60,7 +60,7 @@ export class Adwin implements StreamingDetector<AdwinUpdate> {
   #drift = false;
   #window: AdaptiveWindow;
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: AdwinOptions = {}) {
     this.options = parseWith(optionsSchema, options, 'Adwin options');
     this.#window = new AdaptiveWindow(this.options);
@@ -86,7 +86,12 @@ export class Adwin implements StreamingDetector<AdwinUpdate> {
     return this.#window.width === 0 ? 0 : this.#window.total / this.#window.width;
   }
 
-  /** Feeds one value. */
+  /**
+   * Feeds one value.
+   *
+   * @throws {ValidationError} when `x` is neither a finite number nor a boolean (the state is
+   *   unchanged).
+   */
   update(x: number | boolean): AdwinUpdate {
     const value = streamValue(x, 'Adwin');
     if (this.#drift) this.reset();
@@ -94,7 +99,11 @@ export class Adwin implements StreamingDetector<AdwinUpdate> {
     return { drift: this.#drift, warning: false, width: this.width, estimation: this.estimation };
   }
 
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void {
     this.#drift = false;
     this.#window = new AdaptiveWindow(this.options);

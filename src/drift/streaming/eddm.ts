@@ -49,7 +49,7 @@ export class Eddm implements StreamingDetector {
   #errors = 0;
   #max = -1;
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: EddmOptions = {}) {
     this.options = parseWith(optionsSchema, options, 'Eddm options');
   }
@@ -64,7 +64,11 @@ export class Eddm implements StreamingDetector {
     return this.#warning;
   }
 
-  /** Feeds one outcome: 1 (or true) for an error, 0 (or false) for a correct prediction. */
+  /**
+   * Feeds one outcome: 1 (or true) for an error, 0 (or false) for a correct prediction.
+   *
+   * @throws {ValidationError} when `x` is not 0, 1 or a boolean (the state is unchanged).
+   */
   update(x: number | boolean): StreamingUpdate {
     const value = binaryValue(x, 'Eddm');
     if (this.#drift) this.reset();
@@ -87,7 +91,11 @@ export class Eddm implements StreamingDetector {
     return { drift: this.#drift, warning: this.#warning };
   }
 
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void {
     this.#drift = false;
     this.#warning = false;

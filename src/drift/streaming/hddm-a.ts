@@ -45,7 +45,7 @@ export class HddmA implements StreamingDetector {
   #xMax = new RunningMean();
   #z = new RunningMean();
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: HddmAOptions = {}) {
     this.options = parseWith(optionsSchema, options, 'HddmA options');
   }
@@ -60,7 +60,11 @@ export class HddmA implements StreamingDetector {
     return this.#warning;
   }
 
-  /** Feeds one value in [0, 1]. */
+  /**
+   * Feeds one value in [0, 1].
+   *
+   * @throws {ValidationError} when `x` is outside [0, 1] (the state is unchanged).
+   */
   update(x: number | boolean): StreamingUpdate {
     const value = unitValue(x, 'HddmA');
     if (this.#drift) this.reset();
@@ -92,7 +96,11 @@ export class HddmA implements StreamingDetector {
     return { drift: this.#drift, warning: this.#warning };
   }
 
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void {
     this.#drift = false;
     this.#warning = false;

@@ -52,7 +52,7 @@ export class HddmW implements StreamingDetector {
   #incrCutoff = Number.POSITIVE_INFINITY;
   #decrCutoff = Number.NEGATIVE_INFINITY;
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: HddmWOptions = {}) {
     this.options = parseWith(optionsSchema, options, 'HddmW options');
     const lambda = this.options.lambda;
@@ -73,7 +73,11 @@ export class HddmW implements StreamingDetector {
     return this.#warning;
   }
 
-  /** Feeds one value in [0, 1]. */
+  /**
+   * Feeds one value in [0, 1].
+   *
+   * @throws {ValidationError} when `x` is outside [0, 1] (the state is unchanged).
+   */
   update(x: number | boolean): StreamingUpdate {
     const value = unitValue(x, 'HddmW');
     if (this.#drift) this.reset();
@@ -114,7 +118,11 @@ export class HddmW implements StreamingDetector {
     return { drift: this.#drift, warning: this.#warning };
   }
 
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void {
     const lambda = this.options.lambda;
     this.#drift = false;

@@ -85,7 +85,7 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
   #window: number[] = [];
   #sample: Sampler;
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: KswinOptions = {}) {
     const { window, ...rest } = parseWith(optionsSchema, options, 'Kswin options');
     this.options = rest;
@@ -103,7 +103,12 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
     return false;
   }
 
-  /** Feeds one value. */
+  /**
+   * Feeds one value.
+   *
+   * @throws {ValidationError} when `x` is neither a finite number nor a boolean (the state is
+   *   unchanged).
+   */
   update(x: number | boolean): KswinUpdate {
     const value = streamValue(x, 'Kswin');
     if (this.#drift) this.reset();
@@ -122,7 +127,11 @@ export class Kswin implements StreamingDetector<KswinUpdate> {
     return { drift: this.#drift, warning: false, pValue: this.#pValue, statistic: this.#statistic };
   }
 
-  /** Forgets everything seen so far (the window too) and restarts the seeded sampling. */
+  /**
+   * Forgets everything seen so far (the window too) and restarts the seeded sampling.
+   *
+   * Never throws.
+   */
   reset(): void {
     this.#drift = false;
     this.#pValue = 0;

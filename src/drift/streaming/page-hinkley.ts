@@ -55,7 +55,7 @@ export class PageHinkley implements StreamingDetector {
   #minIncrease = Number.POSITIVE_INFINITY;
   #maxDecrease = -1;
 
-  /** @throws ValidationError on invalid options. */
+  /** @throws {ValidationError} on invalid options. */
   constructor(options: PageHinkleyOptions = {}) {
     this.options = parseWith(optionsSchema, options, 'PageHinkley options');
   }
@@ -70,7 +70,12 @@ export class PageHinkley implements StreamingDetector {
     return false;
   }
 
-  /** Feeds one value. */
+  /**
+   * Feeds one value.
+   *
+   * @throws {ValidationError} when `x` is neither a finite number nor a boolean (the state is
+   *   unchanged).
+   */
   update(x: number | boolean): StreamingUpdate {
     const value = streamValue(x, 'PageHinkley');
     if (this.#drift) this.reset();
@@ -89,7 +94,11 @@ export class PageHinkley implements StreamingDetector {
     return { drift: this.#drift, warning: false };
   }
 
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void {
     this.#drift = false;
     this.#mean = new RunningMean();

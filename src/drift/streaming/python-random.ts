@@ -17,7 +17,7 @@ export class PythonRandom {
   /**
    * Seeds like `random.Random(seed)`: negative seeds behave as their absolute value, as in Python.
    *
-   * @throws ValidationError when the seed is not a safe integer.
+   * @throws {ValidationError} when the seed is not a safe integer.
    *
    * @example
    * ```ts

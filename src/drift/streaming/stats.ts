@@ -48,7 +48,7 @@ export class RunningVariance {
 /**
  * Reads a numeric stream value: a finite number, or a boolean as 1/0.
  *
- * @throws ValidationError when the value is not finite.
+ * @throws {ValidationError} when the value is not finite.
  */
 export function streamValue(x: unknown, detector: string): number {
   if (typeof x === 'boolean') return x ? 1 : 0;
@@ -62,7 +62,7 @@ export function streamValue(x: unknown, detector: string): number {
 /**
  * Reads a binary stream value (1 = error, 0 = correct), as River's binary detectors expect.
  *
- * @throws ValidationError when the value is not 0, 1 or a boolean.
+ * @throws {ValidationError} when the value is not 0, 1 or a boolean.
  */
 export function binaryValue(x: unknown, detector: string): 0 | 1 {
   if (x === true || x === 1) return 1;
@@ -76,7 +76,7 @@ export function binaryValue(x: unknown, detector: string): 0 | 1 {
 /**
  * Reads a value in [0, 1] (HDDM's bounded input).
  *
- * @throws ValidationError when the value is outside [0, 1].
+ * @throws {ValidationError} when the value is outside [0, 1].
  */
 export function unitValue(x: unknown, detector: string): number {
   const v = typeof x === 'boolean' ? (x ? 1 : 0) : x;

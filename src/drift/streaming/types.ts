@@ -38,6 +38,10 @@ export interface StreamingDetector<U extends StreamingUpdate = StreamingUpdate> 
    *   not finite for the others.
    */
   update(x: number | boolean): U;
-  /** Forgets everything seen so far. */
+  /**
+   * Forgets everything seen so far.
+   *
+   * Never throws.
+   */
   reset(): void;
 }

@@ -27,7 +27,7 @@ export const SYNC_REFERENCE_VALUES = 20_000;
  * The calibrated engine for `reference`: built at once when the reference holds at most
  * {@link SYNC_REFERENCE_VALUES} values, otherwise a {@link DeferredEngine}.
  *
- * @throws ValidationError when a small reference has no column that can be monitored.
+ * @throws {ValidationError} when a small reference has no column that can be monitored.
  */
 export function calibratedEngine(
   reference: Table | Profile,
@@ -111,7 +111,7 @@ export class DeferredEngine implements DriftEngine {
    * Reads the reference and bins the rows kept meanwhile until `deadline` (a
    * `performance.now()` time); true once the engine is live.
    *
-   * @throws ValidationError when the reference has no column that can be monitored (again at
+   * @throws {ValidationError} when the reference has no column that can be monitored (again at
    *   every call).
    */
   prepare(deadline: number): boolean {

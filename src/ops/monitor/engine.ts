@@ -53,7 +53,7 @@ export interface DriftEngine {
    * Engines with work to do before their first check (reading a large reference): does some
    * of it, until `deadline` (a `performance.now()` time); true when there is none left.
    *
-   * @throws ValidationError when the work fails (a reference with no usable column).
+   * @throws {ValidationError} when the work fails (a reference with no usable column).
    */
   prepare?(deadline: number): boolean;
   /**

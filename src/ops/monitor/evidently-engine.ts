@@ -33,7 +33,7 @@ export class EvidentlyEngine implements DriftEngine {
 
   /**
    * @param detect runs `detectDrift` with the preset's options (through the drift service).
-   * @throws ValidationError when the reference has no numerical or categorical column.
+   * @throws {ValidationError} when the reference has no numerical or categorical column.
    */
   constructor(
     reference: Table | Profile,

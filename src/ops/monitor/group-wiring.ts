@@ -21,7 +21,7 @@ import type { DriftDetected, DriftResolved, MonitorCheck } from './types.js';
 /**
  * The settings of validated `replicas` options; the group defaults to the monitor's name.
  *
- * @throws ValidationError when the name cannot name a group and no `replicas.group` is given.
+ * @throws {ValidationError} when the name cannot name a group and no `replicas.group` is given.
  */
 export function groupSettings(
   replicas: ReplicaOptionValues | undefined,
@@ -48,7 +48,7 @@ export function groupSettings(
 /**
  * The store a group shares: `replicas.store`, else the keel's metadata store.
  *
- * @throws ValidationError when neither is a MetadataStore.
+ * @throws {ValidationError} when neither is a MetadataStore.
  */
 export function groupStore(given: unknown, fallback: MetadataStore | undefined): MetadataStore {
   const store = (given ?? fallback) as Partial<MetadataStore> | undefined;

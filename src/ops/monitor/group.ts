@@ -134,7 +134,9 @@ export class MonitorGroup {
    * group predictions arrived (`force`: in any case; on a replica that does not judge, a check
    * that counts for nothing). Exchanges run one at a time, in call order.
    *
-   * @throws the store's errors.
+   * @throws {ConflictError} (as a rejection) when another process publishes under this replica
+   *   id.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store fails.
    */
   share(force = false): Promise<CheckResult | undefined> {
     const run = this.#queue.then(() => this.#shareOnce(force));

@@ -66,18 +66,36 @@ const SLICE_MS = 3;
  * of a few milliseconds between ticks of the event loop; predictions recorded meanwhile are
  * kept (the row objects themselves, at most a window of them) and checked once it is read.
  *
- * @throws ValidationError on bad options, and when the reference has no column that can be
+ * @throws {ValidationError} on bad options, and when the reference has no column that can be
  *   monitored (an empty table, only empty or mixed-type columns, or too few values). A
  *   reference read in the background reports that as an `error` event (`operation: 'check'`)
  *   and by rejecting `check()`.
  *
  * @example
  * ```ts
- * const monitor = createMonitor({ keel, name: 'churn', reference: profile(trainingRows) });
- * monitor.on('drift:detected', ({ findings }) => page(findings));
- * monitor.on('drift:resolved', ({ episode }) => resolve(episode.id));
- * const predict = monitor.wrap(model.predict, { id: (row) => row.requestId });
- * monitor.recordOutcome(requestId, actualLabel); // later, when the truth is known
+ * import { createMonitor, profile } from 'keel';
+ *
+ * type Row = { age: number; plan: string };
+ * const users = (n: number, youngest: number): Row[] =>
+ *   Array.from({ length: n }, (_, i) => ({ age: youngest + (i % 30), plan: i % 3 ? 'basic' : 'pro' }));
+ * const monitor = createMonitor({
+ *   keel,
+ *   name: 'churn',
+ *   reference: profile(users(2000, 20)), // the training data, ages 20 to 49
+ *   window: { size: 500 },
+ * });
+ * monitor.on('drift:resolved', ({ episode }) => console.log('resolved', episode.id));
+ * const detected = new Promise<{ columns: string[] }>((resolve) => {
+ *   monitor.once('drift:detected', resolve); // e.g. page someone
+ * });
+ *
+ * const model = { predict: (row: Row) => (row.age > 45 ? 1 : 0) };
+ * const predict = monitor.wrap(model.predict, { id: (row) => `${row.age}-${row.plan}` });
+ * for (const row of users(500, 40)) predict(row); // today's users are older: ages 40 to 69
+ * const { columns } = await detected; // checked every 50 predictions, off the caller's path
+ * console.log('drift in', columns.join(', '), monitor.state().status); // drift in age drifting
+ * monitor.recordOutcome('41-pro', 0); // later, when the truth is known
+ * monitor.close();
  * ```
  */
 export function createMonitor(options: MonitorOptions): Monitor {

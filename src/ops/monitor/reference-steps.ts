@@ -46,7 +46,7 @@ export const SKETCH_SAMPLE = 20_000;
 /**
  * Builds the column models of a reference (a table or a profile) in one go.
  *
- * @throws ValidationError when the reference is not a table or a profile, or has no column
+ * @throws {ValidationError} when the reference is not a table or a profile, or has no column
  *   that can be monitored (each needs at least {@link MIN_REFERENCE_VALUES} non-missing values
  *   of one type).
  */
@@ -73,7 +73,7 @@ export function stepUntil<T>(steps: Steps<T>, deadline: number): StepsDone<T> | 
 /**
  * The steps of {@link buildColumnModels}.
  *
- * @throws ValidationError as {@link buildColumnModels} does, from the step that finds it.
+ * @throws {ValidationError} as {@link buildColumnModels} does, from the step that finds it.
  */
 export function* referenceSteps(reference: Table | Profile, what: string): Steps<ColumnModels> {
   const columns: ColumnModel[] = [];

@@ -353,7 +353,7 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
    *
    * @typeParam F - the wrapped function's type, kept as is (sync or async, same parameters).
    *
-   * @throws ValidationError when `fn` (or `opts.id`) is not a function.
+   * @throws {ValidationError} when `fn` (or `opts.id`) is not a function.
    */
   wrap<F extends (...args: never[]) => unknown>(fn: F, opts?: WrapOptions<Parameters<F>[0]>): F;
   /**
@@ -364,17 +364,20 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
   /**
    * Feeds the ground truth of prediction `id` to the decay detector; false when `id` is unknown.
    *
-   * @throws ValidationError when `id` is not a string.
+   * @throws {ValidationError} when `id` is not a string.
    */
   recordOutcome(id: string, label: unknown): boolean;
   /**
    * Runs the drift check now on the window (with the same effect on episodes as a scheduled
    * check) and returns its report.
    *
-   * @throws ValidationError (as a rejection) when no prediction was recorded yet.
+   * @throws {ValidationError} (as a rejection) when no prediction was recorded yet.
    */
   check(): Promise<MonitorReport>;
-  /** Whether the monitor (or, with `replicas`, its group) is in a drift episode, and which. */
+  /**
+   * Whether the monitor (or, with `replicas`, its group) is in a drift episode, and which.
+   * Never throws.
+   */
   state(): MonitorState;
   /**
    * With `replicas`: exchanges windows with the group now (the timer does it every `flushMs`)
@@ -382,11 +385,17 @@ export interface Monitor extends Listenable<MonitorEvents>, PredictionRecorder {
    * window. Resolves the group as seen; undefined without `replicas` or while the reference is
    * still being read.
    *
-   * @throws the store's errors (as a rejection).
+   * @throws {ConflictError} (as a rejection) when another process publishes under this replica
+   *   id.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store cannot
+   *   be reached.
    */
   share(): Promise<MonitorGroupState | undefined>;
-  /** Counters since the monitor started: predictions, errors, mismatches, checks, outcomes. */
+  /**
+   * Counters since the monitor started: predictions, errors, mismatches, checks, outcomes.
+   * Never throws.
+   */
   stats(): MonitorStats;
-  /** Stops scheduled checks and removes listeners. */
+  /** Stops scheduled checks and removes listeners. Never throws. */
   close(): void;
 }

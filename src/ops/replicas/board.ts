@@ -57,7 +57,7 @@ export class ReplicaBoard {
   /**
    * Writes `payload` as this replica's document.
    *
-   * @throws ConflictError when another process publishes under the same replica id.
+   * @throws {ConflictError} when another process publishes under the same replica id.
    */
   async publish(payload: JsonValue): Promise<void> {
     const { store } = this.#options;

@@ -58,7 +58,7 @@ export class LatencyHistogram {
   /**
    * Reads a stored histogram.
    *
-   * @throws ValidationError when `json` is not a list of `[bin, count]` pairs with bins in
+   * @throws {ValidationError} when `json` is not a list of `[bin, count]` pairs with bins in
    * range and counts positive safe integers.
    */
   static fromJSON(json: unknown): LatencyHistogram {

@@ -16,7 +16,7 @@ import { describeValue } from '../../core/validate.js';
  * ```ts
  * const toChallenger = stableUnit('user-42', 'churn') < 0.1;
  * ```
- * @throws ValidationError when the key or the salt is not a string.
+ * @throws {ValidationError} when the key or the salt is not a string.
  */
 export function stableUnit(key: string, salt = ''): number {
   if (typeof key !== 'string' || typeof salt !== 'string') {

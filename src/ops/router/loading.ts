@@ -14,7 +14,8 @@ export type PredictorLoader<I, O> = (version: ModelVersion) => Promise<Predictor
  * A loader that calls `load` once per version of `model` and caches the predictor. A failed
  * load is forgotten, so the next refresh tries again.
  *
- * @throws ValidationError (from the returned loader) when `load` returns something other than a function.
+ * @throws {ValidationError} (from the returned loader) when `load` returns something other than a
+ *   function.
  */
 export function cachedLoader<I, O>(
   model: string,

@@ -49,7 +49,7 @@ export interface RouterSettings {
  * Validates `options` (all but the functions and the keel, checked elsewhere) and applies the
  * defaults.
  *
- * @throws ValidationError when an option is malformed or `load` is not a function.
+ * @throws {ValidationError} when an option is malformed or `load` is not a function.
  */
 export function parseRouterOptions<I, O>(options: RouterOptions<I, O>): RouterSettings {
   const parsed = parseWith(optionsSchema, pick(options), 'router options');
@@ -79,7 +79,7 @@ export function parseRouterOptions<I, O>(options: RouterOptions<I, O>): RouterSe
 /**
  * Validates the options of `promote` / `rollback`.
  *
- * @throws ValidationError when the actor or reason is malformed.
+ * @throws {ValidationError} when the actor or reason is malformed.
  */
 export function parseActionOptions(
   opts: ReleaseActionOptions,

@@ -62,7 +62,10 @@ export interface RollbackOptions {
 /**
  * Moves the champion alias to `chal`'s version (compare-and-swap on the champion served now).
  *
- * @throws the registry's errors (`PolicyError`, `UnauthorizedError`, `ConflictError`, ...).
+ * @throws {PolicyError} when the champion alias's policy is not met (gate evidence, approvals).
+ * @throws {UnauthorizedError} when the actor may not move the alias.
+ * @throws {ConflictError} when the champion alias moved since it was resolved, or the version
+ *   was archived.
  */
 export async function promoteServing<I, O>(
   ctx: ReleaseContext<I, O>,
@@ -94,7 +97,8 @@ export async function promoteServing<I, O>(
 /**
  * Stops routing to `chal` at once, then deletes the challenger alias if it still points to it.
  *
- * @throws the registry's errors.
+ * @throws {UnauthorizedError} when the actor may not delete the challenger alias.
+ * @throws {NotFoundError} when the challenger alias was deleted between the read and the delete.
  */
 export async function rollbackServing<I, O>(
   ctx: ReleaseContext<I, O>,

@@ -97,7 +97,8 @@ export class ReleaseReplicas {
    * Publishes this replica's evidence for `release` and merges it with the live peers'.
    * Leaving a release (its versions changed) withdraws this replica's document from it.
    *
-   * @throws the store's errors; `ConflictError` when another process uses this replica id.
+   * @throws {ConflictError} when another process uses this replica id.
+   * @throws {StorageError} (or a custom store's own error) when the store cannot be reached.
    */
   async exchange(
     release: ReleaseId,

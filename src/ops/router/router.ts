@@ -44,13 +44,44 @@ import type {
  *
  * @example
  * ```ts
- * const router = createRouter({
- *   keel, model: 'churn', strategy: { kind: 'canary', weight: 0.1 },
- *   load: async (v) => makePredictor(await keel.artifacts.get(v.artifact.digest)),
- *   autoRelease: { policy, minSamples: 500, onPass: 'promote', onFail: 'rollback' },
+ * import { createRouter, getJson, putJson } from 'keel';
+ *
+ * // two versions of a model whose artifact is a threshold
+ * for (const threshold of [0.5, 0.4]) {
+ *   const { digest } = await putJson(keel.artifacts, { threshold });
+ *   await keel.registry.registerVersion('churn', { artifact: digest });
+ * }
+ * await keel.registry.setAlias('churn', 'champion', 1);
+ * await keel.registry.setAlias('churn', 'challenger', 2);
+ *
+ * type Row = { userId: string; score: number };
+ * const router = createRouter<Row, boolean>({
+ *   keel,
+ *   model: 'churn',
+ *   strategy: { kind: 'canary', weight: 0.1 }, // 10% of users see the challenger
+ *   load: async (v) => {
+ *     const { threshold } = (await getJson(keel.artifacts, v.artifact.digest)) as {
+ *       threshold: number;
+ *     };
+ *     return (row: Row) => row.score > threshold;
+ *   },
+ *   autoRelease: {
+ *     policy: { name: 'live', rules: [{ kind: 'metric', metric: 'error_rate', max: 0.01 }] },
+ *     minSamples: 500,
+ *     onPass: 'promote',
+ *     onFail: 'rollback',
+ *   },
  * });
- * const { output, arm } = await router.predict(row, { key: row.userId });
+ * const row = { userId: 'u-42', score: 0.45 };
+ * const { output, arm, version } = await router.predict(row, { key: row.userId });
+ * console.log(arm, version, output); // champion 1 false
+ * await router.close();
  * ```
+ *
+ * @throws {ValidationError} when an option is malformed: no keel instance, no model name, a
+ *   `strategy` or `weight` out of range, `load` not a function, bad `autoRelease`, `replicas`
+ *   without a MetadataStore, an unknown option. Nothing is loaded then. Loading failures come
+ *   later, from {@link Router.ready} and {@link Router.predict}.
  */
 export function createRouter<I, O>(options: RouterOptions<I, O>): Router<I, O> {
   assertReadableObject(options, 'router options');

@@ -51,7 +51,7 @@ export interface SharingHooks<S> {
 /**
  * The store replicas share: `replicas.store`, else the keel's metadata store.
  *
- * @throws ValidationError when neither is a MetadataStore.
+ * @throws {ValidationError} when neither is a MetadataStore.
  */
 export function replicaStore(given: MetadataStore | undefined, keel: OpsKeel): MetadataStore {
   const store = given ?? keel.metadata;

@@ -277,21 +277,63 @@ export interface ReleaseActionOptions {
 
 /** Routes predictions between champion and challenger; see {@link createRouter}. */
 export interface Router<I, O> extends Listenable<RouterEvents> {
-  /** Resolves once the champion is loaded; rejects (`NotFoundError`) for an unknown model or champion alias. */
+  /**
+   * Resolves once the champion is loaded.
+   *
+   * @throws {NotFoundError} (as a rejection) when the model is not registered or the champion
+   *   alias is not set.
+   * @throws {ValidationError} (as a rejection) when `load` returned something other than a
+   *   function for the champion; an error `load` itself threw is passed on as it is.
+   */
   ready(): Promise<void>;
-  /** Answers `input` from the arm the strategy picks; `key` makes the choice sticky. */
+  /**
+   * Answers `input` from the arm the strategy picks; `key` makes the choice sticky. Waits for
+   * the champion when it is still loading. An error the predictor throws is passed on as it is
+   * (and counted as an error of its arm).
+   *
+   * @throws {ValidationError} (as a rejection) when `opts.key` is not a string.
+   * @throws {NotFoundError} (as a rejection) as {@link Router.ready} does, when no champion
+   *   could be served.
+   */
   predict(input: I, opts?: { key?: string }): Promise<Prediction<O>>;
-  /** Per-arm counts, errors and latency percentiles. */
+  /** Per-arm counts, errors and latency percentiles. Never throws. */
   stats(): RouterStats;
   /**
    * Judges the challenger against the champion on live traffic with `policy`: metrics
    * `error_rate`, `latency_p50`, `latency_p95`, `latency_p99`, `requests` (and for shadow
    * `shadow_differing_share`), plus `latenciesMs` samples. The report is stored by the gates.
+   *
+   * @throws {NotFoundError} (as a rejection) when no challenger is served (alias unset, rolled
+   *   back or still loading), or as {@link Router.ready} does.
+   * @throws {ValidationError} (as a rejection) when `policy` is malformed (as
+   *   `keel.gates.evaluate` does).
+   * @throws {IntegrityError} (as a rejection) when the artifact store returns another digest than
+   *   the stored report's.
+   * @throws {ConflictError} (as a rejection) with `replicas`, when another process publishes
+   *   under this replica id.
    */
   analyze(policy: GatePolicy): Promise<GateReport>;
-  /** Moves the champion alias to the challenger's version through the registry. */
+  /**
+   * Moves the champion alias to the challenger's version through the registry
+   * (compare-and-swap on the champion served now).
+   *
+   * @throws {ValidationError} (as a rejection) when `actor` or `reason` is malformed.
+   * @throws {NotFoundError} (as a rejection) when no challenger is served.
+   * @throws {PolicyError} (as a rejection) when the champion alias's policy is not met (gate
+   *   evidence, approvals).
+   * @throws {UnauthorizedError} (as a rejection) when the actor may not move the alias.
+   * @throws {ConflictError} (as a rejection) when the champion alias moved since the router
+   *   resolved it, or the version was archived.
+   */
   promote(opts?: ReleaseActionOptions & { evidence?: GateReport }): Promise<AliasChange>;
-  /** Stops routing to the challenger at once, then deletes the challenger alias. */
+  /**
+   * Stops routing to the challenger at once, then deletes the challenger alias (when it still
+   * points to the rolled-back version).
+   *
+   * @throws {ValidationError} (as a rejection) when `actor` or `reason` is malformed.
+   * @throws {NotFoundError} (as a rejection) when no challenger is served.
+   * @throws {UnauthorizedError} (as a rejection) when the actor may not delete the alias.
+   */
   rollback(opts?: ReleaseActionOptions): Promise<void>;
   /**
    * With `replicas`: writes this replica's evidence, reads the others' and, when the merged
@@ -299,14 +341,24 @@ export interface Router<I, O> extends Listenable<RouterEvents> {
    * `flushMs`). Resolves with the merged counts, or `undefined` without `replicas` or while no
    * challenger is served.
    *
-   * @throws the store's error when it cannot be reached (the timer reports it as `error`).
+   * @throws {ConflictError} (as a rejection) when another process publishes under this replica
+   *   id.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store cannot
+   *   be reached (the timer reports it as `error`).
    */
   share(): Promise<SharedStats | undefined>;
-  /** Re-resolves both aliases now (the router also does so every `refreshMs`). */
+  /**
+   * Re-resolves both aliases now (the router also does so every `refreshMs`). A version that
+   * fails to load is reported as `error` (operation `load`) and the last good one kept.
+   *
+   * @throws {NotFoundError} (as a rejection) as {@link Router.ready} does.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the registry's
+   *   store cannot be read.
+   */
   refresh(): Promise<void>;
   /**
    * Stops timers and listeners; waits for background work already started. With `replicas`,
-   * removes this replica's evidence from the store (best effort).
+   * removes this replica's evidence from the store (best effort). Never rejects.
    */
   close(): Promise<void>;
 }

@@ -23,7 +23,7 @@ export type FieldValue = number | string | boolean | undefined;
  * matchesFilter(parseFilter('metrics.acc >= 0.9'), run)
  * ```
  *
- * @throws ValidationError when `expr` is not a filter expression or `run` is not a run.
+ * @throws {ValidationError} when `expr` is not a filter expression or `run` is not a run.
  */
 export function matchesFilter(expr: FilterExpr | undefined, run: Run): boolean {
   const checked = expr === undefined ? undefined : checkFilterExpr(expr);

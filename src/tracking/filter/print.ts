@@ -15,7 +15,7 @@ import { BARE_KEY } from './tokenizer.js';
  * printFilter(parseFilter('metrics.acc>0.9 AND tags.team=\'ml\'')!) // "metrics.acc > 0.9 and tags.team = 'ml'"
  * ```
  *
- * @throws ValidationError when `expr` is not a filter expression.
+ * @throws {ValidationError} when `expr` is not a filter expression.
  */
 export function printFilter(expr: FilterExpr): string {
   return printExpr(checkFilterExpr(expr));

@@ -33,7 +33,7 @@ const exprSchema: z.ZodType<FilterExpr> = z.lazy(() =>
 /**
  * Checks a filter expression tree (as `parseFilter` returns).
  *
- * @throws ValidationError when it is not one.
+ * @throws {ValidationError} when it is not one.
  */
 export function checkFilterExpr(expr: unknown): FilterExpr {
   return parseWith(exprSchema, expr, 'filter expression');
