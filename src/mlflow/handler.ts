@@ -63,7 +63,7 @@ export function createMlflowHandler(options: MlflowHandlerOptions): MlflowHandle
   );
   const base = (o.basePath ?? '').replace(/\/+$/, '');
   const limit = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const ctx = createContext(keel);
+  const ctx = createMlflowContext(keel);
   const exact = new Map<string, MlflowRoute>();
   const prefixes: MlflowRoute[] = [];
   for (const route of mlflowRoutes) {
@@ -135,7 +135,7 @@ export function createMlflowHandler(options: MlflowHandlerOptions): MlflowHandle
 }
 
 /** The shared state of one handler: the keel and the handles of the running runs it writes to. */
-function createContext(keel: MlflowKeel): MlflowContext {
+export function createMlflowContext(keel: MlflowKeel): MlflowContext {
   const handles = new Map<string, Promise<RunHandle>>();
   return {
     keel,

@@ -41,8 +41,13 @@ interface Point {
 }
 
 /** A metric of a request, checked as keel checks it (so that a batch is refused before any point is buffered). */
-function readPoint(fields: MlflowFields): Point {
-  const key = parseWith(keySchema, requiredString(fields, 'key'), 'metric key');
+function readPoint(fields: MlflowFields, checkedKeys?: Set<string>): Point {
+  const key = requiredString(fields, 'key');
+  // a batch repeats a few keys many times: each is checked once
+  if (!checkedKeys?.has(key)) {
+    parseWith(keySchema, key, 'metric key');
+    checkedKeys?.add(key);
+  }
   return {
     key,
     value: requiredDouble(fields, 'value'),
@@ -90,7 +95,8 @@ async function logBatch(
     throw invalidParameter(
       `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
     );
-  const points = rawMetrics.map(readPoint);
+  const checkedKeys = new Set<string>();
+  const points = rawMetrics.map((m) => readPoint(m, checkedKeys));
   const params = parseWith(paramsSchema, keyValues(fields, 'params'), 'params');
   const tags = parseWith(tagsSchema, keyValues(fields, 'tags'), 'tags');
   await writeRun(ctx, runId, async (handle) => {
