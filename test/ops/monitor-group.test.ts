@@ -258,6 +258,39 @@ function onsets(checks: MonitorCheck[]): number {
     .length;
 }
 
+describe('monitor groups: failures and leaving', () => {
+  it('an unreachable store fails the exchange, never a prediction; close() withdraws', async () => {
+    const store = memoryBackend().metadata;
+    let down = false;
+    const flaky: MetadataStore = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (down) throw new Error('store unreachable');
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const { monitors, seen } = group(['a', 'b'], {}, 5, flaky);
+    const [a, b] = monitors as [Monitor, Monitor];
+    await round(monitors, rows(300, 'stable'));
+    down = true;
+    const predict = a.wrap((row: Row) => row.x);
+    expect(predict({ x: 2, y: 1, c: 'a' })).toBe(2);
+    await expect(a.share()).rejects.toThrow(/store unreachable/);
+    await expect(a.check()).rejects.toThrow(/store unreachable/);
+    expect(seen.detected).toEqual([]);
+    down = false;
+    await round(monitors, rows(300, 'stable-2'));
+    expect(a.state().group).toMatchObject({ replicas: 2 });
+    b.close();
+    await new Promise((r) => setTimeout(r, 20));
+    await a.share();
+    expect(a.state().group).toMatchObject({ replicas: 1, rows: 300 });
+  });
+});
+
 describe('monitor groups: options', () => {
   const keel = createKeel({ backend: memoryBackend() });
   const base = { keel, name: 'churn', reference };
