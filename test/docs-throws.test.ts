@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/run-ts.js';
 
 /** The package's entry points (package.json `exports`, without the CLI binary). */
-const ENTRIES = ['index', 'fs', 'report', 'postgres', 's3', 'ui', 'testing', 'adapter'];
+const ENTRIES = ['index', 'fs', 'report', 'postgres', 's3', 'ui', 'testing', 'adapter', 'mlflow'];
 
 /**
  * Interfaces the user implements (or a library such as `pg` does) and keel only calls: what

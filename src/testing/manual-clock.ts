@@ -3,6 +3,7 @@
  * A clock that moves only when told to: deterministic timestamps in tests.
  */
 import type { Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
 
 /**
  * A {@link Clock} whose time changes only through `set` and `advance`.
@@ -19,10 +20,10 @@ export class ManualClock implements Clock {
   /**
    * Starts at `start` (ms since the epoch or an ISO date); default 2026-01-01T00:00:00Z.
    *
-   * Never throws: check the date you pass (an unparseable one gives `NaN`).
+   * @throws {ValidationError} when `start` is not a finite number or a date `Date.parse` reads.
    */
   constructor(start: number | string = '2026-01-01T00:00:00.000Z') {
-    this.time = typeof start === 'number' ? start : Date.parse(start);
+    this.time = toTime(start, 'new ManualClock(start)');
   }
 
   /**
@@ -37,9 +38,14 @@ export class ManualClock implements Clock {
   /**
    * Moves the clock forward by `ms` milliseconds.
    *
-   * Never throws.
+   * @throws {ValidationError} when `ms` is not a finite number (the clock would stop telling time).
    */
   advance(ms: number): number {
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+      throw new ValidationError(
+        `[keel] clock.advance(ms) needs a finite number of milliseconds, got ${String(ms)}`,
+      );
+    }
     this.time += ms;
     return this.time;
   }
@@ -47,9 +53,22 @@ export class ManualClock implements Clock {
   /**
    * Sets the time (ms since the epoch or an ISO date).
    *
-   * Never throws (an unparseable date gives `NaN`).
+   * @throws {ValidationError} when `time` is not a finite number or a date `Date.parse` reads.
    */
   set(time: number | string): void {
-    this.time = typeof time === 'number' ? time : Date.parse(time);
+    this.time = toTime(time, 'clock.set(time)');
   }
+}
+
+/** Milliseconds since the epoch from a number or a date string, refusing what is not a time. */
+function toTime(value: unknown, call: string): number {
+  const time =
+    typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(time)) {
+    throw new ValidationError(
+      `[keel] ${call} needs milliseconds since the epoch or an ISO date such as ` +
+        `'2026-01-01T00:00:00Z', got ${JSON.stringify(String(value)).slice(0, 80)}`,
+    );
+  }
+  return time;
 }
