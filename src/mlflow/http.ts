@@ -30,10 +30,15 @@ export async function readJsonBody(
   try {
     value = JSON.parse(text);
   } catch {
-    throw new MlflowApiError(
-      'BAD_REQUEST',
-      'the request body is not valid JSON: send a JSON object',
-    );
+    try {
+      // Python's json.dumps writes NaN, Infinity and -Infinity bare, and MLflow's server reads them
+      value = JSON.parse(quoteNonFinite(text));
+    } catch {
+      throw new MlflowApiError(
+        'BAD_REQUEST',
+        'the request body is not valid JSON: send a JSON object',
+      );
+    }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidParameter('the request body must be a JSON object');
@@ -63,6 +68,35 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'X-Content-Type-Options': 'nosniff',
   });
   res.end(bytes);
+}
+
+/**
+ * The JSON text with the bare tokens `NaN`, `Infinity` and `-Infinity` (outside strings) written
+ * as the strings proto3 JSON uses for them, which the double fields accept.
+ */
+export function quoteNonFinite(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      // copy a string whole, escapes included
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const token = /^(?:-Infinity|Infinity|NaN)/.exec(text.slice(i, i + 9))?.[0];
+    if (token !== undefined && !/[\w.]/.test(text[i - 1] ?? '')) {
+      out += `"${token}"`;
+      i += token.length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
 }
 
 function tooLarge(limit: number): MlflowApiError {

@@ -83,6 +83,28 @@ describe('createMlflowHandler', () => {
     expect(docs).toEqual([]);
   });
 
+  it('reads NaN, Infinity and -Infinity written bare (as Python writes them), never inside strings', async () => {
+    s = await startMlflow();
+    const run = await s.keel.tracker.startRun({ experiment: 'x' });
+    const body = `{"run_id": "${run.id}", "metrics": [
+      {"key": "a", "value": NaN, "timestamp": 1, "step": 0},
+      {"key": "b", "value": -Infinity, "timestamp": 1, "step": 0},
+      {"key": "c", "value":Infinity, "timestamp": 1, "step": 0}],
+      "tags": [{"key": "t", "value": "NaN, \\"Infinity\\" -Infinity"}]}`;
+    const r = await rawPost(s.origin, '/api/2.0/mlflow/runs/log-batch', Buffer.from(body));
+    expect(r.status, r.text).toBe(200);
+    const stored = await s.keel.tracker.getRun(run.id);
+    expect(stored.metrics.a!.value).toBeNaN();
+    expect(stored.metrics.b!.value).toBe(Number.NEGATIVE_INFINITY);
+    expect(stored.metrics.c!.value).toBe(Number.POSITIVE_INFINITY);
+    expect(stored.tags.t).toBe('NaN, "Infinity" -Infinity');
+    for (const bad of ['{"a": NaNx}', '{"a": nan}', '{"a": xNaN}', '{"a": "x"NaN}']) {
+      const refused = await rawPost(s.origin, '/api/2.0/mlflow/runs/log-batch', Buffer.from(bad));
+      expect(refused.status, bad).toBe(400);
+      expect(JSON.parse(refused.text).error_code, bad).toBe('BAD_REQUEST');
+    }
+  });
+
   it('keeps a __proto__ field an ordinary field (JSON body and query)', async () => {
     s = await startMlflow();
     const body = Buffer.from('{"__proto__": {"name": "polluted"}, "name": "ok"}');
