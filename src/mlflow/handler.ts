@@ -1,6 +1,7 @@
 // `createMlflowHandler`: MLflow's tracking REST API (2.0) as one `node:http` request handler over a keel: routing, body reading, MLflow's error replies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { basePathOption, normalizeBasePath, pathUnderBase } from '../core/base-path.js';
 import { ValidationError } from '../core/errors.js';
 import { assertReadableObject, parseWith } from '../core/validate.js';
 import type { RunHandle } from '../tracking/types.js';
@@ -61,7 +62,7 @@ export function createMlflowHandler(options: MlflowHandlerOptions): MlflowHandle
     { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes },
     'createMlflowHandler options',
   );
-  const base = (o.basePath ?? '').replace(/\/+$/, '');
+  const base = normalizeBasePath(o.basePath ?? '');
   const limit = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ctx = createMlflowContext(keel);
   const exact = new Map<string, MlflowRoute>();
@@ -83,10 +84,7 @@ export function createMlflowHandler(options: MlflowHandlerOptions): MlflowHandle
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://mlflow.invalid');
-      const path =
-        base !== '' && (url.pathname === base || url.pathname.startsWith(`${base}/`))
-          ? url.pathname.slice(base.length) || '/'
-          : url.pathname;
+      const path = pathUnderBase(url.pathname, base) ?? url.pathname;
       let route = exact.get(path);
       let rest = '';
       if (route === undefined) {
@@ -173,10 +171,7 @@ function isMlflowKeel(k: unknown): k is MlflowKeel {
 }
 
 const optionsSchema = z.object({
-  basePath: z
-    .string()
-    .regex(/^\/?([A-Za-z0-9._~!$&'()*+,;=:@-]+\/?)*$/, 'must be a URL path such as /mlflow')
-    .optional(),
+  basePath: basePathOption('/mlflow'),
   maxBodyBytes: z
     .number()
     .int()

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { basePathOption, normalizeBasePath, pathUnderBase } from '../core/base-path.js';
 import { isKeelError, ValidationError } from '../core/errors.js';
 import { assertReadableObject, parseWith } from '../core/validate.js';
 import { contentSecurityPolicy } from '../report/page.js';
@@ -65,7 +66,7 @@ export function createUiHandler(options: UiHandlerOptions): UiHandler {
     { basePath: options.basePath, pageSize: options.pageSize },
     'createUiHandler options',
   );
-  const base = normalizeBase(o.basePath ?? '');
+  const base = normalizeBasePath(o.basePath ?? '');
   const pageSize = o.pageSize ?? 50;
   const href: PageContext['href'] = (segments, query) => {
     // ':' stays readable (digests): every link is an absolute path, never read as a scheme.
@@ -184,19 +185,14 @@ function requestUrl(req: IncomingMessage, base: string): URL {
   for (const candidate of [original, req.url]) {
     if (candidate === undefined) continue;
     const url = new URL(candidate, 'http://ui.invalid');
-    if (base === '') return url;
-    if (url.pathname === base || url.pathname.startsWith(`${base}/`)) {
-      url.pathname = url.pathname.slice(base.length) || '/';
+    const path = pathUnderBase(url.pathname, base);
+    if (path !== undefined) {
+      url.pathname = path;
       return url;
     }
   }
   // A framework that mounted the handler already removed the base path from req.url.
   return new URL(req.url ?? '/', 'http://ui.invalid');
-}
-
-function normalizeBase(base: string): string {
-  const trimmed = base.replace(/\/+$/, '');
-  return trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
 
 /** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form. */
@@ -216,9 +212,6 @@ function isUiKeel(k: unknown): k is UiKeel {
 }
 
 const optionsSchema = z.object({
-  basePath: z
-    .string()
-    .regex(/^\/?([A-Za-z0-9._~!$&'()*+,;=:@-]+\/?)*$/, 'must be a URL path such as /keel')
-    .optional(),
+  basePath: basePathOption('/keel'),
   pageSize: z.number().int().min(1).max(1000).optional(),
 });

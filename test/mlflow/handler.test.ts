@@ -60,6 +60,14 @@ describe('createMlflowHandler', () => {
     expect(stripped.status).toBe(200);
   });
 
+  it('reads a base path written without its leading slash as keel/ui does', async () => {
+    s = await startMlflow({ basePath: 'mlflow' });
+    const created = await s.call('POST', '/mlflow/api/2.0/mlflow/experiments/create', {
+      name: 'y',
+    });
+    expect(created.status).toBe(200);
+  });
+
   it('refuses malformed JSON (400), a body that is not an object (400) and one over the limit (413), writing nothing', async () => {
     s = await startMlflow({ maxBodyBytes: 1024 });
     const path = '/api/2.0/mlflow/experiments/create';
