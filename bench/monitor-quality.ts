@@ -11,6 +11,8 @@
  *   KEEL_BENCH_GRID=quick npx tsx bench/monitor-quality.ts  # a smoke run (about a minute)
  *   KEEL_BENCH_JOBS=4 ...                                   # configurations over 4 processes
  *   KEEL_BENCH_FILTER=poisson ...                           # configurations whose key contains it
+ *   KEEL_BENCH_COLUMNS=1,10 ...                             # false-alarm rows with these widths
+ *   KEEL_BENCH_DEPLOYMENTS=20 ...                           # deployments per full-grid row (10)
  *
  * The full grid is references 200 / 1000 / 5000 / 50 000 x windows 100 / 500 / 1000 / 5000 x
  * 1, 10 and 100 columns x normal, t(3), Poisson(2), 2 and 50 equally likely labels, each 10
@@ -39,6 +41,9 @@ const GRID = process.env.KEEL_BENCH_GRID ?? 'core';
 const JOBS = Math.max(1, Number(process.env.KEEL_BENCH_JOBS ?? 1));
 const SHARD = process.env.KEEL_BENCH_SHARD;
 const FILTER = process.env.KEEL_BENCH_FILTER ?? '';
+const WIDTHS = process.env.KEEL_BENCH_COLUMNS?.split(',').map(Number);
+// Deployments are seeded by their index: 20 deployments repeat the 10 of a default run, and add 10.
+const DEPLOYMENTS = Number(process.env.KEEL_BENCH_DEPLOYMENTS ?? 10);
 const sections = process.argv.slice(2);
 const want = (s: string): boolean => sections.length === 0 || sections.includes(s);
 
@@ -78,7 +83,7 @@ function alarmConfigs(): AlarmConfig[] {
       for (const dist of DISTS)
         for (const n of [200, 1000, 5000, 50_000])
           for (const size of [100, 500, 1000, 5000])
-            out.push(c('calibrated', dist, n, size, columns, 10, 500_000));
+            out.push(c('calibrated', dist, n, size, columns, DEPLOYMENTS, 500_000));
     return out;
   }
   const out: AlarmConfig[] = [];
@@ -285,7 +290,7 @@ function jobs(): Job[] {
     }
   }
   if (want('alarms')) {
-    for (const cfg of alarmConfigs()) {
+    for (const cfg of alarmConfigs().filter((a) => !WIDTHS || WIDTHS.includes(a.columns))) {
       const key = `alarms-${cfg.preset}-${cfg.dist}-${cfg.n}-${cfg.size}-${cfg.columns}`;
       out.push({ section: 'alarms', key, run: () => alarmRow(cfg, key) });
     }
