@@ -141,6 +141,9 @@ describe('calibrated monitor: the false-alarm budget', () => {
           levels: columns.map((c) => new Float64Array(levelCacheSize(c)).fill(Number.NaN)),
           allEffects: true,
           tests: 9,
+          previous: undefined,
+          minEffect: undefined,
+          thresholds: undefined,
         });
         for (const t of entry.tests!) {
           if (t.test === 'missing') continue;

@@ -6,7 +6,12 @@
  */
 import type { SkippedColumn } from '../../drift/dataset.js';
 import { BinnedWindow, type CountedWindow } from './binned-window.js';
-import { type CheckGeometry, evaluateColumn, levelCacheSize } from './calibrated.js';
+import {
+  type CheckGeometry,
+  type ColumnCheckContext,
+  evaluateColumn,
+  levelCacheSize,
+} from './calibrated.js';
 import type { ColumnModel, UnusableColumn } from './columns.js';
 import type { CheckResult, CheckTask, DriftEngine } from './engine.js';
 import type { DriftFinding, MismatchCounts, MonitorColumnEntry, MonitorReport } from './types.js';
@@ -123,6 +128,7 @@ export class CalibratedEngine implements DriftEngine {
     let budget = 0;
     let next = 0;
     let advanced = false;
+    let ctx: ColumnCheckContext | undefined;
     return {
       step: (deadline) => {
         if (!advanced) {
@@ -140,15 +146,16 @@ export class CalibratedEngine implements DriftEngine {
           );
           if (now() >= deadline) return undefined;
         }
-        const ctx = {
+        // One object of one shape for the whole check: every column reads it.
+        ctx ??= {
           budget,
           columns: k,
+          previous: this.#previous,
+          minEffect: this.#options.minEffect,
           levels: this.#levels,
           allEffects,
           tests: this.#tests,
           thresholds: this.#thresholds[this.#turn]!,
-          ...(this.#previous ? { previous: this.#previous } : {}),
-          ...(this.#options.minEffect === undefined ? {} : { minEffect: this.#options.minEffect }),
         };
         let evaluated = 0;
         do {

@@ -34,10 +34,10 @@ export interface ColumnCheckContext {
   budget: number;
   /** Number of monitored columns (the budget is shared equally). */
   columns: number;
-  /** The previous check, when there was one. */
-  previous?: CheckGeometry;
-  /** Columns alarm only with an effect at least this. */
-  minEffect?: number;
+  /** The previous check (undefined at the first). */
+  previous: CheckGeometry | undefined;
+  /** Columns alarm only with an effect at least this (undefined: no floor). */
+  minEffect: number | undefined;
   /**
    * Per column, per test: the inputs and outputs of the last level computed (target, rho,
    * previous z, alpha, z, quiet level) and of the last null moments (score tests: m, mean, sd,
@@ -51,9 +51,9 @@ export interface ColumnCheckContext {
   tests: number;
   /**
    * Per column: where to write the tests' thresholds (reused from check to check; never the
-   * arrays of `previous`). A new array when absent.
+   * arrays of `previous`). A new array when undefined.
    */
-  thresholds?: Float64Array[];
+  thresholds: Float64Array[] | undefined;
 }
 
 /** One column's outcome at a check. */
@@ -119,6 +119,9 @@ export function evaluateColumn(
   const cache = ctx.levels[j]!;
   const specs = model.tests;
   const z = ctx.thresholds?.[j] ?? new Float64Array(specs.length);
+  // Read once: the context is the same object for every column of a check.
+  const columns = ctx.columns;
+  const budget = ctx.budget;
   const tests = new Array<MonitorTestResult>(specs.length);
   const total = model.total;
   // The correlation with the previous check: one for the tests of present values, one for
@@ -139,7 +142,7 @@ export function evaluateColumn(
   let bestRatio = Number.POSITIVE_INFINITY;
   for (let t = 0; t < specs.length; t++) {
     const spec = specs[t]!;
-    const target = (spec.weight / ctx.columns) * ctx.budget;
+    const target = (spec.weight / columns) * budget;
     const missingTest = spec.kind === 'missing';
     const m = missingTest ? rows : present;
     const rho = missingTest ? rhoMissing : rhoPresent;
