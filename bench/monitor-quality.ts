@@ -30,6 +30,7 @@ import {
   ERT,
   fmt,
   normal,
+  type Pool,
   type Preset,
   poissonInterval,
   pool,
@@ -166,7 +167,7 @@ interface Alternative {
   dist: Dist;
   horizon: number;
   goal: number;
-  to: () => unknown[];
+  to: () => Pool;
 }
 
 const alternatives: Alternative[] = [

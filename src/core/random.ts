@@ -53,19 +53,22 @@ export function createRandom(seed: Seed): Random {
     );
   }
   const hex = sha256(JSON.stringify(seed)).slice('sha256:'.length);
-  let a = Number.parseInt(hex.slice(0, 8), 16) >>> 0;
-  let b = Number.parseInt(hex.slice(8, 16), 16) >>> 0;
-  let c = Number.parseInt(hex.slice(16, 24), 16) >>> 0;
-  let d = Number.parseInt(hex.slice(24, 32), 16) >>> 0;
+  // The state is kept as signed 32-bit integers (`| 0`): V8 stores those unboxed, where
+  // unsigned ones above 2^31 would be a heap number per step. The bits, and so every draw,
+  // are those of the unsigned arithmetic.
+  let a = Number.parseInt(hex.slice(0, 8), 16) | 0;
+  let b = Number.parseInt(hex.slice(8, 16), 16) | 0;
+  let c = Number.parseInt(hex.slice(16, 24), 16) | 0;
+  let d = Number.parseInt(hex.slice(24, 32), 16) | 0;
 
   const nextUint32 = (): number => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
+    const t = (a + b + d) | 0;
+    d = (d + 1) | 0;
     a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
   };
   for (let i = 0; i < 12; i++) nextUint32();
 
