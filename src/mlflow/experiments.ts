@@ -1,6 +1,8 @@
 // MLflow's experiments over keel's: create, get, get-by-name, search and set-experiment-tag.
+import { ErrorCodes, isKeelError } from '../core/errors.js';
 import { nameSchema, tagsSchema } from '../core/schemas.js';
 import { parseWith } from '../core/validate.js';
+import type { Experiment } from '../tracking/types.js';
 import { doesNotExist, invalidParameter, MlflowApiError } from './errors.js';
 import { searchExperiments } from './experiment-search.js';
 import { keyValues, optionalString, requiredString } from './fields.js';
@@ -50,7 +52,8 @@ function defaultExperiment(): MlflowExperiment {
 }
 
 /**
- * The experiment with MLflow id `id`.
+ * The experiment with MLflow id `id`: one read for an experiment created here (or already
+ * looked up by name); a listing for one made by keel runs and never looked up by name.
  *
  * @throws {MlflowApiError} RESOURCE_DOES_NOT_EXIST when there is none; INVALID_PARAMETER_VALUE
  *   when `id` is not an MLflow experiment id.
@@ -58,24 +61,47 @@ function defaultExperiment(): MlflowExperiment {
 export async function experimentById(keel: MlflowKeel, id: string): Promise<MlflowExperiment> {
   if (!EXPERIMENT_ID_PATTERN.test(id)) throw invalidParameter(`Invalid experiment ID: '${id}'`);
   const found = await readExperimentDoc(keel.metadata, id);
-  if (found) {
-    const known = (await keel.tracker.listExperiments()).find((e) => e.name === found.doc.name);
-    return { id, ...found.doc, ...(known ? { creationTime: ms(known.createdAt) } : {}) };
-  }
+  if (found) return { id, ...found.doc };
   const known = (await allExperiments(keel)).find((e) => e.id === id);
   if (!known) throw doesNotExist(`No Experiment with id=${id} exists`);
   return known;
 }
 
 /**
- * The experiment named `name`.
+ * The experiment named `name`, by its keys (however many experiments there are). An experiment
+ * made by keel runs gets its MLflow document here, so that later reads by id are one read too.
  *
  * @throws {MlflowApiError} RESOURCE_DOES_NOT_EXIST when there is none.
  */
 export async function experimentByName(keel: MlflowKeel, name: string): Promise<MlflowExperiment> {
-  const known = (await allExperiments(keel)).find((e) => e.name === name);
-  if (!known) throw doesNotExist(`Could not find experiment with name '${name}'`);
-  return known;
+  const id = mlflowExperimentId(name);
+  const found = await readExperimentDoc(keel.metadata, id);
+  if (found?.doc.name === name) return { id, ...found.doc };
+  const known = await keelExperiment(keel, name);
+  if (!known) {
+    if (id === DEFAULT_EXPERIMENT.id) return defaultExperiment();
+    throw doesNotExist(`Could not find experiment with name '${name}'`);
+  }
+  const created = ms(known.createdAt);
+  const doc = await updateExperimentDoc(
+    keel.metadata,
+    id,
+    () => ({ name, creationTime: created, lastUpdateTime: created, tags: {} }),
+    (existing) => existing,
+  );
+  return { id, ...doc };
+}
+
+/** keel's experiment named `name`, or undefined when no run was started under it. */
+async function keelExperiment(keel: MlflowKeel, name: string): Promise<Experiment | undefined> {
+  try {
+    return await keel.tracker.getExperiment(name);
+  } catch (error) {
+    if (isKeelError(error, ErrorCodes.notFound) || isKeelError(error, ErrorCodes.validation)) {
+      return undefined;
+    }
+    throw error;
+  }
 }
 
 /** MLflow's `Experiment` JSON. */
@@ -104,8 +130,7 @@ export const experimentRoutes: readonly MlflowRoute[] = [
       const tags = parseWith(tagsSchema, keyValues(fields, 'tags'), 'experiment tags');
       const id = mlflowExperimentId(name);
       const exists = async () =>
-        (await keel.tracker.listExperiments()).some((e) => e.name === name) ||
-        id === DEFAULT_EXPERIMENT.id;
+        id === DEFAULT_EXPERIMENT.id || (await keelExperiment(keel, name)) !== undefined;
       const already = new MlflowApiError(
         'RESOURCE_ALREADY_EXISTS',
         `Experiment '${name}' already exists.`,

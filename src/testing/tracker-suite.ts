@@ -92,6 +92,17 @@ const trackerCases: SuiteCase<Backend>[] = [
         ['churn'],
         'experiments',
       );
+      checkEqual(await tracker.getExperiment('churn'), experiments[0], 'getExperiment by name');
+      await checkThrows(
+        () => tracker.getExperiment('none'),
+        ErrorCodes.notFound,
+        'unknown experiment',
+      );
+      await checkThrows(
+        () => tracker.getExperiment(''),
+        ErrorCodes.validation,
+        'invalid experiment name',
+      );
     },
   ],
   [

@@ -6,10 +6,11 @@
 import type { ArtifactStore } from '../artifacts/types.js';
 import { type Clock, isoNow, systemClock } from '../core/clock.js';
 import { assertDigest, type Digest, sha256 } from '../core/digest.js';
-import { ErrorCodes, isKeelError, ValidationError } from '../core/errors.js';
+import { ErrorCodes, isKeelError, NotFoundError, ValidationError } from '../core/errors.js';
 import { type Emit, emitNothing } from '../core/events.js';
 import { createIdGenerator } from '../core/ids.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
+import { nameSchema } from '../core/schemas.js';
 import { assertReadableObject, parseWith } from '../core/validate.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -332,6 +333,19 @@ export function createTracker(options: TrackerOptions): Tracker {
         experiments.push({ id: experimentId(doc.name), name: doc.name, createdAt: doc.createdAt });
       }
       return experiments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    async getExperiment(name: string): Promise<Experiment> {
+      const checked = parseWith(nameSchema, name, 'experiment name');
+      const found = await ctx.metadata.get(trackingKeys.experiment(checked));
+      const doc = found?.value as { name?: unknown; createdAt?: unknown } | null | undefined;
+      if (doc?.name !== checked || typeof doc.createdAt !== 'string') {
+        throw new NotFoundError(
+          `[keel] no experiment named ${JSON.stringify(checked)}: experiments are created by the first run started under them (tracker.startRun({ experiment }))`,
+          { details: { name: checked } },
+        );
+      }
+      return { id: experimentId(checked), name: checked, createdAt: doc.createdAt };
     },
 
     async lineage(digest: Digest): Promise<LineageResult> {

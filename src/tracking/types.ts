@@ -404,6 +404,15 @@ export interface Tracker {
    */
   listExperiments(): Promise<Experiment[]>;
   /**
+   * The experiment named `name` (created by the first run logged under it), read by its key:
+   * one lookup, however many experiments there are.
+   *
+   * @throws {ValidationError} when `name` is not a valid experiment name.
+   * @throws {NotFoundError} when no run was ever started under that name.
+   * @throws {StorageError} (as a rejection; or a custom store's own error) when the store fails.
+   */
+  getExperiment(name: string): Promise<Experiment>;
+  /**
    * The runs that produced (`logOutput`, `logArtifact`) and consumed (`logInput`) a digest.
    *
    * @throws {ValidationError} when `digest` is not `sha256:<64 hex>`.

@@ -48,6 +48,39 @@ describe('MLflow experiments', () => {
     });
   });
 
+  it('reads an experiment by name, then by id, without listing the experiments', async () => {
+    const backend = memoryBackend();
+    const listed: string[] = [];
+    const metadata = backend.metadata;
+    const counting = Object.create(metadata) as typeof metadata;
+    counting.list = (prefix, options) => {
+      listed.push(prefix);
+      return metadata.list(prefix, options);
+    };
+    const keel = createKeel({ backend: { ...backend, metadata: counting } });
+    const server = await startMlflow({}, keel);
+    try {
+      for (let i = 0; i < 30; i++)
+        await (await keel.tracker.startRun({ experiment: `e${i}` })).end();
+      listed.length = 0;
+      const byName = await server.call('GET', `${E}/get-by-name`, { experiment_name: 'e17' });
+      expect(byName.status).toBe(200);
+      const id = (byName.json.experiment as { experiment_id: string }).experiment_id;
+      const created = await server.call('POST', '/api/2.0/mlflow/runs/create', {
+        experiment_id: id,
+      });
+      expect(created.status).toBe(200);
+      const byId = await server.call('GET', `${E}/get`, { experiment_id: id });
+      expect(byId.json.experiment).toEqual(byName.json.experiment);
+      expect(listed.filter((prefix) => prefix.includes('experiments'))).toEqual([]);
+      // the search still sees every experiment
+      const all = await server.call('POST', `${E}/search`, { max_results: 100 });
+      expect(all.json.experiments).toHaveLength(31);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('sees experiments keel made, and Default as "0"', async () => {
     const run = await s.keel.tracker.startRun({ experiment: 'made-by-keel' });
     await run.end();
