@@ -13,6 +13,7 @@
  *   KEEL_BENCH_FILTER=poisson ...                           # configurations whose key contains it
  *   KEEL_BENCH_COLUMNS=1,10 ...                             # false-alarm rows with these widths
  *   KEEL_BENCH_DEPLOYMENTS=20 ...                           # deployments per full-grid row (10)
+ *   KEEL_BENCH_SKIP=11 ...                                  # resume: leave out the first 11 rows
  *
  * The full grid is references 200 / 1000 / 5000 / 50 000 x windows 100 / 500 / 1000 / 5000 x
  * 1, 10 and 100 columns x normal, t(3), Poisson(2), 2 and 50 equally likely labels, each 10
@@ -45,6 +46,8 @@ const FILTER = process.env.KEEL_BENCH_FILTER ?? '';
 const WIDTHS = process.env.KEEL_BENCH_COLUMNS?.split(',').map(Number);
 // Deployments are seeded by their index: 20 deployments repeat the 10 of a default run, and add 10.
 const DEPLOYMENTS = Number(process.env.KEEL_BENCH_DEPLOYMENTS ?? 10);
+// Rows already run (to resume an interrupted grid): the first SKIP of the selection are left out.
+const SKIP = Number(process.env.KEEL_BENCH_SKIP ?? 0);
 const sections = process.argv.slice(2);
 const want = (s: string): boolean => sections.length === 0 || sections.includes(s);
 
@@ -296,7 +299,7 @@ function jobs(): Job[] {
       out.push({ section: 'alarms', key, run: () => alarmRow(cfg, key) });
     }
   }
-  return out.filter((j) => j.key.includes(FILTER));
+  return out.filter((j) => j.key.includes(FILTER)).slice(SKIP);
 }
 
 interface Done {
