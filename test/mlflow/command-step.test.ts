@@ -22,6 +22,26 @@ async function listening(uri: string): Promise<boolean> {
   }
 }
 
+/** A keel and a one-step pipeline whose step runs `options` with MLflow served to it. */
+function mlflowPipeline(
+  name: string,
+  options: { command: string; args: string[]; env?: Record<string, string> },
+  experiment?: string,
+) {
+  const { keel } = createPipelineTestKeel();
+  const built = pipeline(name, experiment === undefined ? {} : { experiment })
+    .step('fit', commandStep('fit', { ...options, mlflow: true }))
+    .build();
+  return { keel, run: () => built.run(undefined, { keel, captureEnvironment: false }) };
+}
+
+/** Checks that the tracking URI the program printed (`pattern`'s group) no longer listens. */
+async function expectStopped(stdout: string, pattern: RegExp): Promise<void> {
+  const uri = pattern.exec(stdout)?.[1];
+  expect(uri).toBeDefined();
+  expect(await listening(uri!)).toBe(false);
+}
+
 describe('commandStep({ mlflow: true })', () => {
   it('refuses an mlflow option that is not a boolean', () => {
     expect(() =>
@@ -30,47 +50,39 @@ describe('commandStep({ mlflow: true })', () => {
   });
 
   it('sets the environment, records what the program uploads on the step run, and stops listening after the step', async () => {
-    const { keel } = createPipelineTestKeel();
-    const built = pipeline('mlflow-node', { experiment: 'churn' })
-      .step(
-        'train',
-        commandStep('train', {
-          command: process.execPath,
-          args: [join(fixtures, 'upload.mjs')],
-          env: { MLFLOW_EXPERIMENT_ID: 'inherited-and-dropped', MLFLOW_RUN_ID: 'overridden' },
-          mlflow: true,
-        }),
-      )
-      .build();
-    const result = await built.run(undefined, { keel, captureEnvironment: false });
-    const runId = result.steps.train?.runId as string;
+    const { keel, run: start } = mlflowPipeline(
+      'mlflow-node',
+      {
+        command: process.execPath,
+        args: [join(fixtures, 'upload.mjs')],
+        env: { MLFLOW_EXPERIMENT_ID: 'inherited-and-dropped', MLFLOW_RUN_ID: 'overridden' },
+      },
+      'churn',
+    );
+    const result = await start();
+    const runId = result.steps.fit?.runId as string;
     const run = await keel.tracker.getRun(runId);
     expect(run.status).toBe('completed');
     expect(run.experiment).toBe('churn');
     expect(
       JSON.parse(text(await keel.tracker.getRunArtifact(runId, 'model/weights.json'))),
     ).toEqual({ weights: [0.4, 1.2] });
-    const stdout = text(await keel.artifacts.get(result.outputs.train.stdout.digest));
+    const stdout = text(await keel.artifacts.get(result.outputs.fit.stdout.digest));
     expect(stdout).toContain('"path":"model/weights.json","is_dir":false,"file_size":21');
-    const uri = /tracking uri (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-    expect(uri).toBeDefined();
-    expect(await listening(uri!)).toBe(false);
+    await expectStopped(stdout, /tracking uri (http:\/\/127\.0\.0\.1:\d+)/);
   });
 
   it('a Python script using only urllib logs params, metrics with steps, tags and an artifact onto the step run', async () => {
-    const { keel } = createPipelineTestKeel();
-    const built = pipeline('mlflow-py', { experiment: 'churn' })
-      .step(
-        'fit',
-        commandStep('fit', {
-          command: 'python3',
-          args: [join(fixtures, 'train_urllib.py')],
-          env: { MLFLOW_EXPERIMENT_ID: 'inherited-and-dropped' },
-          mlflow: true,
-        }),
-      )
-      .build();
-    const result = await built.run(undefined, { keel, captureEnvironment: false });
+    const { keel, run: start } = mlflowPipeline(
+      'mlflow-py',
+      {
+        command: 'python3',
+        args: [join(fixtures, 'train_urllib.py')],
+        env: { MLFLOW_EXPERIMENT_ID: 'inherited-and-dropped' },
+      },
+      'churn',
+    );
+    const result = await start();
     const runId = result.steps.fit?.runId as string;
     const run = await keel.tracker.getRun(runId);
     expect(run.status).toBe('completed');
@@ -97,25 +109,16 @@ describe('commandStep({ mlflow: true })', () => {
       'w = [0.4, 1.2]\n',
     );
     const stdout = text(await keel.artifacts.get(result.outputs.fit.stdout.digest));
-    const uri = /logged to (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-    expect(uri).toBeDefined();
-    expect(await listening(uri!)).toBe(false);
+    await expectStopped(stdout, /logged to (http:\/\/127\.0\.0\.1:\d+)/);
   });
 
   it('a Node script using the npm mlflow client attaches to the step run; nothing listens after the step', async () => {
-    const { keel } = createPipelineTestKeel();
-    const built = pipeline('mlflow-node')
-      .step(
-        'train',
-        commandStep('train', {
-          command: process.execPath,
-          args: [join(fixtures, 'train-client.mjs')],
-          mlflow: true,
-        }),
-      )
-      .build();
-    const result = await built.run(undefined, { keel, captureEnvironment: false });
-    const runId = result.steps.train?.runId as string;
+    const { keel, run: start } = mlflowPipeline('mlflow-node', {
+      command: process.execPath,
+      args: [join(fixtures, 'train-client.mjs')],
+    });
+    const result = await start();
+    const runId = result.steps.fit?.runId as string;
     const run = await keel.tracker.getRun(runId);
     expect(run.status).toBe('completed');
     expect(run.params).toMatchObject({ optimizer: 'adam', batch: '32' });
@@ -127,32 +130,21 @@ describe('commandStep({ mlflow: true })', () => {
     expect(JSON.parse(text(await keel.tracker.getRunArtifact(runId, 'model.json')))).toEqual({
       weights: [0.4, 1.2],
     });
-    const stdout = text(await keel.artifacts.get(result.outputs.train.stdout.digest));
-    const uri = /tracking uri (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-    expect(uri).toBeDefined();
-    expect(await listening(uri!)).toBe(false);
+    const stdout = text(await keel.artifacts.get(result.outputs.fit.stdout.digest));
+    await expectStopped(stdout, /tracking uri (http:\/\/127\.0\.0\.1:\d+)/);
   });
 
   it('stops serving when the program fails, and the step fails as without mlflow', async () => {
-    const { keel } = createPipelineTestKeel();
-    const built = pipeline('mlflow-fail')
-      .step(
-        'fit',
-        commandStep('fit', {
-          command: process.execPath,
-          args: ['-e', 'console.log("at " + process.env.MLFLOW_TRACKING_URI); process.exit(2)'],
-          mlflow: true,
-        }),
-      )
-      .build();
-    const error = await built.run(undefined, { keel, captureEnvironment: false }).catch((e) => e);
+    const { keel, run: start } = mlflowPipeline('mlflow-fail', {
+      command: process.execPath,
+      args: ['-e', 'console.log("at " + process.env.MLFLOW_TRACKING_URI); process.exit(2)'],
+    });
+    const error = await start().catch((e) => e);
     expect(String(error.message)).toMatch(/exited with code 2/);
     const { runs } = await keel.tracker.searchRuns({ experiment: 'mlflow-fail' });
     const run = runs.find((r) => r.name === 'fit');
     expect(run?.status).toBe('failed');
     const stdout = text(await keel.tracker.getRunArtifact(run!.id, 'fit.stdout.log'));
-    const uri = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-    expect(uri).toBeDefined();
-    expect(await listening(uri!)).toBe(false);
+    await expectStopped(stdout, /at (http:\/\/127\.0\.0\.1:\d+)/);
   });
 });
