@@ -328,9 +328,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     async listExperiments(): Promise<Experiment[]> {
       const experiments: Experiment[] = [];
       for await (const { value } of ctx.metadata.list(trackingKeys.experimentsPrefix)) {
-        const doc = value as { name?: unknown; createdAt?: unknown } | null;
-        if (typeof doc?.name !== 'string' || typeof doc.createdAt !== 'string') continue;
-        experiments.push({ id: experimentId(doc.name), name: doc.name, createdAt: doc.createdAt });
+        const experiment = asExperiment(value);
+        if (experiment) experiments.push(experiment);
       }
       return experiments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
@@ -338,14 +337,14 @@ export function createTracker(options: TrackerOptions): Tracker {
     async getExperiment(name: string): Promise<Experiment> {
       const checked = parseWith(nameSchema, name, 'experiment name');
       const found = await ctx.metadata.get(trackingKeys.experiment(checked));
-      const doc = found?.value as { name?: unknown; createdAt?: unknown } | null | undefined;
-      if (doc?.name !== checked || typeof doc.createdAt !== 'string') {
+      const experiment = asExperiment(found?.value);
+      if (experiment?.name !== checked) {
         throw new NotFoundError(
           `[keel] no experiment named ${JSON.stringify(checked)}: experiments are created by the first run started under them (tracker.startRun({ experiment }))`,
           { details: { name: checked } },
         );
       }
-      return { id: experimentId(checked), name: checked, createdAt: doc.createdAt };
+      return experiment;
     },
 
     async lineage(digest: Digest): Promise<LineageResult> {
@@ -372,6 +371,13 @@ async function closeTracker(ctx: TrackerContext): Promise<void> {
   while (ctx.pending.size > 0) await Promise.allSettled([...ctx.pending]);
   const results = await Promise.allSettled([...ctx.live].map((handle) => handle.persist()));
   for (const result of results) if (result.status === 'rejected') throw result.reason;
+}
+
+/** The experiment an experiment document records, or undefined when it is not one. */
+function asExperiment(value: unknown): Experiment | undefined {
+  const doc = value as { name?: unknown; createdAt?: unknown } | null | undefined;
+  if (typeof doc?.name !== 'string' || typeof doc.createdAt !== 'string') return undefined;
+  return { id: experimentId(doc.name), name: doc.name, createdAt: doc.createdAt };
 }
 
 async function ensureExperiment(ctx: TrackerContext, name: string): Promise<void> {
