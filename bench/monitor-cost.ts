@@ -157,6 +157,7 @@ for (const k of WIDTHS) {
   const engine = new DeferredEngine(referenceSteps(reference, 'reference'), {
     size: 1000,
     perPredictions: 1_000_000,
+    checkEvery: CHECK_EVERY,
   });
   const reading = new Slices();
   const r0 = cpuMs();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BinnedWindow } from '../../src/ops/monitor/binned-window.js';
+import { BinnedWindow, blockRows } from '../../src/ops/monitor/binned-window.js';
 import {
   type ColumnModel,
   categoricalModel,
@@ -122,6 +122,75 @@ describe('binned window', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('moves a block at a time exactly as row by row, in any chunks, across ring wraps and long gaps', () => {
+    // A number column with ties, and a label column (labels are binned when the window moves).
+    const { columns } = buildColumnModels(
+      {
+        x: Array.from({ length: 500 }, (_, i) => Math.round(Math.sin(i) * 20)),
+        c: Array.from({ length: 500 }, (_, i) => ['a', 'b', 'c'][i % 3]),
+      },
+      'reference',
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(32, 40, 64),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.oneof(fc.integer({ min: -25, max: 25 }), fc.constant(Number.NaN), fc.constant('x')),
+          { minLength: 1, maxLength: 1500, size: 'max' },
+        ),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (block, blocks, values, drawn, aligned) => {
+          const size = block * blocks;
+          // Checks on time advance whole blocks; others any number of rows.
+          const chunks = aligned ? drawn.map((n) => block * (1 + (n % 3))) : drawn;
+          const blocked = new BinnedWindow(columns, size, { block });
+          // The same rows, counted one by one to wherever the blocked window stands.
+          const plain = new BinnedWindow(columns, size);
+          const agree = () => {
+            while (plain.processed < blocked.processed) {
+              plain.advance(blocked.processed - plain.processed);
+            }
+            expect(plain.processed).toBe(blocked.processed);
+            expect(blocked.counts.map((c) => Array.from(c))).toEqual(
+              plain.counts.map((c) => Array.from(c)),
+            );
+            expect(Array.from(blocked.missing)).toEqual(Array.from(plain.missing));
+            expect(blocked.rows).toBe(plain.rows);
+          };
+          let c = 0;
+          for (const [i, x] of values.entries()) {
+            const row = { x, c: i % 5 === 0 ? 'new' : i % 7 === 0 ? null : ['a', 'b', 'c'][i % 3] };
+            blocked.record(row);
+            plain.record(row);
+            if (blocked.pending >= chunks[c % chunks.length]!) {
+              blocked.advance(chunks[c++ % chunks.length]!);
+              agree();
+            }
+          }
+          while (blocked.advance(chunks[c++ % chunks.length]!) > 0);
+          agree();
+          expect(blocked.rows).toBe(Math.min(values.length, size));
+          for (const j of [0, 1]) {
+            const total = blocked.counts[j]!.reduce((a, b) => a + b, 0) + blocked.missing[j]!;
+            expect(total).toBe(blocked.rows);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('blocks fit the window and its checks: their common divisor, none when too small or too many', () => {
+    expect(blockRows(1000, 100)).toBe(100);
+    expect(blockRows(1000, 250)).toBe(250);
+    expect(blockRows(5000, 500)).toBe(500);
+    expect(blockRows(100, 10)).toBe(0);
+    expect(blockRows(997, 100)).toBe(0);
+    expect(blockRows(50_000, 100)).toBe(0);
   });
 
   it('spreads a value tied with reference values uniformly over the gaps around them', () => {

@@ -1,18 +1,15 @@
 /**
  * @module
- * The calibrated monitor's window: the hot path copies a row's values into rings (one
- * compiled property read per column, see row-reader.ts), and `advance` later bins the new rows against the
- * reference's bins and updates the window's counts incrementally (adding the new rows,
- * subtracting the evicted ones), in slices that a scheduler can spread over ticks.
+ * The calibrated monitor's window: the hot path bins a row's numbers against the reference's
+ * bins (value-bins.ts, row-reader.ts), keeps the codes in a ring and counts them in the current
+ * block's histogram (labels are kept as they are, and binned by `advance`); `advance` later
+ * moves the window's counts forward, a whole block at a time where it can (adding the block's
+ * histogram, subtracting the one of the block that left) and row by row elsewhere, in slices
+ * that a scheduler can spread over ticks.
  */
-
-import { type BinGrid, binGrid, HAS_EDGE } from './bin-grid.js';
 import type { ColumnModel } from './columns.js';
 import { type RowReader, rowReader } from './row-reader.js';
-
-const NONE = 255;
-const MISSING = 254;
-
+import { ValueBins } from './value-bins.js';
 /** Rows that did not fit the reference, since the monitor started. */
 export interface Mismatches {
   /** Rows that were not objects, or had a reference column absent or of the wrong type. */
@@ -48,6 +45,44 @@ export interface CountedWindow {
   advance(limit: number): number;
 }
 
+/** Options of {@link BinnedWindow}. */
+export interface BinnedWindowOptions {
+  /**
+   * Rows per block: the window moves a block at a time when it is advanced across whole blocks
+   * (0 or a size that does not divide the window's: row by row only). See {@link blockRows}.
+   */
+  block?: number;
+  /**
+   * Read rows with a reader compiled for the columns when the runtime allows code generation
+   * (false: the slower loop, for tests).
+   */
+  compile?: boolean;
+  /** The stream position of the first row recorded (the rows before it were never seen). */
+  start?: number;
+}
+
+/** Blocks kept at most: the window and as many rows again, in blocks of at least this many. */
+const MAX_BLOCKS = 64;
+/** Smaller blocks cost more to fold (every bin of every column) than their rows one by one. */
+const MIN_BLOCK = 32;
+
+/**
+ * Rows per block for a window of `size` rows checked every `checkEvery` rows: their greatest
+ * common divisor, so that a check on time finds the window on block boundaries; 0 (row by row)
+ * when that is under 32 rows or would need more than 64 blocks.
+ *
+ * @example
+ * ```ts
+ * blockRows(1000, 100); // 100
+ * ```
+ */
+export function blockRows(size: number, checkEvery: number): number {
+  let a = size;
+  let b = checkEvery;
+  while (b > 0) [a, b] = [b, a % b];
+  return a >= MIN_BLOCK && (2 * size) / a + 1 <= MAX_BLOCKS ? a : 0;
+}
+
 /** A sliding window of binned rows with running counts per column. */
 export class BinnedWindow implements CountedWindow {
   /** The monitored columns, in window order. */
@@ -56,7 +91,7 @@ export class BinnedWindow implements CountedWindow {
   readonly size: number;
   /** Rows recorded so far (the hot path's counter). */
   recorded = 0;
-  /** Rows binned into the counts so far. */
+  /** Rows counted into the window's counts so far. */
   processed = 0;
   /** Inputs that did not fit the reference columns. */
   readonly mismatched: Mismatches;
@@ -65,228 +100,244 @@ export class BinnedWindow implements CountedWindow {
   /** Per column: window rows with the value missing (or mismatched). */
   readonly missing: Float64Array;
 
-  /** Numeric columns' values, row after row (`size` rows of `#numericWidth` values). */
-  readonly #numbers: Float64Array;
-  readonly #numericWidth: number;
-  /** Label columns' values, row after row (`size` rows of `#labelWidth` values). */
+  /** Per column: the window's counts with the missing values' after the bins. */
+  readonly #tallies: Float64Array[];
+  /** Bin codes of the last `2 size` rows, row after row (a row leaves the counts `size` later). */
+  readonly #codes: Uint8Array;
+  readonly #ringRows: number;
+  /** Label columns' values of the last `2 size` rows, row after row, until they are binned. */
   readonly #labels: unknown[];
-  readonly #labelWidth: number;
-  /** Per column: its position among the numeric or the label columns. */
-  readonly #position: Int32Array;
-  readonly #bins: Uint8Array[];
-  readonly #grids: (BinGrid | undefined)[];
+  /** Per label column (in label order): its column. */
+  readonly #labelColumns: Int32Array;
+  /** Rows whose labels are binned. */
+  #labelsBinned = 0;
+  /** Per column: where its bins start in a block's histogram. */
+  readonly #offsets: Int32Array;
+  /** Bins of all columns (a block's histogram). */
+  readonly #width: number;
+  /** Rows per block (0: no blocks). */
+  readonly #block: number;
+  /** The blocks' histograms, in a ring (one scratch histogram when there are no blocks). */
+  readonly #blocks: Uint16Array;
+  readonly #blockCount: number;
+  /** Where the current block's histogram starts, and its rows so far. */
+  #blockAt = 0;
+  #inBlock = 0;
+  /** The first row of the counts (later than 0 once they restarted after a long gap). */
+  #countedFrom = 0;
+  readonly #values: ValueBins;
   readonly #read: RowReader;
   /** The ring slot of the next row. */
   #slot = 0;
-  #random = 0x9e3779b9 | 0;
 
-  /**
-   * @param columns the monitored columns; @param size rows in the window (>= 1);
-   * @param compile read rows with a reader compiled for the columns when the runtime allows
-   *   code generation (false: the slower loop, for tests).
-   */
-  constructor(columns: readonly ColumnModel[], size: number, compile?: boolean) {
+  /** @param columns the monitored columns; @param size rows in the window (>= 1). */
+  constructor(columns: readonly ColumnModel[], size: number, options: BinnedWindowOptions = {}) {
     this.columns = columns;
     this.size = size;
     const k = columns.length;
     this.mismatched = { rows: 0, columns: new Float64Array(k) };
-    this.counts = columns.map((c) => new Float64Array(c.a.length));
+    this.#values = new ValueBins(columns);
+    this.#tallies = columns.map((c) => new Float64Array(c.a.length + 1));
+    this.counts = this.#tallies.map((t) => t.subarray(0, t.length - 1));
     this.missing = new Float64Array(k);
-    this.#position = new Int32Array(k);
-    let numeric = 0;
-    let labels = 0;
+    this.#offsets = new Int32Array(k);
+    let width = 0;
     columns.forEach((c, j) => {
-      this.#position[j] = c.type === 'numerical' ? numeric++ : labels++;
+      this.#offsets[j] = width;
+      width += c.a.length + 1;
     });
-    this.#numericWidth = numeric;
-    this.#labelWidth = labels;
-    this.#numbers = new Float64Array(size * numeric);
-    this.#labels = new Array<unknown>(size * labels).fill(undefined);
-    this.#bins = columns.map(() => new Uint8Array(size).fill(NONE));
-    this.#grids = columns.map((c) => c.grid ?? (c.edges ? binGrid(c.edges) : undefined));
-    const readerColumns = columns.map((c) => ({ name: c.name, numeric: c.type === 'numerical' }));
+    this.#width = width;
+    this.#ringRows = 2 * size;
+    this.#codes = new Uint8Array(this.#ringRows * k);
+    this.#labelColumns = Int32Array.from(
+      columns.flatMap((c, j) => (c.type === 'numerical' ? [] : [j])),
+    );
+    this.#labels = new Array<unknown>(this.#ringRows * this.#labelColumns.length).fill(undefined);
+    const block = options.block ?? 0;
+    this.#block = block > 0 && size % block === 0 ? block : 0;
+    this.#blockCount = this.#block > 0 ? (2 * size) / this.#block + 1 : 1;
+    this.#blocks = new Uint16Array(this.#blockCount * width);
+    const start = options.start ?? 0;
+    this.recorded = start;
+    this.processed = start;
+    this.#countedFrom = start;
+    this.#labelsBinned = start;
+    this.#slot = start % this.#ringRows;
+    if (this.#block > 0) {
+      this.#inBlock = start % this.#block;
+      // A block begun before the start is never folded: its first rows were never seen.
+      this.#blockAt = (Math.floor(start / this.#block) % this.#blockCount) * width;
+    }
     this.#read =
-      compile === undefined ? rowReader(readerColumns) : rowReader(readerColumns, compile);
+      options.compile === undefined
+        ? rowReader(this.#values, this.#offsets)
+        : rowReader(this.#values, this.#offsets, options.compile);
   }
 
-  /** Rows in the counts: min(processed, size). */
+  /** Rows in the counts. */
   get rows(): number {
-    return Math.min(this.processed, this.size);
+    return Math.min(this.processed - this.#countedFrom, this.size);
   }
 
-  /** Rows recorded but not binned yet (at most `size` of them still matter). */
+  /** Rows recorded but not counted yet (at most `size` of them still matter). */
   get pending(): number {
     return this.recorded - this.processed;
   }
 
   /**
-   * The hot path: copies the row's reference columns into the rings. Values of the wrong type
-   * are counted and kept as missing. Never throws for a row of any shape (a getter that throws
-   * aside).
+   * The hot path: bins the row's reference columns into the ring and the current block. Values
+   * of the wrong type are counted and kept as missing. Never throws for a row of any shape (a
+   * getter that throws aside).
    */
   record(input: unknown): void {
+    if (this.#block > 0 && this.#inBlock === this.#block) {
+      const at = this.#blockAt + this.#width;
+      this.#blockAt = at === this.#blocks.length ? 0 : at;
+      this.#blocks.fill(0, this.#blockAt, this.#blockAt + this.#width);
+      this.#inBlock = 0;
+    }
+    this.#inBlock++;
     const slot = this.#slot;
-    this.#slot = slot + 1 === this.size ? 0 : slot + 1;
-    this.recorded++;
-    const numberAt = slot * this.#numericWidth;
-    const labelAt = slot * this.#labelWidth;
+    this.#slot = slot + 1 === this.#ringRows ? 0 : slot + 1;
+    this.#values.row = this.recorded++;
+    const k = this.columns.length;
+    const labelAt = slot * this.#labelColumns.length;
     if (typeof input !== 'object' || input === null) {
       this.mismatched.rows++;
-      this.#numbers.fill(Number.NaN, numberAt, numberAt + this.#numericWidth);
-      this.#labels.fill(undefined, labelAt, labelAt + this.#labelWidth);
+      for (let j = 0; j < k; j++) {
+        const code = this.#values.missing[j]!;
+        this.#codes[slot * k + j] = code;
+        this.#blocks[this.#blockAt + this.#offsets[j]! + code]!++;
+      }
+      this.#labels.fill(undefined, labelAt, labelAt + this.#labelColumns.length);
       return;
     }
     const row = input as Record<string, unknown>;
-    if (this.#read(row, this.#numbers, numberAt, this.#labels, labelAt, this.mismatched.columns)) {
-      this.mismatched.rows++;
-    }
+    const read = this.#read(
+      row,
+      this.#codes,
+      slot * k,
+      this.#blocks,
+      this.#blockAt,
+      this.#labels,
+      labelAt,
+      this.mismatched.columns,
+    );
+    if (read) this.mismatched.rows++;
   }
 
   /**
-   * Bins up to `limit` pending rows into the counts, oldest first, and returns how many rows are
-   * still pending. Rows pushed out of the window before they were binned are skipped.
+   * Counts up to `limit` pending rows (at least a block's) into the window, oldest first, and
+   * returns how many rows are still pending. Rows pushed out of the window before they were
+   * counted are skipped.
    */
   advance(limit: number): number {
-    if (this.recorded - this.processed >= this.size) {
+    const size = this.size;
+    if (this.recorded - this.processed >= size) {
       // Everything counted has left the window: start the counts afresh.
-      this.#reset();
-      this.processed = this.recorded - this.size;
+      for (const t of this.#tallies) t.fill(0);
+      this.processed = this.recorded - size;
+      this.#countedFrom = this.processed;
     }
-    const end = Math.min(this.recorded, this.processed + Math.max(1, limit));
-    const k = this.columns.length;
-    for (let j = 0; j < k; j++) this.#advanceColumn(j, this.processed, end);
+    const block = this.#block;
+    // At least a block: folding one costs less than counting its rows.
+    const end = Math.min(this.recorded, this.processed + Math.max(1, limit, block));
+    if (this.#labelColumns.length > 0) this.#binLabels(end);
+    let row = this.processed;
+    while (row < end) {
+      if (block > 0 && row % block === 0 && row + block <= end && this.#foldBlock(row)) {
+        row += block;
+        continue;
+      }
+      const next = block > 0 ? Math.min(end, (Math.floor(row / block) + 1) * block) : end;
+      this.#countRows(row, next);
+      row = next;
+    }
     this.processed = end;
+    for (let j = 0; j < this.columns.length; j++) {
+      const t = this.#tallies[j]!;
+      this.missing[j] = t[t.length - 1]!;
+    }
     return this.recorded - this.processed;
   }
 
-  /** The rows of the window as columns (oldest first), with missing values as `null`. */
-  snapshot(): Record<string, unknown[]> {
-    const out: Record<string, unknown[]> = {};
-    const n = Math.min(this.recorded, this.size);
-    const start = this.recorded - n;
-    this.columns.forEach((c, j) => {
-      const column = new Array<unknown>(n);
-      const p = this.#position[j]!;
-      for (let i = 0; i < n; i++) {
-        const slot = (start + i) % this.size;
-        if (c.type === 'numerical') {
-          const x = this.#numbers[slot * this.#numericWidth + p]!;
-          column[i] = Number.isNaN(x) ? null : x;
-        } else column[i] = this.#labels[slot * this.#labelWidth + p];
-      }
-      out[c.name] = column;
-    });
-    return out;
+  /**
+   * Adds the block starting at row `first` to the counts and takes out the block that leaves
+   * the window with it; false (nothing done) when only part of that block is in the counts.
+   */
+  #foldBlock(first: number): boolean {
+    const leaving = first - this.size;
+    const removes = leaving >= this.#countedFrom;
+    if (!removes && leaving + this.#block > this.#countedFrom) return false;
+    const width = this.#width;
+    const blocks = this.#blocks;
+    const at = ((first / this.#block) % this.#blockCount) * width;
+    const out = removes ? ((leaving / this.#block) % this.#blockCount) * width : -1;
+    for (let j = 0; j < this.columns.length; j++) {
+      const t = this.#tallies[j]!;
+      const o = this.#offsets[j]!;
+      const a = at + o;
+      if (removes) {
+        const r = out + o;
+        for (let b = 0; b < t.length; b++) t[b]! += blocks[a + b]! - blocks[r + b]!;
+      } else for (let b = 0; b < t.length; b++) t[b]! += blocks[a + b]!;
+    }
+    return true;
   }
 
-  #advanceColumn(j: number, from: number, to: number): void {
-    const model = this.columns[j]!;
-    const bins = this.#bins[j]!;
-    const counts = this.counts[j]!;
-    const size = this.size;
-    const grid = this.#grids[j];
-    const other = model.a.length - 1;
-    const p = this.#position[j]!;
-    const numeric = model.type === 'numerical';
-    const width = numeric ? this.#numericWidth : this.#labelWidth;
-    let missing = this.missing[j]!;
-    let slot = from % size;
-    let at = slot * width + p;
-    // One specialised loop per kind of column: the hot loop has no branch on the kind.
-    if (grid !== undefined) {
-      const numbers = this.#numbers;
-      const edges = model.edges!;
-      const { low, high, scale, table } = grid;
-      const last = edges.length;
-      const { cuts, below, tied } = model.ties!;
-      // A local: an imported constant is read from its module cell in the loop.
-      const flag = HAS_EDGE;
-      let random = this.#random;
-      for (let r = from; r < to; r++) {
-        const old = bins[slot]!;
-        if (old < MISSING) counts[old]!--;
-        else if (old === MISSING) missing--;
-        const x = numbers[at]!;
-        let bin: number;
-        if (x - x !== 0) bin = MISSING;
-        else if (x > high) bin = last;
-        else {
-          // The grid cell gives the bin, unless an edge falls in the cell: then it gives the
-          // first candidate, and a short scan (at most two edges) finishes.
-          const cell = x <= low ? flag : table[((x - low) * scale) | 0]!;
-          if (cell < flag) bin = cell;
-          else {
-            bin = cell - flag;
-            while (edges[bin]! < x) bin++;
-            if (edges[bin] === x) {
-              // A tie: a gap drawn uniformly among those around the tie block, then its bin
-              // (random tie-breaking keeps the null law exact). xorshift32: cheap, and seeded,
-              // so that a stream is binned the same way every run.
-              random ^= random << 13;
-              random ^= random >>> 17;
-              random ^= random << 5;
-              const gap =
-                below[bin]! + Math.floor(((random >>> 0) / 4294967296) * (tied[bin]! + 1));
-              while (bin < last && cuts[bin]! <= gap) bin++;
-            }
-          }
-        }
-        bins[slot] = bin;
-        if (bin === MISSING) missing++;
-        else counts[bin]!++;
-        at += width;
-        if (++slot === size) {
-          slot = 0;
-          at = p;
-        }
-      }
-      this.#random = random;
-    } else if (numeric) {
-      const numbers = this.#numbers;
-      const values = model.values!;
-      for (let r = from; r < to; r++) {
-        const old = bins[slot]!;
-        if (old < MISSING) counts[old]!--;
-        else if (old === MISSING) missing--;
-        const x = numbers[at]!;
-        let bin = x - x !== 0 ? MISSING : other;
-        for (let b = 0; b < values.length; b++) if (values[b] === x) bin = b;
-        bins[slot] = bin;
-        if (bin === MISSING) missing++;
-        else counts[bin]!++;
-        at += width;
-        if (++slot === size) {
-          slot = 0;
-          at = p;
-        }
-      }
-    } else {
-      const labels = this.#labels;
+  /**
+   * Bins the label columns of the rows up to `end` not binned yet (from the first row the counts
+   * still need) into the codes and their blocks' histograms.
+   */
+  #binLabels(end: number): void {
+    const from = Math.max(this.#labelsBinned, this.processed);
+    const k = this.columns.length;
+    const width = this.#labelColumns.length;
+    const ring = this.#ringRows;
+    const block = this.#block;
+    const codes = this.#codes;
+    const blocks = this.#blocks;
+    for (let q = 0; q < width; q++) {
+      const j = this.#labelColumns[q]!;
+      const model = this.columns[j]!;
       const index = model.index!;
-      for (let r = from; r < to; r++) {
-        const old = bins[slot]!;
-        if (old < MISSING) counts[old]!--;
-        else if (old === MISSING) missing--;
-        const label = labels[at];
-        const bin = label === undefined ? MISSING : (index.get(label as string) ?? other);
-        bins[slot] = bin;
-        if (bin === MISSING) missing++;
-        else counts[bin]!++;
-        at += width;
-        if (++slot === size) {
-          slot = 0;
-          at = p;
+      const missing = this.#values.missing[j]!;
+      const other = missing - 1;
+      const offset = this.#offsets[j]!;
+      for (let r = from; r < end; r++) {
+        const slot = r % ring;
+        const label = this.#labels[slot * width + q];
+        const code = label === undefined ? missing : (index.get(label as string) ?? other);
+        codes[slot * k + j] = code;
+        if (block > 0) {
+          blocks[(Math.floor(r / block) % this.#blockCount) * this.#width + offset + code]!++;
         }
       }
     }
-    this.missing[j] = missing;
+    this.#labelsBinned = Math.max(this.#labelsBinned, end);
   }
 
-  #reset(): void {
-    for (let j = 0; j < this.columns.length; j++) {
-      this.#bins[j]!.fill(NONE);
-      this.counts[j]!.fill(0);
-      this.missing[j] = 0;
+  /** Counts rows [from, to) one by one, taking out the rows that leave the window. */
+  #countRows(from: number, to: number): void {
+    const k = this.columns.length;
+    const codes = this.#codes;
+    const ring = this.#ringRows;
+    const size = this.size;
+    // Rows leave from `size` rows back, once they were counted.
+    const leaveFrom = Math.max(from, this.#countedFrom + size);
+    for (let j = 0; j < k; j++) {
+      const t = this.#tallies[j]!;
+      let slot = from % ring;
+      for (let r = from; r < to; r++) {
+        t[codes[slot * k + j]!]!++;
+        if (++slot === ring) slot = 0;
+      }
+      if (leaveFrom >= to) continue;
+      slot = (leaveFrom - size) % ring;
+      for (let r = leaveFrom; r < to; r++) {
+        t[codes[slot * k + j]!]!--;
+        if (++slot === ring) slot = 0;
+      }
     }
   }
 }

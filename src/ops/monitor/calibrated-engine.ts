@@ -5,7 +5,7 @@
  * allows, and reports, in steps short enough to never hold the event loop for long.
  */
 import type { SkippedColumn } from '../../drift/dataset.js';
-import { BinnedWindow, type CountedWindow } from './binned-window.js';
+import { BinnedWindow, blockRows, type CountedWindow } from './binned-window.js';
 import {
   type CheckGeometry,
   type ColumnCheckContext,
@@ -24,6 +24,10 @@ export interface CalibratedEngineOptions {
   perPredictions: number;
   /** Columns alarm only with an effect at least this. */
   minEffect?: number;
+  /** Rows between scheduled checks (the window moves in blocks that fit it; default: none). */
+  checkEvery?: number;
+  /** The stream position of the first row recorded (rows passed before the engine existed). */
+  start?: number;
 }
 
 /** Bins binned per step before looking at the clock (rows x columns). */
@@ -62,7 +66,10 @@ export class CalibratedEngine implements DriftEngine {
     models: readonly ColumnModel[],
     unusable: Record<string, UnusableColumn>,
     options: CalibratedEngineOptions,
-    window: CountedWindow = new BinnedWindow(models, options.size),
+    window: CountedWindow = new BinnedWindow(models, options.size, {
+      block: options.checkEvery === undefined ? 0 : blockRows(options.size, options.checkEvery),
+      start: options.start ?? 0,
+    }),
   ) {
     this.#options = options;
     this.#unusable = unusable;

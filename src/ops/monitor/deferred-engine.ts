@@ -129,8 +129,12 @@ export class DeferredEngine implements DriftEngine {
       }
       if (!done) return false;
       this.#steps = undefined;
-      this.#engine = new CalibratedEngine(done.value.columns, done.value.unusable, this.#options);
       this.#replayed = Math.max(0, this.#recorded - this.#options.size);
+      // The engine's stream starts at the first row kept: rows keep their positions.
+      this.#engine = new CalibratedEngine(done.value.columns, done.value.unusable, {
+        ...this.#options,
+        start: this.#replayed,
+      });
     }
     // Bin the rows kept meanwhile, oldest first (those pushed out of the window are skipped).
     const size = this.#options.size;

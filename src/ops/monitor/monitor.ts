@@ -122,6 +122,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     engine = calibratedEngine(options.reference, what, {
       size,
       perPredictions,
+      checkEvery,
       ...(o.minEffect === undefined ? {} : { minEffect: o.minEffect }),
     });
   } else {

@@ -1,31 +1,31 @@
 /**
  * @module
- * The monitor's hot path: copies the reference columns of a prediction's input row into the
- * window's rings. Where the runtime allows code generation, the reader is a function compiled
- * for the columns (one named property read per column, which V8 answers from an inline cache
- * in about a nanosecond when the rows share a shape); elsewhere (a content security policy,
- * edge runtimes) a loop over the row's keys does the same, several times slower.
+ * The monitor's hot path: bins the reference columns of a prediction's input row (value-bins.ts)
+ * and counts each bin in the current block's histogram. Where the runtime allows code
+ * generation, the reader is a function compiled for the columns (one named property read per
+ * column, which V8 answers from an inline cache in about a nanosecond when the rows share a
+ * shape, and each numerical column's grid constants written into the code); elsewhere (a
+ * content security policy, edge runtimes) a loop over the row's keys does the same, several
+ * times slower.
  */
-
-/** A monitored column as the reader sees it. */
-export interface ReaderColumn {
-  /** The property read from each row. */
-  readonly name: string;
-  /** Numbers go to the numeric ring, labels (strings, booleans) to the label ring. */
-  readonly numeric: boolean;
-}
+import { HAS_EDGE } from './bin-grid.js';
+import type { ValueBins } from './value-bins.js';
 
 /**
- * Copies one row: column j's value goes to `numbers[numberAt + p]` (numeric columns, p its
- * position among them; `NaN` when missing or mistyped) or `labels[labelAt + q]` (label columns;
- * booleans as `'true'` / `'false'`, `undefined` when missing or mistyped). Absent, `undefined`
- * and mistyped values count in `mismatched[j]` (`null` is a plain missing value). True when some
- * value was counted there.
+ * Reads one row. A numerical column j's bin code (value-bins.ts; missing and mistyped values
+ * get the column's missing code) goes to `bins[binAt + j]`, and `counts[countAt + offsets[j] +
+ * code]` grows by one. A label column's value goes to `labels[labelAt + q]` (q its position
+ * among the label columns; booleans as `'true'` / `'false'`, `undefined` when missing or
+ * mistyped), binned later: a label costs a map lookup, which would double the hot path of a
+ * monitor of many label columns. Absent, `undefined` and mistyped values count in
+ * `mismatched[j]` (`null` is a plain missing value). True when some value was counted there.
  */
 export type RowReader = (
   row: Record<string, unknown>,
-  numbers: Float64Array,
-  numberAt: number,
+  bins: Uint8Array,
+  binAt: number,
+  counts: Uint16Array,
+  countAt: number,
   labels: unknown[],
   labelAt: number,
   mismatched: Float64Array,
@@ -35,21 +35,22 @@ export type RowReader = (
 const CHUNK = 64;
 
 /**
- * The fastest reader the runtime allows for `columns`; `compile: false` forces the key loop
- * (tests compare both).
+ * The fastest reader the runtime allows for the columns of `bins`, whose histogram of column j
+ * starts at `offsets[j]`; `compile: false` forces the key loop (tests compare both).
  */
 export function rowReader(
-  columns: readonly ReaderColumn[],
+  bins: ValueBins,
+  offsets: Int32Array,
   compile: boolean = canCompile(),
 ): RowReader {
   if (compile) {
     try {
-      return compiledReader(columns);
+      return compiledReader(bins, offsets);
     } catch {
       // Code generation refused at run time: fall through to the loop.
     }
   }
-  return loopReader(columns);
+  return loopReader(bins, offsets);
 }
 
 let compileAllowed: boolean | undefined;
@@ -70,37 +71,79 @@ function canCompile(): boolean {
   return allowed;
 }
 
-function compiledReader(columns: readonly ReaderColumn[]): RowReader {
+/** A number as a JavaScript literal that reads back as the same double. */
+function literal(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+/**
+ * One function per chunk of columns. A numerical column with a grid is binned inline (its
+ * grid's constants are literals; only a value in a cell that holds an edge calls back); other
+ * columns call the binner. The closure's arguments: `t` the grids' tables, `x` the label
+ * indexes, `B` the binner.
+ */
+function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
+  const columns = bins.columns;
   const chunks: RowReader[] = [];
-  let p = 0;
-  let q = 0;
   for (let from = 0; from < columns.length; from += CHUNK) {
-    const lines = ['"use strict";', 'let bad = false;', 'let v;'];
-    for (let j = from; j < Math.min(columns.length, from + CHUNK); j++) {
+    const to = Math.min(columns.length, from + CHUNK);
+    const outer = ['"use strict";'];
+    const lines = ['let bad = false;', 'let v;', 'let b;'];
+    let q = columns.slice(0, from).filter((c) => c.type !== 'numerical').length;
+    for (let j = from; j < to; j++) {
       const column = columns[j]!;
+      const miss = bins.missing[j]!;
       // JSON string literals are JavaScript string literals: no name can escape its quotes.
       lines.push(`v = row[${JSON.stringify(column.name)}];`);
-      const miss = `if (v !== null) { m[${j}]++; bad = true; }`;
-      if (column.numeric) {
-        const at = `n[na + ${p++}]`;
-        lines.push(`if (typeof v === "number") ${at} = v; else { ${at} = NaN; ${miss} }`);
+      const mistyped = `else { b = ${miss}; if (v !== null) { m[${j}]++; bad = true; } }`;
+      const grid = bins.grids[j];
+      if (column.type === 'numerical' && grid !== undefined) {
+        outer.push(`const t${j} = t[${j}];`, `const e${j} = e[${j}];`);
+        const low = literal(grid.low);
+        // Below the lowest edge: its cell holds an edge; the scan starts at bin 0.
+        lines.push(
+          'if (typeof v === "number") {',
+          `  if (v - v !== 0) b = ${miss};`,
+          `  else if (v > ${literal(grid.high)}) b = ${column.edges!.length};`,
+          `  else {`,
+          `    b = v <= ${low} ? ${HAS_EDGE} : t${j}[((v - ${low}) * ${literal(grid.scale)}) | 0];`,
+          `    if (b >= ${HAS_EDGE}) { b -= ${HAS_EDGE}; if (e${j}[b] < v) { b++; if (e${j}[b] < v) b = B.edge(${j}, v, b); else if (e${j}[b] === v) b = B.tie(${j}, b); } else if (e${j}[b] === v) b = B.tie(${j}, b); }`,
+          '  }',
+          `} ${mistyped}`,
+        );
+      } else if (column.type === 'numerical') {
+        lines.push(`if (typeof v === "number") b = B.number(${j}, v); ${mistyped}`);
       } else {
         const at = `l[la + ${q++}]`;
         lines.push(
           `if (typeof v === "string") ${at} = v;`,
           `else if (typeof v === "boolean") ${at} = v ? "true" : "false";`,
-          `else { ${at} = undefined; ${miss} }`,
+          `else { ${at} = undefined; if (v !== null) { m[${j}]++; bad = true; } }`,
         );
+        continue;
       }
+      lines.push(`n[na + ${j}] = b;`, `h[ha + ${offsets[j]!} + b]++;`);
     }
     lines.push('return bad;');
-    chunks.push(new Function('row', 'n', 'na', 'l', 'la', 'm', lines.join('\n')) as RowReader);
+    const body = `${outer.join('\n')}\nreturn function read(row, n, na, h, ha, l, la, m) {\n${lines.join('\n')}\n};`;
+    const make = new Function('t', 'e', 'B', body) as (
+      tables: readonly (Uint8Array | undefined)[],
+      edges: readonly (Float64Array | undefined)[],
+      binner: ValueBins,
+    ) => RowReader;
+    chunks.push(
+      make(
+        bins.grids.map((g) => g?.table),
+        bins.edges,
+        bins,
+      ),
+    );
   }
   if (chunks.length === 1) return chunks[0]!;
-  return (row, numbers, numberAt, labels, labelAt, mismatched) => {
+  return (row, codes, binAt, counts, countAt, labels, labelAt, mismatched) => {
     let bad = false;
     for (let c = 0; c < chunks.length; c++) {
-      if (chunks[c]!(row, numbers, numberAt, labels, labelAt, mismatched)) bad = true;
+      if (chunks[c]!(row, codes, binAt, counts, countAt, labels, labelAt, mismatched)) bad = true;
     }
     return bad;
   };
@@ -110,54 +153,22 @@ function compiledReader(columns: readonly ReaderColumn[]): RowReader {
  * The reader without code generation: a for-in over the row's own keys (for rows V8 keeps in
  * fast mode the values come from the enumeration cache), remembering the key order of the
  * previous rows so that matching a key to its column is one comparison; columns whose key was
- * not met are read by name.
+ * not met are read by name. Values are binned in column order, as the compiled reader does.
  */
-function loopReader(columns: readonly ReaderColumn[]): RowReader {
+function loopReader(bins: ValueBins, offsets: Int32Array): RowReader {
+  const columns = bins.columns;
   const k = columns.length;
   const index = new Map<string, number>(columns.map((c, j) => [c.name, j]));
-  const position = new Int32Array(k);
-  let p = 0;
-  let q = 0;
-  for (let j = 0; j < k; j++) position[j] = columns[j]!.numeric ? p++ : q++;
   const keys: string[] = [];
   const keyColumns: number[] = [];
   const seen = new Uint32Array(k);
+  const values = new Array<unknown>(k).fill(undefined);
+  const position = new Int32Array(k);
+  let q = 0;
+  for (let j = 0; j < k; j++) position[j] = columns[j]!.type === 'numerical' ? -1 : q++;
   let stamp = 0;
-  const store = (
-    j: number,
-    v: unknown,
-    numbers: Float64Array,
-    numberAt: number,
-    labels: unknown[],
-    labelAt: number,
-    mismatched: Float64Array,
-  ): boolean => {
-    if (columns[j]!.numeric) {
-      const at = numberAt + position[j]!;
-      if (typeof v === 'number') {
-        numbers[at] = v;
-        return false;
-      }
-      numbers[at] = Number.NaN;
-    } else {
-      const at = labelAt + position[j]!;
-      if (typeof v === 'string') {
-        labels[at] = v;
-        return false;
-      }
-      if (typeof v === 'boolean') {
-        labels[at] = v ? 'true' : 'false';
-        return false;
-      }
-      labels[at] = undefined;
-    }
-    if (v === null) return false;
-    mismatched[j]!++;
-    return true;
-  };
-  return (row, numbers, numberAt, labels, labelAt, mismatched) => {
+  return (row, codes, binAt, counts, countAt, labels, labelAt, mismatched) => {
     stamp = (stamp + 1) >>> 0 || 1;
-    let bad = false;
     let found = 0;
     let i = 0;
     for (const key in row) {
@@ -172,16 +183,36 @@ function loopReader(columns: readonly ReaderColumn[]): RowReader {
       if (j < 0 || seen[j] === stamp) continue;
       seen[j] = stamp;
       found++;
-      if (store(j, row[key], numbers, numberAt, labels, labelAt, mismatched)) bad = true;
+      values[j] = row[key];
     }
-    if (found < k) {
-      // Absent keys (and inherited or non-enumerable properties): read those columns by name.
-      for (let j = 0; j < k; j++) {
-        if (seen[j] === stamp) continue;
-        if (store(j, row[columns[j]!.name], numbers, numberAt, labels, labelAt, mismatched)) {
+    // Absent keys (and inherited or non-enumerable properties): read those columns by name.
+    if (found < k)
+      for (let j = 0; j < k; j++) if (seen[j] !== stamp) values[j] = row[columns[j]!.name];
+    let bad = false;
+    for (let j = 0; j < k; j++) {
+      const v = values[j];
+      values[j] = undefined;
+      const p = position[j]!;
+      if (p >= 0) {
+        const label = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : undefined;
+        labels[labelAt + p] = label;
+        if (label === undefined && v !== null) {
+          mismatched[j]!++;
+          bad = true;
+        }
+        continue;
+      }
+      let b: number;
+      if (typeof v === 'number') b = bins.number(j, v);
+      else {
+        b = bins.missing[j]!;
+        if (v !== null) {
+          mismatched[j]!++;
           bad = true;
         }
       }
+      codes[binAt + j] = b;
+      counts[countAt + offsets[j]! + b]!++;
     }
     return bad;
   };
