@@ -89,12 +89,13 @@ function engineFor(
   preset: Preset,
   reference: Record<string, unknown[]>,
   size: number,
+  checkEvery: number,
 ): DriftEngine {
   if (preset === 'evidently') {
     return new EvidentlyEngine(reference, size, (r, c, o) => detectDrift(r, c, o), {}, 'reference');
   }
   const { columns, unusable } = buildColumnModels(reference, 'reference');
-  return new CalibratedEngine(columns, unusable, { size, perPredictions: ERT });
+  return new CalibratedEngine(columns, unusable, { size, perPredictions: ERT, checkEvery });
 }
 
 function runCheck(engine: DriftEngine): CheckResult {
@@ -116,8 +117,8 @@ export function stream(opts: {
   onEpisode: (t: number, columns: readonly string[]) => boolean | undefined;
 }): void {
   const { rng, stable } = opts;
-  const engine = engineFor(opts.preset, referenceTable(rng, stable, opts.n), opts.size);
   const every = opts.preset === 'calibrated' ? Math.max(1, Math.round(opts.size / 10)) : 500;
+  const engine = engineFor(opts.preset, referenceTable(rng, stable, opts.n), opts.size, every);
   const episodes = new Episodes(opts.size);
   const k = stable.length;
   const row: Record<string, unknown> = {};

@@ -100,15 +100,18 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
       if (column.type === 'numerical' && grid !== undefined) {
         outer.push(`const t${j} = t[${j}];`, `const e${j} = e[${j}];`);
         const low = literal(grid.low);
-        // Below the lowest edge: its cell holds an edge; the scan starts at bin 0.
+        const high = literal(grid.high);
+        const tie = `B.tie(${j}, b)`;
+        // Inside the edges' range first (two comparisons for most values); then above it
+        // (+Infinity is missing), below it (-Infinity too; the lowest edge may be tied), NaN.
         lines.push(
           'if (typeof v === "number") {',
-          `  if (v - v !== 0) b = ${miss};`,
-          `  else if (v > ${literal(grid.high)}) b = ${column.edges!.length};`,
-          `  else {`,
-          `    b = v <= ${low} ? ${HAS_EDGE} : t${j}[((v - ${low}) * ${literal(grid.scale)}) | 0];`,
-          `    if (b >= ${HAS_EDGE}) { b -= ${HAS_EDGE}; if (e${j}[b] < v) { b++; if (e${j}[b] < v) b = B.edge(${j}, v, b); else if (e${j}[b] === v) b = B.tie(${j}, b); } else if (e${j}[b] === v) b = B.tie(${j}, b); }`,
-          '  }',
+          `  if (v > ${low} && v <= ${high}) {`,
+          `    b = t${j}[((v - ${low}) * ${literal(grid.scale)}) | 0];`,
+          `    if (b >= ${HAS_EDGE}) { b -= ${HAS_EDGE}; if (e${j}[b] < v) { b++; if (e${j}[b] < v) b = B.edge(${j}, v, b); else if (e${j}[b] === v) b = ${tie}; } else if (e${j}[b] === v) b = ${tie}; }`,
+          `  } else if (v > ${high}) b = v === Infinity ? ${miss} : ${column.edges!.length};`,
+          `  else if (v <= ${low}) { b = 0; if (v === -Infinity) b = ${miss}; else if (v === ${low}) b = ${tie}; }`,
+          `  else b = ${miss};`,
           `} ${mistyped}`,
         );
       } else if (column.type === 'numerical') {
