@@ -127,7 +127,7 @@ describe('row reader', () => {
             const labelled = want.labels.length;
             for (const read of readers) {
               const codes = new Uint8Array(k + 2).fill(7);
-              const counts = new Uint16Array(width + 2);
+              const counts = new Uint32Array(width + 2);
               const labels = new Array<unknown>(labelled + 2).fill('x');
               const mismatched = new Float64Array(k);
               const bad = read(row, codes, 1, counts, 1, labels, 1, mismatched);
@@ -160,7 +160,7 @@ describe('row reader', () => {
     for (const compile of [true, false]) {
       const read = rowReader(new ValueBins(columns), offsets, compile);
       const codes = new Uint8Array(rows.length * 2);
-      const counts = new Uint16Array(200);
+      const counts = new Uint32Array(200);
       const labels = new Array<unknown>(rows.length);
       const mismatched = new Float64Array(2);
       rows.forEach((row, i) => {

@@ -163,7 +163,11 @@ describe('binned window', () => {
           };
           let c = 0;
           for (const [i, x] of values.entries()) {
-            const row = { x, c: i % 5 === 0 ? 'new' : i % 7 === 0 ? null : ['a', 'b', 'c'][i % 3] };
+            // Now and then a row that is no object at all: every column missing.
+            const row =
+              i % 11 === 10
+                ? null
+                : { x, c: i % 5 === 0 ? 'new' : i % 7 === 0 ? null : ['a', 'b', 'c'][i % 3] };
             blocked.record(row);
             plain.record(row);
             if (blocked.pending >= chunks[c % chunks.length]!) {
@@ -182,6 +186,23 @@ describe('binned window', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('counts blocks of more rows than 16 bits hold', () => {
+    const model = numericModel(
+      'x',
+      Float64Array.from({ length: 100 }, (_, i) => i),
+      0,
+    );
+    if ('reason' in model) throw new Error(model.message);
+    const block = blockRows(200_000, 100_000);
+    expect(block).toBe(100_000);
+    const window = new BinnedWindow([model], 200_000, { block });
+    const row = { x: 50.5 };
+    for (let i = 0; i < 300_000; i++) window.record(row);
+    while (window.advance(block) > 0);
+    expect(window.rows).toBe(200_000);
+    expect(Math.max(...window.counts[0]!)).toBe(200_000);
   });
 
   it('blocks fit the window and its checks: their common divisor, none when too small or too many', () => {

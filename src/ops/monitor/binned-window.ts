@@ -118,7 +118,7 @@ export class BinnedWindow implements CountedWindow {
   /** Rows per block (0: no blocks). */
   readonly #block: number;
   /** The blocks' histograms, in a ring (one scratch histogram when there are no blocks). */
-  readonly #blocks: Uint16Array;
+  readonly #blocks: Uint32Array;
   readonly #blockCount: number;
   /** Where the current block's histogram starts, and its rows so far. */
   #blockAt = 0;
@@ -156,7 +156,7 @@ export class BinnedWindow implements CountedWindow {
     const block = options.block ?? 0;
     this.#block = block > 0 && size % block === 0 ? block : 0;
     this.#blockCount = this.#block > 0 ? (2 * size) / this.#block + 1 : 1;
-    this.#blocks = new Uint16Array(this.#blockCount * width);
+    this.#blocks = new Uint32Array(this.#blockCount * width);
     const start = options.start ?? 0;
     this.recorded = start;
     this.processed = start;
@@ -205,6 +205,8 @@ export class BinnedWindow implements CountedWindow {
     if (typeof input !== 'object' || input === null) {
       this.mismatched.rows++;
       for (let j = 0; j < k; j++) {
+        // Label columns are binned (as missing) when the window moves.
+        if (this.columns[j]!.type !== 'numerical') continue;
         const code = this.#values.missing[j]!;
         this.#codes[slot * k + j] = code;
         this.#blocks[this.#blockAt + this.#offsets[j]! + code]!++;

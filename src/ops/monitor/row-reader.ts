@@ -24,7 +24,7 @@ export type RowReader = (
   row: Record<string, unknown>,
   bins: Uint8Array,
   binAt: number,
-  counts: Uint16Array,
+  counts: Uint32Array,
   countAt: number,
   labels: unknown[],
   labelAt: number,
