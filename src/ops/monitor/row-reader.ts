@@ -78,16 +78,36 @@ function literal(x: number): string {
 
 /**
  * One function per chunk of columns. A numerical column with a grid is binned inline (its
- * grid's constants are literals; only a value in a cell that holds an edge calls back); other
- * columns call the binner. The closure's arguments: `t` the grids' tables, `x` the label
- * indexes, `B` the binner.
+ * grid's constants are literals; a value in a cell that holds an edge is compared with it, and
+ * only ties and longer scans call back); other numerical columns call the binner; labels are
+ * copied. The closure's arguments: `T` the grids' tables, `E` the edges, `B` the binner.
  */
 function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
   const columns = bins.columns;
+  // Every grid's table in one array, every column's edges in another (one closure variable
+  // each, the columns' parts at constant offsets).
+  const tableAt = new Int32Array(columns.length);
+  const edgeAt = new Int32Array(columns.length);
+  let tableLength = 0;
+  let edgeLength = 0;
+  columns.forEach((_, j) => {
+    tableAt[j] = tableLength;
+    edgeAt[j] = edgeLength;
+    tableLength += bins.grids[j]?.table.length ?? 0;
+    edgeLength += bins.edges[j]?.length ?? 0;
+  });
+  const allTables = new Uint8Array(tableLength);
+  const allEdges = new Float64Array(edgeLength);
+  columns.forEach((_, j) => {
+    const table = bins.grids[j]?.table;
+    if (table) allTables.set(table, tableAt[j]!);
+    const edges = bins.edges[j];
+    if (edges) allEdges.set(edges, edgeAt[j]!);
+  });
   const chunks: RowReader[] = [];
   for (let from = 0; from < columns.length; from += CHUNK) {
     const to = Math.min(columns.length, from + CHUNK);
-    const outer = ['"use strict";'];
+
     const lines = ['let bad = false;', 'let v;', 'let b;'];
     let q = columns.slice(0, from).filter((c) => c.type !== 'numerical').length;
     for (let j = from; j < to; j++) {
@@ -98,7 +118,8 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
       const mistyped = `else { b = ${miss}; if (v !== null) { m[${j}]++; bad = true; } }`;
       const grid = bins.grids[j];
       if (column.type === 'numerical' && grid !== undefined) {
-        outer.push(`const t${j} = t[${j}];`, `const e${j} = e[${j}];`);
+        const cell = `T[${tableAt[j]!} + (((v - ${literal(grid.low)}) * ${literal(grid.scale)}) | 0)]`;
+        const edge = (i: string) => `E[${edgeAt[j]!} + ${i}]`;
         const low = literal(grid.low);
         const high = literal(grid.high);
         const tie = `B.tie(${j}, b)`;
@@ -107,8 +128,8 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
         lines.push(
           'if (typeof v === "number") {',
           `  if (v > ${low} && v <= ${high}) {`,
-          `    b = t${j}[((v - ${low}) * ${literal(grid.scale)}) | 0];`,
-          `    if (b >= ${HAS_EDGE}) { b -= ${HAS_EDGE}; if (e${j}[b] < v) { b++; if (e${j}[b] < v) b = B.edge(${j}, v, b); else if (e${j}[b] === v) b = ${tie}; } else if (e${j}[b] === v) b = ${tie}; }`,
+          `    b = ${cell};`,
+          `    if (b >= ${HAS_EDGE}) { b -= ${HAS_EDGE}; if (${edge('b')} < v) { b++; if (${edge('b')} < v) b = B.edge(${j}, v, b); else if (${edge('b')} === v) b = ${tie}; } else if (${edge('b')} === v) b = ${tie}; }`,
           `  } else if (v > ${high}) b = v === Infinity ? ${miss} : ${column.edges!.length};`,
           `  else if (v <= ${low}) { b = 0; if (v === -Infinity) b = ${miss}; else if (v === ${low}) b = ${tie}; }`,
           `  else b = ${miss};`,
@@ -128,19 +149,13 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
       lines.push(`n[na + ${j}] = b;`, `h[ha + ${offsets[j]!} + b]++;`);
     }
     lines.push('return bad;');
-    const body = `${outer.join('\n')}\nreturn function read(row, n, na, h, ha, l, la, m) {\n${lines.join('\n')}\n};`;
-    const make = new Function('t', 'e', 'B', body) as (
-      tables: readonly (Uint8Array | undefined)[],
-      edges: readonly (Float64Array | undefined)[],
+    const body = `"use strict";\nreturn function read(row, n, na, h, ha, l, la, m) {\n${lines.join('\n')}\n};`;
+    const make = new Function('T', 'E', 'B', body) as (
+      tables: Uint8Array,
+      edges: Float64Array,
       binner: ValueBins,
     ) => RowReader;
-    chunks.push(
-      make(
-        bins.grids.map((g) => g?.table),
-        bins.edges,
-        bins,
-      ),
-    );
+    chunks.push(make(allTables, allEdges, bins));
   }
   if (chunks.length === 1) return chunks[0]!;
   return (row, codes, binAt, counts, countAt, labels, labelAt, mismatched) => {
