@@ -1,12 +1,12 @@
 /**
  * @module
- * The monitor's hot path: bins the reference columns of a prediction's input row (value-bins.ts)
- * and counts each bin in the current block's histogram. Where the runtime allows code
- * generation, the reader is a function compiled for the columns (one named property read per
- * column, which V8 answers from an inline cache in about a nanosecond when the rows share a
- * shape, and each numerical column's grid constants written into the code); elsewhere (a
- * content security policy, edge runtimes) a loop over the row's keys does the same, several
- * times slower.
+ * The monitor's hot path: bins the numerical reference columns of a prediction's input row
+ * (value-bins.ts), counts each bin in the current block's histogram, and copies the label
+ * columns' values for later. Where the runtime allows code generation, the reader is a function
+ * compiled for the columns (one named property read per column, which V8 answers from an inline
+ * cache in about a nanosecond when the rows share a shape, and each numerical column's grid
+ * constants written into the code); elsewhere (a content security policy, edge runtimes) a loop
+ * over the row's keys does the same, several times slower.
  */
 import { HAS_EDGE } from './bin-grid.js';
 import type { ValueBins } from './value-bins.js';
@@ -107,7 +107,6 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
   const chunks: RowReader[] = [];
   for (let from = 0; from < columns.length; from += CHUNK) {
     const to = Math.min(columns.length, from + CHUNK);
-
     const lines = ['let bad = false;', 'let v;', 'let b;'];
     let q = columns.slice(0, from).filter((c) => c.type !== 'numerical').length;
     for (let j = from; j < to; j++) {
@@ -118,10 +117,10 @@ function compiledReader(bins: ValueBins, offsets: Int32Array): RowReader {
       const mistyped = `else { b = ${miss}; if (v !== null) { m[${j}]++; bad = true; } }`;
       const grid = bins.grids[j];
       if (column.type === 'numerical' && grid !== undefined) {
-        const cell = `T[${tableAt[j]!} + (((v - ${literal(grid.low)}) * ${literal(grid.scale)}) | 0)]`;
-        const edge = (i: string) => `E[${edgeAt[j]!} + ${i}]`;
         const low = literal(grid.low);
         const high = literal(grid.high);
+        const cell = `T[${tableAt[j]!} + (((v - ${low}) * ${literal(grid.scale)}) | 0)]`;
+        const edge = (i: string) => `E[${edgeAt[j]!} + ${i}]`;
         const tie = `B.tie(${j}, b)`;
         // Inside the edges' range first (two comparisons for most values); then above it
         // (+Infinity is missing), below it (-Infinity too; the lowest edge may be tied), NaN.
