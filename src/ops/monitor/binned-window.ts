@@ -7,6 +7,7 @@
  * histogram, subtracting the one of the block that left) and row by row elsewhere, in slices
  * that a scheduler can spread over ticks.
  */
+import { gcd } from '../../drift/distributions/smirnov2.js';
 import type { ColumnModel } from './columns.js';
 import { type RowReader, rowReader } from './row-reader.js';
 import { ValueBins } from './value-bins.js';
@@ -77,10 +78,8 @@ const MIN_BLOCK = 32;
  * ```
  */
 export function blockRows(size: number, checkEvery: number): number {
-  let a = size;
-  let b = checkEvery;
-  while (b > 0) [a, b] = [b, a % b];
-  return a >= MIN_BLOCK && (2 * size) / a + 1 <= MAX_BLOCKS ? a : 0;
+  const block = gcd(size, checkEvery);
+  return block >= MIN_BLOCK && (2 * size) / block + 1 <= MAX_BLOCKS ? block : 0;
 }
 
 /** A sliding window of binned rows with running counts per column. */
@@ -109,8 +108,6 @@ export class BinnedWindow implements CountedWindow {
   readonly #labels: unknown[];
   /** Per label column (in label order): its column. */
   readonly #labelColumns: Int32Array;
-  /** Rows whose labels are binned. */
-  #labelsBinned = 0;
   /** Per column: where its bins start in a block's histogram. */
   readonly #offsets: Int32Array;
   /** Bins of all columns (a block's histogram). */
@@ -161,7 +158,6 @@ export class BinnedWindow implements CountedWindow {
     this.recorded = start;
     this.processed = start;
     this.#countedFrom = start;
-    this.#labelsBinned = start;
     this.#slot = start % this.#ringRows;
     if (this.#block > 0) {
       this.#inBlock = start % this.#block;
@@ -288,11 +284,12 @@ export class BinnedWindow implements CountedWindow {
   }
 
   /**
-   * Bins the label columns of the rows up to `end` not binned yet (from the first row the counts
-   * still need) into the codes and their blocks' histograms.
+   * Bins the label columns of the rows from `processed` (every row before it is binned, or no
+   * longer needed) up to `end` into the codes and their blocks' histograms.
    */
   #binLabels(end: number): void {
-    const from = Math.max(this.#labelsBinned, this.processed);
+    const from = this.processed;
+    const values = this.#values;
     const k = this.columns.length;
     const width = this.#labelColumns.length;
     const ring = this.#ringRows;
@@ -301,22 +298,18 @@ export class BinnedWindow implements CountedWindow {
     const blocks = this.#blocks;
     for (let q = 0; q < width; q++) {
       const j = this.#labelColumns[q]!;
-      const model = this.columns[j]!;
-      const index = model.index!;
-      const missing = this.#values.missing[j]!;
-      const other = missing - 1;
+      const missing = values.missing[j]!;
       const offset = this.#offsets[j]!;
       for (let r = from; r < end; r++) {
         const slot = r % ring;
         const label = this.#labels[slot * width + q];
-        const code = label === undefined ? missing : (index.get(label as string) ?? other);
+        const code = label === undefined ? missing : values.label(j, label as string);
         codes[slot * k + j] = code;
         if (block > 0) {
           blocks[(Math.floor(r / block) % this.#blockCount) * this.#width + offset + code]!++;
         }
       }
     }
-    this.#labelsBinned = Math.max(this.#labelsBinned, end);
   }
 
   /** Counts rows [from, to) one by one, taking out the rows that leave the window. */
