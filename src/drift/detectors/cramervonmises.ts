@@ -8,6 +8,7 @@
 import { ValidationError } from '../../core/errors.js';
 import { besselK } from '../distributions/bessel.js';
 import { logGamma } from '../distributions/gamma.js';
+import { gcd } from '../distributions/smirnov2.js';
 import { pairwiseSum } from '../distributions/summation.js';
 import type { NumericSample } from '../sample.js';
 import { defineDetector, type SampleDetector } from './common.js';
@@ -144,10 +145,6 @@ function exactPValue(s: number, m: number, n: number): number {
   let count = 0;
   for (const [value, freq] of gs[m] as Map<number, number>) if (value >= zeta) count += freq;
   return count / binomial(m + n, m);
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }
 
 function binomial(n: number, k: number): number {
